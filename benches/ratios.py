@@ -1,0 +1,64 @@
+"""Run the benchmark suites and print, per group, how much faster cubie_hash is than the reference.
+
+Every benchmark in ``benches/`` sets ``benchmark.group`` and ``benchmark.extra_info["impl"]`` to
+``"cubie_hash"`` or ``"reference"``; both sides of a group run in the same session, so the ratio
+compares like with like on the same (noisy, shared) machine.
+
+Usage:
+    python benches/ratios.py                      # every suite
+    python benches/ratios.py benches/bench_digest.py -k batch
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+
+def table(report: dict) -> list[tuple[str, float, float, float]]:
+    """(group, reference median s, cubie_hash median s, speed-up) for each complete group."""
+    groups: dict[str, dict[str, float]] = {}
+    for bench in report["benchmarks"]:
+        impl = bench["extra_info"].get("impl")
+        groups.setdefault(bench["group"], {})[impl] = bench["stats"]["median"]
+    rows = []
+    for group, impls in sorted(groups.items()):
+        if "reference" in impls and "cubie_hash" in impls:
+            ref, ours = impls["reference"], impls["cubie_hash"]
+            rows.append((group, ref, ours, ref / ours))
+    return rows
+
+
+def fmt_time(seconds: float) -> str:
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9)):
+        if seconds >= scale:
+            return f"{seconds / scale:8.2f} {unit}"
+    return f"{seconds * 1e9:8.2f} ns"
+
+
+def main(argv: list[str]) -> int:
+    here = Path(__file__).parent
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "bench.json"
+        cmd = [
+            sys.executable, "-m", "pytest", *(argv or [str(here)]),
+            "-p", "no:cacheprovider", "-q", "--benchmark-enable", "--benchmark-only",
+            f"--benchmark-json={out}", "-o", "addopts=", "-o", "testpaths=benches",
+            "-o", "python_files=bench_*.py",
+        ]  # fmt: skip
+        status = subprocess.call(cmd)
+        if status != 0 or not out.exists():
+            return status or 1
+        rows = table(json.loads(out.read_text()))
+    print()
+    print(f"{'group':<44} {'reference':>12} {'cubie_hash':>12} {'speed-up':>9}")
+    for group, ref, ours, ratio in rows:
+        print(f"{group:<44} {fmt_time(ref):>12} {fmt_time(ours):>12} {ratio:8.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

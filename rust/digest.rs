@@ -1,0 +1,162 @@
+//! `digest` and `digest_many`: the Python entry points of the digest core.
+
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyList, PyString};
+use rayon::prelude::*;
+
+use crate::algorithm::Algorithm;
+use crate::bytes_view::ByteView;
+use crate::errors::{AlgorithmError, DigestLengthError};
+
+/// Inputs shorter than this are hashed without releasing the GIL: for short strings the
+/// release/re-acquire costs more than the hash (the threshold CPython's hashlib uses).
+pub const GIL_RELEASE_BYTES: usize = 2048;
+
+/// Batches shorter than this are hashed on the calling thread; rayon's hand-off costs more.
+const PARALLEL_MIN_ITEMS: usize = 512;
+
+/// Parse an algorithm name, raising `AlgorithmError` that lists the allowed names.
+pub fn parse_algorithm(name: &str) -> PyResult<Algorithm> {
+    name.parse::<Algorithm>()
+        .map_err(|e| AlgorithmError::new_err(e.to_string()))
+}
+
+/// Check `length` (None, or an int that is not a bool) against the algorithm's digest size.
+pub fn parse_length(algorithm: Algorithm, length: Option<&Bound<'_, PyAny>>) -> PyResult<usize> {
+    let requested = match length {
+        None => None,
+        Some(obj) if obj.is_none() => None,
+        Some(obj) => {
+            let as_int = if obj.is_instance_of::<PyBool>() {
+                None
+            } else {
+                obj.extract::<i64>().ok()
+            };
+            match as_int {
+                Some(n) => Some(n),
+                None => {
+                    return Err(DigestLengthError::new_err(format!(
+                        "length must be an integer from 1 to {} (hex characters of a full {} \
+                         digest) or None, got {}",
+                        algorithm.hex_len(),
+                        algorithm,
+                        obj.repr().map(|r| r.to_string()).unwrap_or_default()
+                    )))
+                }
+            }
+        }
+    };
+    algorithm
+        .check_length(requested)
+        .map_err(|e| DigestLengthError::new_err(e.to_string()))
+}
+
+/// Hex digest of one ``str`` (hashed as UTF-8) or bytes-like object, equal to ``hashlib``.
+///
+/// Args:
+///     data: text, or any contiguous bytes-like object (bytes, bytearray, memoryview,
+///         C-contiguous NumPy array); it is read in place, never copied.
+///     algorithm: "md5" (default), "sha256", "blake2b", "blake2s" or "blake3".
+///     length: hex characters to keep, 1 to the full digest; None keeps all.
+///
+/// Raises:
+///     AlgorithmError: unknown algorithm.  DigestLengthError: bad length.
+///     InputTypeError: data is not text or bytes.  BufferLayoutError: a strided buffer.
+///
+/// Example:
+///     >>> digest("hello")
+///     '5d41402abc4b2a76b9719d911017c592'
+///     >>> digest(b"hello", algorithm="blake3", length=8)
+///     'ea8f163d'
+#[pyfunction]
+#[pyo3(signature = (data, algorithm = "md5", length = None))]
+pub fn digest(
+    py: Python<'_>,
+    data: &Bound<'_, PyAny>,
+    algorithm: &str,
+    length: Option<&Bound<'_, PyAny>>,
+) -> PyResult<String> {
+    let alg = parse_algorithm(algorithm)?;
+    let hex_len = parse_length(alg, length)?;
+    let view = ByteView::new(data)?;
+    let bytes = view.as_slice();
+    if bytes.len() >= GIL_RELEASE_BYTES {
+        Ok(py.detach(|| alg.hexdigest(bytes, hex_len)))
+    } else {
+        Ok(alg.hexdigest(bytes, hex_len))
+    }
+}
+
+/// Hex digests of many inputs, in input order.
+///
+/// Takes the same inputs and options as ``digest``.  Large batches are hashed on every core
+/// with the GIL released; an input that is not text or bytes raises the error ``digest``
+/// would, prefixed with its position.
+///
+/// Example:
+///     >>> digest_many(["a", b"b"], length=8)
+///     ['0cc175b9', '92eb5ffe']
+#[pyfunction]
+#[pyo3(signature = (items, algorithm = "md5", length = None))]
+pub fn digest_many<'py>(
+    py: Python<'py>,
+    items: &Bound<'py, PyAny>,
+    algorithm: &str,
+    length: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyList>> {
+    let alg = parse_algorithm(algorithm)?;
+    let hex_len = parse_length(alg, length)?;
+    let views = items
+        .try_iter()?
+        .enumerate()
+        .map(|(i, item)| {
+            let item = item?;
+            ByteView::new(&item).map_err(|e| with_index(py, e, i))
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    let slices: Vec<&[u8]> = views.iter().map(ByteView::as_slice).collect();
+    hash_all(py, alg, hex_len, &slices)
+}
+
+/// Hash every slice, in parallel with the GIL released when the batch is worth it, and return
+/// the hex digests as Python strings in input order.
+pub fn hash_all<'py>(
+    py: Python<'py>,
+    alg: Algorithm,
+    hex_len: usize,
+    slices: &[&[u8]],
+) -> PyResult<Bound<'py, PyList>> {
+    // One flat buffer of `hex_len` bytes per item: no allocation per item on the hot path.
+    let mut hex = vec![0u8; slices.len() * hex_len];
+    let fill = |hex: &mut [u8]| {
+        if slices.len() < PARALLEL_MIN_ITEMS {
+            for (dst, s) in hex.chunks_mut(hex_len).zip(slices) {
+                alg.hexdigest_into(s, dst);
+            }
+        } else {
+            hex.par_chunks_mut(hex_len)
+                .zip(slices.par_iter())
+                .with_min_len(PARALLEL_MIN_ITEMS / 4)
+                .for_each(|(dst, s)| alg.hexdigest_into(s, dst));
+        }
+    };
+    let total: usize = slices.iter().map(|s| s.len()).sum();
+    if slices.len() < PARALLEL_MIN_ITEMS && total < GIL_RELEASE_BYTES {
+        fill(&mut hex);
+    } else {
+        py.detach(|| fill(&mut hex));
+    }
+    let strings = hex.chunks(hex_len.max(1)).take(slices.len()).map(|h| {
+        // Hex digits are ASCII, so this never fails.
+        PyString::new(py, std::str::from_utf8(h).expect("hex is ASCII"))
+    });
+    PyList::new(py, strings)
+}
+
+/// Prefix an error about one batch item with its position, keeping its type.
+fn with_index(py: Python<'_>, err: PyErr, index: usize) -> PyErr {
+    let message = format!("item {index}: {}", err.value(py));
+    let new = PyErr::from_type(err.get_type(py), message);
+    new.set_cause(py, err.cause(py));
+    new
+}

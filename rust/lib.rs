@@ -1,0 +1,32 @@
+//! Rust core of `cubie_hash`: digests, canonical strings and encodings.
+//!
+//! The pure modules (no Python) are always built and are what `cargo test` checks; the PyO3
+//! bindings are compiled with the `python` feature, which maturin switches on.
+
+pub mod algorithm;
+
+#[cfg(feature = "python")]
+mod bytes_view;
+#[cfg(feature = "python")]
+mod digest;
+#[cfg(feature = "python")]
+mod errors;
+
+#[cfg(feature = "python")]
+#[pyo3::pymodule]
+mod _core {
+    #[pymodule_export]
+    use super::digest::{digest, digest_many};
+
+    use pyo3::prelude::*;
+
+    #[pymodule_init]
+    fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
+        m.add(
+            "ALGORITHMS",
+            crate::algorithm::ALL.map(|a| a.name()).to_vec(),
+        )?;
+        m.add("GIL_RELEASE_BYTES", super::digest::GIL_RELEASE_BYTES)?;
+        Ok(())
+    }
+}
