@@ -4,6 +4,7 @@
 //! bindings are compiled with the `python` feature, which maturin switches on.
 
 pub mod algorithm;
+pub mod identifier;
 
 #[cfg(feature = "python")]
 mod bytes_view;
@@ -11,12 +12,19 @@ mod bytes_view;
 mod digest;
 #[cfg(feature = "python")]
 mod errors;
+#[cfg(feature = "python")]
+mod identifier_py;
 
 #[cfg(feature = "python")]
 #[pyo3::pymodule]
 mod _core {
     #[pymodule_export]
     use super::digest::{digest, digest_many};
+    #[pymodule_export]
+    use super::identifier_py::{
+        args_to_flags, canonical_args, compute_hash, compute_hashes, format_identifier, parse_args,
+        parse_identifier,
+    };
 
     use pyo3::prelude::*;
 

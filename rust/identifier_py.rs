@@ -1,0 +1,305 @@
+//! Python entry points for model identifiers: `compute_hash`, `compute_hashes` and the parsers.
+//!
+//! Thin: the work is in `identifier.rs`; this module only borrows Python strings, releases the
+//! GIL for batches and turns `IdentifierError` into the Python exception of that name.
+
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
+use rayon::prelude::*;
+
+use crate::algorithm::Algorithm;
+use crate::digest::{parse_algorithm, parse_length};
+use crate::errors::{IdentifierError as PyIdentifierError, InputTypeError};
+use crate::identifier::{self, IdentifierError, Param, HASH_PREFIX};
+
+/// The default hex length: 8 digits, the seed's `length=8`.
+const DEFAULT_LENGTH: usize = 8;
+
+/// Batches shorter than this are hashed on the calling thread (as in `digest_many`).
+const PARALLEL_MIN_ROWS: usize = 512;
+
+fn to_py(err: IdentifierError) -> PyErr {
+    PyIdentifierError::new_err(err.0)
+}
+
+/// The algorithm and hex length of a `compute_hash*` call; `length=None` means the default 8.
+fn options(algorithm: &str, length: Option<&Bound<'_, PyAny>>) -> PyResult<(Algorithm, usize)> {
+    let alg = parse_algorithm(algorithm)?;
+    let hex_len = match length {
+        Some(obj) if !obj.is_none() => parse_length(alg, Some(obj))?,
+        _ => parse_length(alg, None)?.min(DEFAULT_LENGTH),
+    };
+    Ok((alg, hex_len))
+}
+
+/// `str(obj)` as a Python string: the object itself when it already is one (no copy).
+fn as_py_str<'py>(obj: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyString>> {
+    match obj.cast_into::<PyString>() {
+        Ok(s) => Ok(s),
+        Err(e) => e.into_inner().str(),
+    }
+}
+
+/// Short deterministic identifier of the arguments: ``':hash=<hex>'``.
+///
+/// Byte for byte the DynVision seed's ``compute_hash``: each argument is ``str()``-ed and
+/// stripped of leading ``:``, the results are joined with ``_`` and digested; the hex digest
+/// is cut to ``length``.  Idempotent: an argument that *is* a hash token (``:hash=<hex>`` or
+/// ``hash=<hex>``, the whole argument) is returned as is.  Unlike the seed, an argument that
+/// merely contains ``hash=`` (``nohash=1``) is hashed like any other.
+///
+/// Args:
+///     *args: the parts, usually model arguments, seed and data name.
+///     length: hex digits to keep (default 8).
+///     algorithm: "md5" (default, the seed's), "sha256", "blake2b", "blake2s" or "blake3".
+///     canonical: sort the keys of every ``key=value+...`` argument first, so that
+///         ``dt=2+tsteps=20`` and ``tsteps=20+dt=2`` share one hash (opt-in: it changes hashes).
+///
+/// Raises:
+///     IdentifierError: an argument starts like a hash token but is not one, or (canonical)
+///         a ``key=value`` list is malformed; the message names the argument and position.
+///
+/// Example:
+///     >>> compute_hash(":tsteps=20+dt=2", 42, "imagenette")
+///     ':hash=3fce9ecb'
+///     >>> compute_hash(":hash=3fce9ecb", 42, "imagenette")
+///     ':hash=3fce9ecb'
+#[pyfunction]
+#[pyo3(signature = (*args, length = None, algorithm = "md5", canonical = false))]
+pub fn compute_hash<'py>(
+    args: &Bound<'py, PyTuple>,
+    length: Option<&Bound<'py, PyAny>>,
+    algorithm: &str,
+    canonical: bool,
+) -> PyResult<Bound<'py, PyString>> {
+    let py = args.py();
+    let (alg, hex_len) = options(algorithm, length)?;
+    let owners = args.iter().map(as_py_str).collect::<PyResult<Vec<_>>>()?;
+    let parts = owners
+        .iter()
+        .map(|s| s.to_str())
+        .collect::<PyResult<Vec<_>>>()?;
+    let mut buf = Vec::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
+    if let Some(i) = identifier::hash_input_into(&parts, canonical, &mut buf).map_err(to_py)? {
+        return Ok(owners[i].clone());
+    }
+    let mut out = [0u8; HASH_PREFIX.len() + identifier::MAX_HEX];
+    let out = &mut out[..HASH_PREFIX.len() + hex_len];
+    identifier::write_hashed(alg, &buf, out);
+    Ok(PyString::new(
+        py,
+        std::str::from_utf8(out).expect("prefix and hex are ASCII"),
+    ))
+}
+
+/// What one row of a batch came to.
+enum RowResult {
+    /// `:hash=<hex>` was written into the row's slot of the output buffer.
+    Hashed,
+    /// The row holds a hash token: its part at this index is the result.
+    Token(usize),
+    Failed(IdentifierError),
+}
+
+/// ``compute_hash(*row)`` for every row, in order; large batches run on every core with the
+/// GIL released.
+///
+/// Made for Snakefiles that expand thousands of parameter combinations at once.  Takes the
+/// options of ``compute_hash``; an error names the row it is about.
+///
+/// Example:
+///     >>> compute_hashes([(":tsteps=20+dt=2", 42, "imagenette"), ("a=1", "2", "x")])
+///     [':hash=3fce9ecb', ':hash=69b59687']
+#[pyfunction]
+#[pyo3(signature = (rows, length = None, algorithm = "md5", canonical = false))]
+pub fn compute_hashes<'py>(
+    rows: &Bound<'py, PyAny>,
+    length: Option<&Bound<'py, PyAny>>,
+    algorithm: &str,
+    canonical: bool,
+) -> PyResult<Bound<'py, PyList>> {
+    let py = rows.py();
+    let (alg, hex_len) = options(algorithm, length)?;
+    // Own every row as a tuple of str (a list row could be changed by another thread once the
+    // GIL is released; a tuple of str cannot), then borrow the parts' UTF-8 from those tuples:
+    // one reference count per row, flat vectors, no allocation per row.
+    let hint = rows.len().unwrap_or(0);
+    let mut owned: Vec<Bound<'py, PyTuple>> = Vec::with_capacity(hint);
+    for (r, row) in rows.try_iter()?.enumerate() {
+        owned.push(str_tuple(row?).map_err(|e| row_error(py, e, r))?);
+    }
+    let mut parts: Vec<&str> = Vec::with_capacity(3 * owned.len());
+    let mut ends: Vec<usize> = Vec::with_capacity(owned.len());
+    for row in &owned {
+        for i in 0..row.len() {
+            // Borrowed for as long as `owned` lives: the tuple holds the str, and a tuple's
+            // items cannot change.
+            parts.push(row.get_borrowed_item(i)?.extract::<&str>()?);
+        }
+        ends.push(parts.len());
+    }
+    let width = HASH_PREFIX.len() + hex_len;
+    let mut out = vec![0u8; ends.len() * width];
+    let hash_rows = |out: &mut [u8]| -> Vec<RowResult> {
+        let row = |r: usize, dst: &mut [u8], buf: &mut Vec<u8>| {
+            let start = if r == 0 { 0 } else { ends[r - 1] };
+            match identifier::hash_input_into(&parts[start..ends[r]], canonical, buf) {
+                Ok(None) => {
+                    identifier::write_hashed(alg, buf, dst);
+                    RowResult::Hashed
+                }
+                Ok(Some(i)) => RowResult::Token(start + i),
+                Err(e) => RowResult::Failed(e),
+            }
+        };
+        if ends.len() < PARALLEL_MIN_ROWS {
+            let mut buf = Vec::new();
+            out.chunks_mut(width)
+                .enumerate()
+                .map(|(r, dst)| row(r, dst, &mut buf))
+                .collect()
+        } else {
+            out.par_chunks_mut(width)
+                .enumerate()
+                .with_min_len(PARALLEL_MIN_ROWS / 4)
+                .map_init(Vec::new, |buf, (r, dst)| row(r, dst, buf))
+                .collect()
+        }
+    };
+    let results = if ends.len() < PARALLEL_MIN_ROWS {
+        hash_rows(&mut out)
+    } else {
+        py.detach(|| hash_rows(&mut out))
+    };
+    let mut strings = Vec::with_capacity(results.len());
+    for (r, (result, slot)) in results
+        .into_iter()
+        .zip(out.chunks(width.max(1)))
+        .enumerate()
+    {
+        strings.push(match result {
+            RowResult::Hashed => PyString::new(py, std::str::from_utf8(slot).expect("ASCII")),
+            RowResult::Token(i) => PyString::new(py, parts[i]),
+            RowResult::Failed(e) => return Err(to_py(IdentifierError(format!("row {r}: {e}")))),
+        });
+    }
+    PyList::new(py, strings)
+}
+
+/// The row as a tuple whose items are all `str`: the row itself when it already is one.
+fn str_tuple<'py>(row: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTuple>> {
+    if let Ok(t) = row.cast::<PyTuple>() {
+        if t.iter_borrowed().all(|p| p.is_instance_of::<PyString>()) {
+            return Ok(t.clone());
+        }
+    }
+    // A str is iterable too, but hashing its characters as parts would be wrong.
+    if row.is_instance_of::<PyString>() || row.is_instance_of::<PyBytes>() {
+        return Err(not_a_row(&row));
+    }
+    let parts = row.try_iter().map_err(|_| not_a_row(&row))?;
+    let strs = parts.map(|p| as_py_str(p?)).collect::<PyResult<Vec<_>>>()?;
+    PyTuple::new(row.py(), strs)
+}
+
+fn not_a_row(row: &Bound<'_, PyAny>) -> PyErr {
+    let type_name = row
+        .get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_default();
+    InputTypeError::new_err(format!(
+        "a row is a tuple or list of arguments, got {type_name}"
+    ))
+}
+
+/// Prefix an error about one row with its index, keeping its type.
+fn row_error(py: Python<'_>, err: PyErr, row: usize) -> PyErr {
+    let new = PyErr::from_type(err.get_type(py), format!("row {row}: {}", err.value(py)));
+    new.set_cause(py, Some(err));
+    new
+}
+
+/// `(name, args, params, seed, data)`, as `parse_identifier` returns it.
+type ParsedIdentifier = (String, String, Vec<(String, String)>, String, String);
+
+fn pairs_to_py(params: Vec<Param<'_>>) -> Vec<(String, String)> {
+    params
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+/// Split a full identifier ``NAME[:k=v+...]_SEED_DATA`` into its parts.
+///
+/// Returns ``(name, args, params, seed, data)``: ``args`` is the argument text as written
+/// (with its ``:``), ``params`` the ordered ``(key, value)`` pairs.  Seed and data name are the
+/// last two ``_``-separated parts, so values may hold ``_``.
+///
+/// Raises:
+///     IdentifierError: malformed (empty key, ``==``, a repeated key, a missing seed, a hashed
+///         identifier, ...); the message names the position.
+///
+/// Example:
+///     >>> parse_identifier("DyRCNNx8:tsteps=20+dt=2_42_imagenette")
+///     ('DyRCNNx8', ':tsteps=20+dt=2', [('tsteps', '20'), ('dt', '2')], '42', 'imagenette')
+#[pyfunction]
+pub fn parse_identifier(identifier: &str) -> PyResult<ParsedIdentifier> {
+    let id = identifier::parse_identifier(identifier).map_err(to_py)?;
+    Ok((
+        id.name.to_owned(),
+        id.args.to_owned(),
+        pairs_to_py(id.params),
+        id.seed.to_owned(),
+        id.data.to_owned(),
+    ))
+}
+
+/// The ``(key, value)`` pairs of ``key=value+key=value`` text (leading ``:`` / ``+`` skipped).
+///
+/// Example:
+///     >>> parse_args(":tsteps=20+dt=2")
+///     [('tsteps', '20'), ('dt', '2')]
+#[pyfunction]
+pub fn parse_args(args: &str) -> PyResult<Vec<(String, String)>> {
+    Ok(pairs_to_py(identifier::parse_args(args).map_err(to_py)?))
+}
+
+/// Build ``NAME[:k=v+...]_SEED_DATA``; refuses parts that would not parse back unchanged.
+///
+/// Example:
+///     >>> format_identifier("DyRCNNx8", [("tsteps", "20"), ("dt", "2")], "42", "imagenette")
+///     'DyRCNNx8:tsteps=20+dt=2_42_imagenette'
+#[pyfunction]
+pub fn format_identifier(
+    name: &str,
+    params: Vec<(String, String)>,
+    seed: &str,
+    data: &str,
+) -> PyResult<String> {
+    let borrowed: Vec<Param<'_>> = params
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    identifier::format_identifier(name, &borrowed, seed, data).map_err(to_py)
+}
+
+/// Keys sorted: the canonical form of ``key=value+...`` text.
+///
+/// Example:
+///     >>> canonical_args(":tsteps=20+dt=2")
+///     'dt=2+tsteps=20'
+#[pyfunction]
+pub fn canonical_args(args: &str) -> PyResult<String> {
+    identifier::canonical_args(args).map_err(to_py)
+}
+
+/// Command-line flags for ``key=value+...`` text, like the seed's ``parse_arguments``.
+///
+/// Example:
+///     >>> args_to_flags("+tsteps=20+dt=2")
+///     ['--tsteps', '20', '--dt', '2']
+#[pyfunction]
+pub fn args_to_flags(args: &str) -> PyResult<Vec<String>> {
+    identifier::args_to_flags(args).map_err(to_py)
+}
