@@ -139,14 +139,14 @@ pub fn parse_args(args: &str) -> Result<Vec<Param<'_>>, IdentifierError> {
     if body.is_empty() {
         return Ok(Vec::new());
     }
-    parse_pairs(args, args.len() - body.len())
+    parse_pairs(args, args.len() - body.len(), args.len())
 }
 
-/// Parse the pairs of `whole[start..]`, reporting positions in `whole`.
-fn parse_pairs(whole: &str, start: usize) -> Result<Vec<Param<'_>>, IdentifierError> {
+/// Parse the pairs of `whole[start..end]`, reporting positions in `whole`.
+fn parse_pairs(whole: &str, start: usize, end: usize) -> Result<Vec<Param<'_>>, IdentifierError> {
     let mut params: Vec<(Param<'_>, usize)> = Vec::new();
     let mut offset = start;
-    for segment in whole[start..].split('+') {
+    for segment in whole[start..end].split('+') {
         let at = offset;
         offset += segment.len() + 1;
         if segment.is_empty() {
@@ -310,7 +310,7 @@ pub fn parse_identifier(text: &str) -> Result<Identifier<'_>, IdentifierError> {
             "empty parameter list after ':'",
         ));
     } else {
-        parse_pairs(&text[..before], name.len() + 1)?
+        parse_pairs(text, name.len() + 1, before)?
     };
     Ok(Identifier {
         name,

@@ -12,11 +12,15 @@ Example:
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
-from cubie_hash._core import ALGORITHMS, digest
+from cubie_hash._core import ALGORITHMS, compute_hash, digest
 from cubie_hash.errors import CubieHashError
+from cubie_hash.identifiers import ModelIdentifier
+from cubie_hash.links import link_hashed, resolve, scan_links
+from cubie_hash.paths import check_paths
 
 
 def _cmd_digest(args: argparse.Namespace) -> int:
@@ -28,6 +32,46 @@ def _cmd_digest(args: argparse.Namespace) -> int:
         else:
             print(f"{digest(text, args.algorithm, args.length)}  {text}")
     return 0
+
+
+def _cmd_id(args: argparse.Namespace) -> int:
+    opts = {"length": args.length, "algorithm": args.algorithm, "canonical": args.canonical}
+    if args.full:
+        for text in args.args:
+            print(ModelIdentifier.parse(text).hashed_name(**opts))
+    else:
+        print(compute_hash(*args.args, **opts))
+    return 0
+
+
+def _cmd_link(args: argparse.Namespace) -> int:
+    for folder in args.full_dir:
+        link = link_hashed(folder, length=args.length, canonical=args.canonical)
+        print(f"{link} -> {os.readlink(link) if link.is_symlink() else folder}")
+    return 0
+
+
+def _cmd_resolve(args: argparse.Namespace) -> int:
+    found = [resolve(t, args.root) for t in args.target] if args.target else scan_links(args.root)
+    for r in found:
+        print(f"{r.link}\t{r.full}")
+    return 0
+
+
+def _cmd_check_paths(args: argparse.Namespace) -> int:
+    problems = [p for d in args.dir for p in check_paths(d)]
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"{len(problems)} path(s) over the limit", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def _add_hash_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--length", "-n", type=int, default=8, help="hex characters (default 8)")
+    p.add_argument(
+        "--canonical", action="store_true", help="sort the keys of key=value lists first"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,6 +91,46 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--length", "-n", type=int, default=None, help="hex characters to keep")
     p.add_argument("text", nargs="*", metavar="TEXT")
     p.set_defaults(func=_cmd_digest)
+
+    p = sub.add_parser(
+        "id",
+        help="the short model identifier :hash=<hex> of ARGS (like compute_hash)",
+        description="Print compute_hash(*ARGS), e.g. `cubie-hash id :tsteps=20+dt=2 42 "
+        "imagenette`; with --full, each ARG is a full identifier and NAME:hash=<hex> is printed.",
+    )
+    p.add_argument("args", nargs="*", metavar="ARG")
+    p.add_argument("--full", action="store_true", help="each ARG is NAME:ARGS_SEED_DATA")
+    p.add_argument("--algorithm", "-a", default="md5", choices=ALGORITHMS)
+    _add_hash_options(p)
+    p.set_defaults(func=_cmd_id)
+
+    p = sub.add_parser(
+        "link",
+        help="link NAME:hash=<hex> to a model folder NAME:ARGS_SEED_DATA",
+        description="Make the relative link NAME:hash=<hex> beside each FULL_DIR and write "
+        "<hex>.hash into it; a hash already used by another model is an error.",
+    )
+    p.add_argument("full_dir", nargs="+", metavar="FULL_DIR")
+    _add_hash_options(p)
+    p.set_defaults(func=_cmd_link)
+
+    p = sub.add_parser(
+        "resolve",
+        help="the full identifier behind a hashed path or hash",
+        description="Print '<link>\\t<full identifier>' for each TARGET (a hashed path, or a "
+        "hash searched for under --root); without TARGET, every hashed link under --root.",
+    )
+    p.add_argument("target", nargs="*", metavar="PATH|HASH")
+    p.add_argument("--root", default=".", help="folder to search (default: .)")
+    p.set_defaults(func=_cmd_resolve)
+
+    p = sub.add_parser(
+        "check-paths",
+        help="list path components over 255 bytes and paths over 4096 bytes",
+        description="List every path under DIR that is too long; exit status 1 if any.",
+    )
+    p.add_argument("dir", nargs="+", metavar="DIR")
+    p.set_defaults(func=_cmd_check_paths)
     return parser
 
 
