@@ -1,0 +1,124 @@
+"""compute_hash / compute_hashes: byte-compatible with the DynVision seed, idempotent, strict."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cubie_hash import DigestLengthError, IdentifierError, InputTypeError
+from cubie_hash.snakemake import compute_hash, compute_hashes
+from hypothesis import given
+from hypothesis import strategies as st
+
+GOLDEN = json.loads((Path(__file__).parent / "golden" / "compute_hash.json").read_text("utf-8"))
+
+
+def seed_compute_hash(*args: object, length: int = 8) -> str:
+    """The seed's reference implementation, verbatim."""
+    for arg in args:
+        if "hash=" in str(arg):
+            return str(arg)
+    combined = "_".join(str(arg).lstrip(":") for arg in args)
+    hash_val = hashlib.md5(combined.encode()).hexdigest()[:length]
+    return f":hash={hash_val}"
+
+
+@pytest.mark.parametrize("vector", GOLDEN["vectors"], ids=lambda v: "_".join(v["args"])[:30])
+def test_golden_vectors(vector: dict[str, Any]) -> None:
+    options = {k: vector[k] for k in ("length", "algorithm", "canonical") if k in vector}
+    assert compute_hash(*vector["args"], **options) == vector["expected"]
+    assert compute_hashes([vector["args"]], **options) == [vector["expected"]]
+
+
+def test_reference_values_from_the_issue() -> None:
+    assert compute_hash(":tsteps=20+dt=2", "42", "imagenette") == ":hash=3fce9ecb"
+    long_args = (
+        ":tsteps=20+dt=2+tau=5+tff=0+trc=6+tsk=0+lossrt=4+energyloss=0.1+pattern=1"
+        "+rctype=full+rctarget=output+skip=true+feedback=false"
+    )
+    assert compute_hash(long_args, "42", "imagenette") == ":hash=e422434b"
+
+
+# Text without "hash=" (where the seed's idempotence test cannot fire): any Unicode.
+no_hash_text = st.text(max_size=60).filter(lambda s: "hash=" not in s)
+plain_args = st.lists(st.one_of(no_hash_text, st.integers(), st.floats()), max_size=6)
+
+
+@given(args=plain_args, length=st.integers(1, 32))
+def test_equals_the_seed_on_arguments_without_hash(args: list[object], length: int) -> None:
+    assert compute_hash(*args, length=length) == seed_compute_hash(*args, length=length)
+
+
+@given(args=st.lists(no_hash_text, min_size=1, max_size=5), length=st.integers(1, 32))
+def test_idempotent(args: list[str], length: int) -> None:
+    once = compute_hash(*args, length=length)
+    assert compute_hash(once, length=length) == once
+    assert compute_hash(once, *args, length=length) == once
+    assert compute_hash(once.lstrip(":"), "x") == once.lstrip(":")
+
+
+@given(rows=st.lists(plain_args, max_size=30), length=st.integers(1, 32))
+def test_batch_equals_single_calls(rows: list[list[object]], length: int) -> None:
+    assert compute_hashes(rows, length=length) == [compute_hash(*r, length=length) for r in rows]
+
+
+def test_large_batch_in_parallel_keeps_order_and_equals_the_seed() -> None:
+    rows = [(f":tsteps={i}+dt=2", i % 7, "imagenette") for i in range(20_000)]
+    rows[123] = (":hash=0badc0de", "1", "x")  # idempotent rows inside a parallel batch
+    expected = [seed_compute_hash(*r) for r in rows]
+    assert compute_hashes(rows) == expected
+    assert compute_hashes(iter(rows)) == expected
+    assert compute_hashes([list(r) for r in rows]) == expected
+
+
+def test_no_collisions_at_full_length_in_a_large_sample() -> None:
+    rows = [(f":tsteps={i}+dt={i % 97}", str(i % 13), "imagenette") for i in range(200_000)]
+    assert len(set(rows)) == len(rows)
+    assert len(set(compute_hashes(rows, length=32))) == len(rows)
+
+
+def test_substring_hash_is_not_a_token_unlike_the_seed() -> None:
+    # The seed returns 'nohash=1' itself, so every model with that value shares one "hash".
+    assert seed_compute_hash("nohash=1", "42") == "nohash=1"
+    assert compute_hash("nohash=1", "42") == ":hash=" + hashlib.md5(b"nohash=1_42").hexdigest()[:8]
+    assert compute_hash("nohash=1", "42") != compute_hash("nohash=2", "42")
+    assert compute_hash("a=1+hash=ab", "42").startswith(":hash=")
+
+
+@pytest.mark.parametrize("bad", ["hash=", ":hash=", "hash=3FCE9ECB", ":hash=12g4", "hash=a b"])
+def test_malformed_hash_tokens_are_refused(bad: str) -> None:
+    with pytest.raises(IdentifierError, match=r"argument 1: .*at position \d+"):
+        compute_hash("x", bad)
+    with pytest.raises(IdentifierError, match=r"row 1: argument 1"):
+        compute_hashes([("x",), ("x", bad)])
+
+
+def test_canonical_is_opt_in_and_sorts_keys() -> None:
+    a, b = ":tsteps=20+dt=2", ":dt=2+tsteps=20"
+    assert compute_hash(a, "42", "x") != compute_hash(b, "42", "x")
+    assert compute_hash(a, "42", "x", canonical=True) == compute_hash(b, "42", "x", canonical=True)
+    assert compute_hashes([(a, "42", "x"), (b, "42", "x")], canonical=True)[0] == compute_hash(
+        b, "42", "x", canonical=True
+    )
+    with pytest.raises(
+        IdentifierError, match=r"argument 0: .*empty key .*at position 5 in \"dt=2\+=3\""
+    ):
+        compute_hash(":dt=2+=3", canonical=True)
+
+
+@pytest.mark.parametrize("length", [0, -1, 33, True, "8", 1.5])
+def test_bad_lengths(length: object) -> None:
+    with pytest.raises(DigestLengthError):
+        compute_hash("x", length=length)  # type: ignore[arg-type]
+    with pytest.raises(DigestLengthError):
+        compute_hashes([("x",)], length=length)  # type: ignore[arg-type]
+
+
+def test_rows_must_be_sequences_of_arguments() -> None:
+    with pytest.raises(InputTypeError, match="row 1: a row is a tuple or list"):
+        compute_hashes([("a",), "abc"])  # type: ignore[list-item]
+    with pytest.raises(InputTypeError, match="row 0: .* got int"):
+        compute_hashes([3])  # type: ignore[list-item]

@@ -1,0 +1,104 @@
+"""Hashed folder links on the real file system: relative, atomic, idempotent, collision-safe."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+import pytest
+from cubie_hash import HashCollisionError, IdentifierError, LinkError
+from cubie_hash import links as links_module
+from cubie_hash.snakemake import LinkFallbackWarning, link_hashed, resolve, scan_links
+
+FULL = "DyRCNNx8:tsteps=20+dt=2_42_imagenette"
+
+
+def model(root: Path, name: str = FULL) -> Path:
+    folder = root / "models" / name
+    folder.mkdir(parents=True)
+    (folder / "trained.pt").write_text("weights")
+    return folder
+
+
+def test_link_is_relative_and_documented(tmp_path: Path) -> None:
+    full = model(tmp_path)
+    link = link_hashed(full)
+    assert link == tmp_path / "models" / "DyRCNNx8:hash=3fce9ecb"
+    assert os.readlink(link) == FULL  # relative: survives moving the whole folder
+    assert (link / "trained.pt").read_text() == "weights"
+    assert (full / "3fce9ecb.hash").read_text() == FULL + "\n"
+    leftovers = [p.name for p in full.parent.iterdir() if p.name.startswith(".")]
+    assert leftovers == []  # no temporary names left behind
+
+
+def test_idempotent(tmp_path: Path) -> None:
+    full = model(tmp_path)
+    first = link_hashed(full)
+    inode = os.lstat(first).st_ino
+    assert link_hashed(full) == first
+    assert os.lstat(first).st_ino == inode  # left alone, not re-made
+
+
+def test_collision_names_both_and_keeps_the_old_link(tmp_path: Path) -> None:
+    full = model(tmp_path)
+    other = "DyRCNNx8:tsteps=99_1_other"
+    model(tmp_path, other)
+    link = full.parent / "DyRCNNx8:hash=3fce9ecb"
+    os.symlink(other, link)  # as if `other` had hashed to the same name
+    with pytest.raises(HashCollisionError) as info:
+        link_hashed(full)
+    assert FULL in str(info.value) and other in str(info.value)
+    assert os.readlink(link) == other
+
+
+def test_refuses_bad_folders(tmp_path: Path) -> None:
+    with pytest.raises(LinkError, match="not a folder"):
+        link_hashed(tmp_path / FULL)
+    bad = tmp_path / "M:a==1_2_d"
+    bad.mkdir()
+    with pytest.raises(IdentifierError, match="position 4"):
+        link_hashed(bad)
+
+
+def test_fallback_without_symlinks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Stands in for file systems without symlinks (some network shares, Windows).
+    def no_symlinks(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "symlink", no_symlinks)
+    monkeypatch.setattr(links_module, "_fallback_warned", False)
+    full = model(tmp_path)
+    with pytest.warns(LinkFallbackWarning, match="hard links"):
+        link = link_hashed(full)
+    assert link.is_dir() and not link.is_symlink()
+    assert os.path.samefile(link / "trained.pt", full / "trained.pt")
+    (full / "more.pt").write_text("x")
+    assert link_hashed(full) == link  # no second warning; brought up to date
+    assert (link / "more.pt").exists()
+    assert resolve(link).full == FULL
+    assert [r.full for r in scan_links(tmp_path)] == [FULL]
+
+
+def test_resolve_by_path_and_by_hash(tmp_path: Path) -> None:
+    full = model(tmp_path)
+    link = link_hashed(full)
+    second = link_hashed(model(tmp_path, "AlexNet:tsteps=5_7_cifar"))
+    resolved = resolve(link)
+    assert resolved.full == FULL and resolved.is_symlink
+    assert resolved.identifier.params == (("tsteps", "20"), ("dt", "2"))
+    for form in ("3fce9ecb", "hash=3fce9ecb", ":hash=3fce9ecb", "DyRCNNx8:hash=3fce9ecb"):
+        assert resolve(form, tmp_path).link == link
+    assert [r.link for r in scan_links(tmp_path)] == sorted([link, second])
+    with pytest.raises(LinkError, match="no hashed link"):
+        resolve("deadbeef", tmp_path)
+    with pytest.raises(LinkError, match="root="):
+        resolve("deadbeef")
+
+
+def test_resolve_refuses_a_link_whose_name_lies(tmp_path: Path) -> None:
+    model(tmp_path)
+    liar = tmp_path / "models" / "DyRCNNx8:hash=00000000"
+    os.symlink(FULL, liar)
+    with pytest.raises(LinkError, match="whose hash is not 00000000"):
+        resolve(liar)
