@@ -74,14 +74,15 @@ pub fn compute_hash<'py>(
 ) -> PyResult<Bound<'py, PyString>> {
     let py = args.py();
     let (alg, hex_len) = options(algorithm, length)?;
-    let owners = args.iter().map(as_py_str).collect::<PyResult<Vec<_>>>()?;
-    let parts = owners
-        .iter()
-        .map(|s| s.to_str())
+    // The arguments themselves when all are str (the usual case): no copy, no new reference.
+    let strs = str_tuple(args.clone().into_any())?;
+    let parts = strs
+        .iter_borrowed()
+        .map(|p| p.extract::<&str>())
         .collect::<PyResult<Vec<_>>>()?;
     let mut buf = Vec::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
     if let Some(i) = identifier::hash_input_into(&parts, canonical, &mut buf).map_err(to_py)? {
-        return Ok(owners[i].clone());
+        return Ok(strs.get_item(i)?.cast_into::<PyString>()?);
     }
     let mut out = [0u8; HASH_PREFIX.len() + identifier::MAX_HEX];
     let out = &mut out[..HASH_PREFIX.len() + hex_len];
@@ -121,21 +122,22 @@ pub fn compute_hashes<'py>(
     let py = rows.py();
     let (alg, hex_len) = options(algorithm, length)?;
     // Own every row as a tuple of str (a list row could be changed by another thread once the
-    // GIL is released; a tuple of str cannot), then borrow the parts' UTF-8 from those tuples:
+    // GIL is released; a tuple of str cannot) and borrow the parts' UTF-8 in the same pass:
     // one reference count per row, flat vectors, no allocation per row.
     let hint = rows.len().unwrap_or(0);
     let mut owned: Vec<Bound<'py, PyTuple>> = Vec::with_capacity(hint);
+    let mut parts: Vec<&str> = Vec::with_capacity(3 * hint);
+    let mut ends: Vec<usize> = Vec::with_capacity(hint);
     for (r, row) in rows.try_iter()?.enumerate() {
-        owned.push(str_tuple(row?).map_err(|e| row_error(py, e, r))?);
-    }
-    let mut parts: Vec<&str> = Vec::with_capacity(3 * owned.len());
-    let mut ends: Vec<usize> = Vec::with_capacity(owned.len());
-    for row in &owned {
-        for i in 0..row.len() {
-            // Borrowed for as long as `owned` lives: the tuple holds the str, and a tuple's
-            // items cannot change.
-            parts.push(row.get_borrowed_item(i)?.extract::<&str>()?);
+        let row = str_tuple(row?).map_err(|e| row_error(py, e, r))?;
+        for item in row.iter_borrowed() {
+            let text: &str = item.extract()?;
+            // SAFETY: the str is an item of `row`, a tuple (immutable) that `owned` keeps alive
+            // until this function returns; `parts` is declared after `owned`, so it is dropped
+            // first and no borrowed slice outlives the object that holds its bytes.
+            parts.push(unsafe { std::mem::transmute::<&str, &'py str>(text) });
         }
+        owned.push(row);
         ends.push(parts.len());
     }
     let width = HASH_PREFIX.len() + hex_len;
