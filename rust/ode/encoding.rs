@@ -40,13 +40,16 @@
 //! 6. Arguments of commutative operators (sum, product, `Min`, `Max`, `And`, `Or`, `Xor`, the
 //!    two sides of `Eq`/`Ne`) are ordered by their encodings; `a > b` is written `b < a` and
 //!    `a >= b` is written `b <= a`.
+//! 7. `exp` of a float is evaluated (correctly rounded, as SymPy's mpmath does), and a float
+//!    term of a sum inside `exp` is taken out as a factor: `exp(-4.0 - 0.1*V)` →
+//!    `0.01831563888873418*exp(-0.1*V)`, which is what SymPy makes of the typed string.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use num_traits::One;
 
-use super::number::{int_parts, pow_int, Acc, Number};
+use super::number::{exp_rounded, int_parts, pow_int, Acc, Number};
 
 /// Version of the canonical byte format; it is part of every hashed system encoding, so a
 /// change to the rules above must bump it.
@@ -467,8 +470,14 @@ impl Expr {
         Expr::new(Kind::Pow(Box::new(base), Box::new(exp)))
     }
 
-    /// A function call; arguments of `Min`/`Max` are flattened and ordered.
+    /// A function call; arguments of `Min`/`Max` are flattened and ordered, and `exp` of a
+    /// float (or of a sum with a float term) is evaluated as SymPy does (rule 7).
     pub fn func(name: &str, mut args: Vec<Expr>) -> Expr {
+        if name == "exp" && args.len() == 1 {
+            if let Some(folded) = Expr::exp_of_float(&args[0]) {
+                return folded;
+            }
+        }
         if COMMUTATIVE_FUNCTIONS.contains(&name) {
             let mut flat = Vec::with_capacity(args.len());
             for a in args {
@@ -485,6 +494,29 @@ impl Expr {
             args = flat;
         }
         Expr::new(Kind::Func(name.to_owned(), args))
+    }
+
+    /// `exp(c)` → its double, `exp(c + rest)` → `exp(c)*exp(rest)` for a float `c`.
+    fn exp_of_float(arg: &Expr) -> Option<Expr> {
+        match &arg.kind {
+            Kind::Num(Number::Float(c)) => exp_rounded(*c).map(|v| Expr::number(Number::Float(v))),
+            Kind::Add(terms) => {
+                let i = terms
+                    .iter()
+                    .position(|t| matches!(t.kind, Kind::Num(Number::Float(_))))?;
+                let Kind::Num(Number::Float(c)) = terms[i].kind else {
+                    unreachable!("found above")
+                };
+                let factor = exp_rounded(c)?;
+                let mut rest = terms.clone();
+                rest.remove(i);
+                Some(Expr::mul(vec![
+                    Expr::number(Number::Float(factor)),
+                    Expr::func("exp", vec![Expr::add(rest)]),
+                ]))
+            }
+            _ => None,
+        }
     }
 
     /// A piecewise expression; its (expression, condition) pairs keep their order.

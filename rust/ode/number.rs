@@ -132,6 +132,45 @@ pub fn pow_int(base: &Number, exp: &BigInt) -> Option<Number> {
     Acc { value, inexact }.finish()
 }
 
+/// `e**x` for a double `x`, correctly rounded to a double: what SymPy (mpmath) computes when
+/// it evaluates `exp(Float)`.  Computed in 256-bit fixed point rather than with the
+/// platform's `exp`, whose last bit differs between C libraries (a hash must not).  `None`
+/// when the result overflows or underflows a double.
+pub fn exp_rounded(x: f64) -> Option<f64> {
+    const P: u64 = 256;
+    if x == 0.0 {
+        return Some(1.0);
+    }
+    if !(-745.2..=709.8).contains(&x) {
+        return None;
+    }
+    let a = f64_to_rational(x.abs());
+    let one = BigInt::one() << P;
+    // |x| = fixed / 2^P, then halved k times so the series converges in a few dozen terms.
+    let fixed = (a * BigRational::from_integer(one.clone())).to_integer();
+    let k = (x.abs().log2().floor() as i64 + 9).max(0) as u64;
+    let r = fixed >> k;
+    let mut sum = one.clone();
+    let mut term = one.clone();
+    let mut n = 1u32;
+    while !term.is_zero() {
+        term = ((term * &r) >> P) / BigInt::from(n);
+        sum += &term;
+        n += 1;
+    }
+    for _ in 0..k {
+        sum = (&sum * &sum) >> P;
+    }
+    // e^|x| >= 1 keeps full relative precision; e^-|x| is its exact reciprocal.
+    let value = if x > 0.0 {
+        BigRational::new(sum, one)
+    } else {
+        BigRational::new(one, sum)
+    };
+    let f = rational_to_f64(&value);
+    (f.is_finite() && f != 0.0).then_some(f)
+}
+
 /// The exact rational value of a finite double.
 pub fn f64_to_rational(f: f64) -> BigRational {
     debug_assert!(f.is_finite());
@@ -322,6 +361,24 @@ mod tests {
         );
         assert_eq!(pow_int(&Number::int(0), &BigInt::from(-1)), None);
         assert_eq!(pow_int(&Number::int(2), &BigInt::from(1000)), None);
+    }
+
+    #[test]
+    fn exp_is_correctly_rounded() {
+        // Reference values: mpmath at 53 bits (what SymPy's exp(Float) gives).
+        let cases = [
+            (1.0, std::f64::consts::E),
+            (-4.0, 0.01831563888873418),
+            (-3.25, 0.03877420783172201),
+            (-3.6111111111111107, 0.027021805951209073),
+            (700.0, 1.0142320547350045e304),
+            (-700.0, 9.85967654375977e-305),
+            (1e-10, 1.0000000001),
+        ];
+        for (x, expected) in cases {
+            assert_eq!(exp_rounded(x), Some(expected), "exp({x})");
+        }
+        assert_eq!(exp_rounded(710.0), None);
     }
 
     #[test]

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from cubie_hash.ode.hashing import canonical_text, hash_system_definition
     from cubie_hash.ode.parsed import ParsedEquations
     from cubie_hash.ode.parsing import parse_equations
-    from cubie_hash.ode.prehash import prehash
+    from cubie_hash.ode.raw import prehash
 
 __all__ = [
     "ParsedEquations",
@@ -58,7 +58,7 @@ _HOMES = {
     "canonical_text": "cubie_hash.ode.hashing",
     "hash_system_definition": "cubie_hash.ode.hashing",
     "parse_equations": "cubie_hash.ode.parsing",
-    "prehash": "cubie_hash.ode.prehash",
+    "prehash": "cubie_hash.ode.raw",
 }
 
 

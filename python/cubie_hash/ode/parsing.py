@@ -14,8 +14,8 @@ from cubie_hash.ode.declarations import Declarations, Declared, check_identifier
 from cubie_hash.ode.expressions import parse_expression
 from cubie_hash.ode.hashing import hash_system_definition
 from cubie_hash.ode.parsed import ParsedEquations
-from cubie_hash.ode.prehash import prehash as raw_prehash
-from cubie_hash.ode.prehash import raw_lines
+from cubie_hash.ode.raw import prehash as raw_prehash
+from cubie_hash.ode.raw import raw_lines
 
 __all__ = ["TIME", "parse_equations"]
 
@@ -49,6 +49,8 @@ def _lines(text: str) -> Iterable[_Item]:
 
 
 def _pair(lhs: Any, rhs: Any) -> _Item:
+    if isinstance(lhs, str):
+        lhs = lhs.strip()  # whitespace never matters, in pairs as in lines
     name = check_identifier(getattr(lhs, "name", lhs), "left-hand side")
     symbol = lhs if isinstance(lhs, sympy.Symbol) else None
     return name, symbol, rhs, f"{name} = {rhs}"

@@ -1,4 +1,5 @@
-"""``prehash``: a warm-start key computed from raw equation text, without SymPy."""
+"""``prehash``: a warm-start key computed from raw equation text, without SymPy (module `raw`,
+not `prehash`, so that it does not shadow the function on the package)."""
 
 from __future__ import annotations
 
