@@ -36,7 +36,8 @@
 //! 4. A numeric coefficient other than 1 of a product with exactly one sum factor is
 //!    distributed over that sum: `0.001*(-a - b)/C` and `(-0.001*a - 0.001*b)/C` are one form.
 //! 5. Powers: `x**0` → 1, `x**1` → x, a number to a small integer power is folded exactly,
-//!    `(x**a)**n` → `x**(a*n)` and `(x*y)**n` → `x**n*y**n` for integer n, `E**x` → `exp(x)`.
+//!    `(x**a)**n` → `x**(a*n)` and `(x*y)**n` → `x**n*y**n` and `exp(u)**n` → `exp(n*u)` for integer n,
+//!    `E**x` → `exp(x)`.
 //! 6. Arguments of commutative operators (sum, product, `Min`, `Max`, `And`, `Or`, `Xor`, the
 //!    two sides of `Eq`/`Ne`) are ordered by their encodings; `a > b` is written `b < a` and
 //!    `a >= b` is written `b <= a`.
@@ -454,6 +455,11 @@ impl Expr {
                                 .map(|f| Expr::pow(f, n.clone()))
                                 .collect(),
                         );
+                    }
+                    // SymPy: exp(u)**n == exp(n*u) for integer n.
+                    Kind::Func(name, mut args) if name == "exp" && args.len() == 1 => {
+                        let u = args.pop().expect("one argument");
+                        return Expr::func("exp", vec![Expr::mul(vec![u, exp])]);
                     }
                     kind => return Expr::new(Kind::Pow(Box::new(Expr::new(kind)), Box::new(exp))),
                 }
