@@ -5,11 +5,12 @@ from __future__ import annotations
 import ast
 import random
 
+import sympy as sp
 from cubie_hash import _core
 from cubie_hash.ode import parse_equations, prehash
 from cubie_hash.ode.examples import hodgkin_huxley, lorenz
 from cubie_hash.ode.expressions import parse_expression
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from ode_importer import build
 
@@ -65,7 +66,9 @@ def test_shuffled_commutative_arguments(terms: list[list[str]], rng: random.Rand
 def expressions(depth: int) -> st.SearchStrategy[str]:
     # exp is covered by the importer-built Hodgkin-Huxley model in test_ode.py; SymPy's
     # merging of exp products is not mirrored (see docs/canonical-format.md, "Limits").
-    leaf = st.sampled_from(["a", "b", "C", "x", "2", "3", "0.5", "0.001", "40.0", "10.0"])
+    # Dyadic numbers: SymPy folds Float*Rational by rounding the rational first (two
+    # roundings), which the canonical form cannot undo; with these, every fold is exact.
+    leaf = st.sampled_from(["a", "b", "C", "x", "2", "4", "0.5", "0.25", "40.0", "1.5"])
     if depth == 0:
         return leaf
     sub = expressions(depth - 1)
@@ -82,5 +85,6 @@ def expressions(depth: int) -> st.SearchStrategy[str]:
 @given(expressions(3))
 def test_unevaluated_trees_hash_like_evaluated(text: str) -> None:
     evaluated = parse_expression(text, "t")
+    assume(not evaluated.has(sp.zoo, sp.nan, sp.oo))  # division by zero: not a model
     unevaluated = build(ast.parse(text, mode="eval").body)
     assert _core.ode_render_expr(unevaluated) == _core.ode_render_expr(evaluated), text

@@ -296,6 +296,8 @@ impl Expr {
         }
         let constant = constant.finish();
         match constant {
+            // A float zero collapses to the integer 0, as SymPy's evaluation does.
+            Some(c) if terms.is_empty() && c.is_zero() => return Expr::int(0),
             Some(c) if terms.is_empty() => return Expr::number(c),
             Some(c) if !c.is_zero() => terms.push(Expr::number(c)),
             Some(_) => {}
