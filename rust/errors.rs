@@ -11,3 +11,4 @@ import_exception!(cubie_hash.errors, DigestLengthError);
 import_exception!(cubie_hash.errors, InputTypeError);
 import_exception!(cubie_hash.errors, BufferLayoutError);
 import_exception!(cubie_hash.errors, IdentifierError);
+import_exception!(cubie_hash.errors, EquationError);

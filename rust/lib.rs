@@ -5,6 +5,7 @@
 
 pub mod algorithm;
 pub mod identifier;
+pub mod ode;
 
 #[cfg(feature = "python")]
 mod bytes_view;
@@ -25,6 +26,10 @@ mod _core {
         args_to_flags, canonical_args, compute_hash, compute_hashes, format_identifier, parse_args,
         parse_identifier,
     };
+    #[pymodule_export]
+    use super::ode::bindings::{
+        ode_canonical_text, ode_encode_expr, ode_hash_system, ode_prehash, ode_render_expr,
+    };
 
     use pyo3::prelude::*;
 
@@ -35,6 +40,9 @@ mod _core {
             crate::algorithm::ALL.map(|a| a.name()).to_vec(),
         )?;
         m.add("GIL_RELEASE_BYTES", super::digest::GIL_RELEASE_BYTES)?;
+        m.add("ODE_FORMAT_VERSION", crate::ode::encoding::FORMAT_VERSION)?;
+        m.add("ODE_PREHASH_VERSION", crate::ode::prehash::PREHASH_VERSION)?;
+        m.add("ODE_FUNCTIONS", crate::ode::sympy_walk::FUNCTIONS.to_vec())?;
         Ok(())
     }
 }
