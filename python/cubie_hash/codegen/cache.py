@@ -378,7 +378,14 @@ class CodegenCache:
         meta_path.unlink(missing_ok=True)  # the entry is invalid until the new sidecar lands
         source = generate_source(system, variant, __version__).encode("utf-8")
         atomic_write(module_path, source)
-        module = self._execute(system.fn_hash, variant, source)
+        try:
+            module = self._execute(system.fn_hash, variant, source)
+        except Exception as err:
+            # No half entry: without its sidecar the module is never loaded, and it goes too.
+            module_path.unlink(missing_ok=True)
+            raise CacheError(
+                f"compiling system {system.fn_hash[:12]} for {variant.name} failed: {err}"
+            ) from err
         meta = {
             "format": CACHE_FORMAT,
             "fn_hash": system.fn_hash,
