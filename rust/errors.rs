@@ -10,3 +10,4 @@ import_exception!(cubie_hash.errors, AlgorithmError);
 import_exception!(cubie_hash.errors, DigestLengthError);
 import_exception!(cubie_hash.errors, InputTypeError);
 import_exception!(cubie_hash.errors, BufferLayoutError);
+import_exception!(cubie_hash.errors, EquationError);

@@ -4,6 +4,7 @@
 //! bindings are compiled with the `python` feature, which maturin switches on.
 
 pub mod algorithm;
+pub mod ode;
 
 #[cfg(feature = "python")]
 mod bytes_view;
@@ -17,6 +18,10 @@ mod errors;
 mod _core {
     #[pymodule_export]
     use super::digest::{digest, digest_many};
+    #[pymodule_export]
+    use super::ode::bindings::{
+        ode_canonical_text, ode_encode_expr, ode_hash_system, ode_prehash, ode_render_expr,
+    };
 
     use pyo3::prelude::*;
 
@@ -27,6 +32,9 @@ mod _core {
             crate::algorithm::ALL.map(|a| a.name()).to_vec(),
         )?;
         m.add("GIL_RELEASE_BYTES", super::digest::GIL_RELEASE_BYTES)?;
+        m.add("ODE_FORMAT_VERSION", crate::ode::encoding::FORMAT_VERSION)?;
+        m.add("ODE_PREHASH_VERSION", crate::ode::prehash::PREHASH_VERSION)?;
+        m.add("ODE_FUNCTIONS", crate::ode::sympy_walk::FUNCTIONS.to_vec())?;
         Ok(())
     }
 }

@@ -1,0 +1,232 @@
+//! Python entry points of the ODE canonical form: `ode_hash_system`, `ode_canonical_text`,
+//! `ode_encode_expr`, `ode_render_expr` and `ode_prehash`.  The public, documented API is
+//! `cubie_hash.ode`, which calls these.
+
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyMapping, PyString, PyTuple};
+
+use super::encoding::Expr;
+use super::number::Number;
+use super::prehash::RawSystem;
+use super::sympy_walk::Walker;
+use super::system::System;
+use crate::digest::parse_algorithm;
+use crate::errors::{EquationError, InputTypeError};
+
+/// The name of a symbol given as a `str` or as an object with a `name` (a SymPy Symbol).
+fn name_of(obj: &Bound<'_, PyAny>) -> PyResult<String> {
+    if let Ok(s) = obj.cast::<PyString>() {
+        return Ok(s.to_str()?.to_owned());
+    }
+    match obj.getattr("name") {
+        Ok(n) => Ok(n.cast::<PyString>()?.to_str()?.to_owned()),
+        Err(_) => Err(InputTypeError::new_err(format!(
+            "expected a name (str or Symbol), got {}",
+            obj.repr()?
+        ))),
+    }
+}
+
+fn names(seq: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+    seq.try_iter()?.map(|item| name_of(&item?)).collect()
+}
+
+/// (key, value) items of a mapping in a fixed order (sorted later), or none for `None`.
+fn mapping_items<'py>(
+    obj: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Vec<(Bound<'py, PyAny>, Bound<'py, PyAny>)>> {
+    let Some(obj) = obj.filter(|o| !o.is_none()) else {
+        return Ok(Vec::new());
+    };
+    let items = if let Ok(d) = obj.cast::<PyDict>() {
+        d.items().into_any()
+    } else {
+        obj.cast::<PyMapping>()?.items()?.into_any()
+    };
+    items
+        .try_iter()?
+        .map(|kv| {
+            let kv = kv?;
+            let kv = kv.cast::<PyTuple>()?;
+            Ok((kv.get_item(0)?, kv.get_item(1)?))
+        })
+        .collect()
+}
+
+fn constant_value(walker: &mut Walker, name: &str, value: &Bound<'_, PyAny>) -> PyResult<Expr> {
+    let expr = walker
+        .walk(value)
+        .map_err(|e| EquationError::new_err(format!("constant {name}: {}", e.value(value.py()))))?;
+    if expr.encoding().first().is_some_and(|t| b"IQF".contains(t)) {
+        Ok(expr)
+    } else {
+        Err(EquationError::new_err(format!(
+            "constant {name} must be a number, got {}",
+            value.repr()?
+        )))
+    }
+}
+
+fn build_system(
+    equations: &Bound<'_, PyAny>,
+    constants: Option<&Bound<'_, PyAny>>,
+    states: &Bound<'_, PyAny>,
+    parameters: &Bound<'_, PyAny>,
+    drivers: &Bound<'_, PyAny>,
+    observables: &Bound<'_, PyAny>,
+) -> PyResult<System> {
+    let mut walker = Walker::new();
+    let mut system = System {
+        states: names(states)?,
+        parameters: names(parameters)?,
+        drivers: names(drivers)?,
+        observables: names(observables)?,
+        ..System::default()
+    };
+    for (k, v) in mapping_items(constants)? {
+        let name = name_of(&k)?;
+        let value = constant_value(&mut walker, &name, &v)?;
+        system.constants.push((name, value));
+    }
+    for item in equations.try_iter()? {
+        let item = item?;
+        let pair: Vec<Bound<'_, PyAny>> = if item.is_instance_of::<PyString>() {
+            Vec::new()
+        } else {
+            item.try_iter()
+                .map(|it| it.collect::<PyResult<Vec<_>>>())
+                .unwrap_or(Ok(Vec::new()))?
+        };
+        let [lhs, rhs] = &pair[..] else {
+            return Err(InputTypeError::new_err(format!(
+                "equations must be (lhs, rhs) pairs, got {}",
+                item.repr()?
+            )));
+        };
+        let name = name_of(lhs)?;
+        let expr = walker.walk(rhs).map_err(|e| {
+            EquationError::new_err(format!("equation for {name}: {}", e.value(rhs.py())))
+        })?;
+        system.equations.push((name, expr));
+    }
+    Ok(system)
+}
+
+/// Hex digest of the canonical encoding of a system (see ``cubie_hash.ode``).
+// Mirrors the Python signature: one argument per hashed part of the system.
+#[allow(clippy::too_many_arguments)]
+#[pyfunction]
+#[pyo3(signature = (equations, constants, states, parameters, drivers, observables, algorithm = "blake3"))]
+pub fn ode_hash_system(
+    py: Python<'_>,
+    equations: &Bound<'_, PyAny>,
+    constants: Option<&Bound<'_, PyAny>>,
+    states: &Bound<'_, PyAny>,
+    parameters: &Bound<'_, PyAny>,
+    drivers: &Bound<'_, PyAny>,
+    observables: &Bound<'_, PyAny>,
+    algorithm: &str,
+) -> PyResult<String> {
+    let alg = parse_algorithm(algorithm)?;
+    let system = build_system(
+        equations,
+        constants,
+        states,
+        parameters,
+        drivers,
+        observables,
+    )?;
+    let bytes = system
+        .encode()
+        .map_err(|e| EquationError::new_err(e.to_string()))?;
+    Ok(py.detach(|| alg.hexdigest(&bytes, alg.hex_len())))
+}
+
+/// Readable rendering of a system's canonical form (see ``cubie_hash.ode.canonical_text``).
+#[pyfunction]
+pub fn ode_canonical_text(
+    equations: &Bound<'_, PyAny>,
+    constants: Option<&Bound<'_, PyAny>>,
+    states: &Bound<'_, PyAny>,
+    parameters: &Bound<'_, PyAny>,
+    drivers: &Bound<'_, PyAny>,
+    observables: &Bound<'_, PyAny>,
+) -> PyResult<String> {
+    build_system(
+        equations,
+        constants,
+        states,
+        parameters,
+        drivers,
+        observables,
+    )?
+    .render()
+    .map_err(|e| EquationError::new_err(e.to_string()))
+}
+
+/// Canonical encoding of one expression (for tests and diagnostics).
+#[pyfunction]
+pub fn ode_encode_expr<'py>(expr: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
+    let e = Walker::new().walk(expr)?;
+    Ok(PyBytes::new(expr.py(), e.encoding()))
+}
+
+/// Readable canonical form of one expression.
+#[pyfunction]
+pub fn ode_render_expr(expr: &Bound<'_, PyAny>) -> PyResult<String> {
+    Ok(Walker::new().walk(expr)?.render())
+}
+
+fn raw_number(name: &str, value: &Bound<'_, PyAny>) -> PyResult<Expr> {
+    use num_bigint::BigInt;
+    use num_rational::BigRational;
+    use pyo3::types::{PyBool, PyFloat, PyInt};
+    if value.is_instance_of::<PyBool>() {
+        return Err(InputTypeError::new_err(format!(
+            "constant {name} must be a number, got a bool"
+        )));
+    }
+    if value.is_instance_of::<PyInt>() && !value.is_instance_of::<PyFloat>() {
+        let i = value.extract::<BigInt>()?;
+        return Ok(Expr::number(Number::Exact(BigRational::from_integer(i))));
+    }
+    // Any other number-like value (float, NumPy or SymPy numbers) as the double it is;
+    // a SymPy Integer thus keys differently from an int, which costs a cache miss, never a
+    // wrong hit.
+    match value.extract::<f64>() {
+        Ok(f) if f.is_finite() => Ok(Expr::number(Number::Float(f))),
+        _ => Err(InputTypeError::new_err(format!(
+            "constant {name} must be a finite number, got {}",
+            value.repr()?
+        ))),
+    }
+}
+
+/// Raw-input prehash (see ``cubie_hash.ode.prehash``).
+#[pyfunction]
+pub fn ode_prehash(
+    py: Python<'_>,
+    lines: Vec<String>,
+    states: &Bound<'_, PyAny>,
+    parameters: &Bound<'_, PyAny>,
+    drivers: &Bound<'_, PyAny>,
+    observables: &Bound<'_, PyAny>,
+    constants: Option<&Bound<'_, PyAny>>,
+) -> PyResult<String> {
+    let mut raw = RawSystem {
+        lines,
+        states: names(states)?,
+        parameters: names(parameters)?,
+        drivers: names(drivers)?,
+        observables: names(observables)?,
+        constants: Vec::new(),
+    };
+    for (k, v) in mapping_items(constants)? {
+        let name = name_of(&k)?;
+        let value = raw_number(&name, &v)?;
+        raw.constants.push((name, value));
+    }
+    let alg = crate::algorithm::Algorithm::Blake3;
+    let bytes = raw.encode();
+    Ok(py.detach(|| alg.hexdigest(&bytes, alg.hex_len())))
+}

@@ -1,0 +1,762 @@
+//! The canonical form of an expression: normalising constructors, the versioned byte encoding
+//! and a readable rendering of the same form.
+//!
+//! Every constructor returns an already-normalised node carrying its own encoding, so a parent
+//! can order commutative arguments by their encodings without re-encoding anything.
+//!
+//! # Encoding (format version [`FORMAT_VERSION`])
+//!
+//! A node is one tag byte and a payload; every variable-length part is prefixed with its length
+//! (u32, big-endian), every list with its count, so the encoding is prefix-free:
+//!
+//! | tag | node | payload |
+//! | --- | --- | --- |
+//! | `I` | integer | sign byte (1 = negative), len, big-endian magnitude |
+//! | `Q` | rational p/q (q > 1, lowest terms) | sign byte, len, p magnitude, len, q magnitude |
+//! | `F` | finite double | 8 bytes, IEEE-754 bits big-endian |
+//! | `S` | symbol | len, UTF-8 name |
+//! | `K` | named constant (`pi`, `E`, `I`, `oo`, `nan`, …) | len, UTF-8 name |
+//! | `A` / `M` | sum / product | count, arguments sorted by encoding |
+//! | `P` | power | base, exponent |
+//! | `f` | function call | len, name, count, arguments (sorted for `Min`/`Max`) |
+//! | `W` | piecewise | count, (expression, condition) pairs in order |
+//! | `R` | relation | one byte `<` `{` (≤) `=` `!`, left, right |
+//! | `B` | boolean operator | one byte `&` `|` `~` `^`, count, arguments (sorted for `&` `|` `^`) |
+//! | `T` / `U` | true / false | — |
+//!
+//! # Normalisation rules
+//!
+//! 1. Nested sums and products are flattened.
+//! 2. Numbers in one sum or product are folded exactly, as rationals (a double is the dyadic
+//!    rational it denotes), and rounded to the nearest double once, at the end, if a float took
+//!    part.  Zero terms and exact-one factors are dropped; a zero factor makes the product 0.
+//! 3. Terms of a sum that differ only in their numeric coefficient are merged (`a + 2*a` →
+//!    `3*a`); factors of a product with the same base are merged by adding exponents
+//!    (`x*x**-1` → 1, `x*x` → `x**2`).
+//! 4. A numeric coefficient other than 1 of a product with exactly one sum factor is
+//!    distributed over that sum: `0.001*(-a - b)/C` and `(-0.001*a - 0.001*b)/C` are one form.
+//! 5. Powers: `x**0` → 1, `x**1` → x, a number to a small integer power is folded exactly,
+//!    `(x**a)**n` → `x**(a*n)` and `(x*y)**n` → `x**n*y**n` for integer n, `E**x` → `exp(x)`.
+//! 6. Arguments of commutative operators (sum, product, `Min`, `Max`, `And`, `Or`, `Xor`, the
+//!    two sides of `Eq`/`Ne`) are ordered by their encodings; `a > b` is written `b < a` and
+//!    `a >= b` is written `b <= a`.
+//! 7. `exp` of a float is evaluated (correctly rounded, as SymPy's mpmath does), and a float
+//!    term of a sum inside `exp` is taken out as a factor: `exp(-4.0 - 0.1*V)` →
+//!    `0.01831563888873418*exp(-0.1*V)`, which is what SymPy makes of the typed string.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use num_traits::One;
+
+use super::number::{exp_rounded, int_parts, pow_int, Acc, Number};
+
+/// Version of the canonical byte format; it is part of every hashed system encoding, so a
+/// change to the rules above must bump it.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Functions whose arguments may be reordered.
+const COMMUTATIVE_FUNCTIONS: [&str; 2] = ["Min", "Max"];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RelOp {
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+    Ne,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BoolOp {
+    And,
+    Or,
+    Not,
+    Xor,
+}
+
+#[derive(Clone, Debug)]
+enum Kind {
+    Num(Number),
+    Sym(String),
+    Const(String),
+    Add(Vec<Expr>),
+    Mul(Vec<Expr>),
+    Pow(Box<Expr>, Box<Expr>),
+    Func(String, Vec<Expr>),
+    Piecewise(Vec<(Expr, Expr)>),
+    Rel(RelOp, Box<Expr>, Box<Expr>),
+    Bool(BoolOp, Vec<Expr>),
+    Truth(bool),
+}
+
+/// A normalised expression and its canonical encoding.
+#[derive(Clone, Debug)]
+pub struct Expr {
+    kind: Kind,
+    enc: Vec<u8>,
+}
+
+pub fn put_len(out: &mut Vec<u8>, n: usize) {
+    let n = u32::try_from(n).expect("canonical parts are shorter than 4 GiB");
+    out.extend_from_slice(&n.to_be_bytes());
+}
+
+pub fn put_str(out: &mut Vec<u8>, s: &str) {
+    put_len(out, s.len());
+    out.extend_from_slice(s.as_bytes());
+}
+
+fn encode_number(n: &Number, out: &mut Vec<u8>) {
+    match n {
+        Number::Float(f) => {
+            out.push(b'F');
+            out.extend_from_slice(&f.to_bits().to_be_bytes());
+        }
+        Number::Exact(r) if r.is_integer() => {
+            let (sign, mag) = int_parts(r.numer());
+            out.push(b'I');
+            out.push(sign);
+            put_len(out, mag.len());
+            out.extend_from_slice(&mag);
+        }
+        Number::Exact(r) => {
+            let (sign, p) = int_parts(r.numer());
+            let (_, q) = int_parts(r.denom());
+            out.push(b'Q');
+            out.push(sign);
+            put_len(out, p.len());
+            out.extend_from_slice(&p);
+            put_len(out, q.len());
+            out.extend_from_slice(&q);
+        }
+    }
+}
+
+fn rel_byte(op: RelOp) -> u8 {
+    match op {
+        RelOp::Lt => b'<',
+        RelOp::Le => b'{',
+        RelOp::Eq => b'=',
+        RelOp::Ne => b'!',
+        RelOp::Gt | RelOp::Ge => unreachable!("normalised to Lt/Le"),
+    }
+}
+
+fn bool_byte(op: BoolOp) -> u8 {
+    match op {
+        BoolOp::And => b'&',
+        BoolOp::Or => b'|',
+        BoolOp::Not => b'~',
+        BoolOp::Xor => b'^',
+    }
+}
+
+fn encode_list(tag: u8, args: &[Expr], out: &mut Vec<u8>) {
+    out.push(tag);
+    put_len(out, args.len());
+    for a in args {
+        out.extend_from_slice(&a.enc);
+    }
+}
+
+impl Expr {
+    fn new(kind: Kind) -> Expr {
+        let mut enc = Vec::new();
+        match &kind {
+            Kind::Num(n) => encode_number(n, &mut enc),
+            Kind::Sym(name) => {
+                enc.push(b'S');
+                put_str(&mut enc, name);
+            }
+            Kind::Const(name) => {
+                enc.push(b'K');
+                put_str(&mut enc, name);
+            }
+            Kind::Add(args) => encode_list(b'A', args, &mut enc),
+            Kind::Mul(args) => encode_list(b'M', args, &mut enc),
+            Kind::Pow(b, e) => {
+                enc.push(b'P');
+                enc.extend_from_slice(&b.enc);
+                enc.extend_from_slice(&e.enc);
+            }
+            Kind::Func(name, args) => {
+                enc.push(b'f');
+                put_str(&mut enc, name);
+                put_len(&mut enc, args.len());
+                for a in args {
+                    enc.extend_from_slice(&a.enc);
+                }
+            }
+            Kind::Piecewise(pairs) => {
+                enc.push(b'W');
+                put_len(&mut enc, pairs.len());
+                for (e, c) in pairs {
+                    enc.extend_from_slice(&e.enc);
+                    enc.extend_from_slice(&c.enc);
+                }
+            }
+            Kind::Rel(op, l, r) => {
+                enc.push(b'R');
+                enc.push(rel_byte(*op));
+                enc.extend_from_slice(&l.enc);
+                enc.extend_from_slice(&r.enc);
+            }
+            Kind::Bool(op, args) => {
+                enc.push(b'B');
+                enc.push(bool_byte(*op));
+                put_len(&mut enc, args.len());
+                for a in args {
+                    enc.extend_from_slice(&a.enc);
+                }
+            }
+            Kind::Truth(true) => enc.push(b'T'),
+            Kind::Truth(false) => enc.push(b'U'),
+        }
+        Expr { kind, enc }
+    }
+
+    /// The canonical encoding of this expression.
+    pub fn encoding(&self) -> &[u8] {
+        &self.enc
+    }
+
+    pub fn number(n: Number) -> Expr {
+        Expr::new(Kind::Num(n))
+    }
+
+    pub fn int(n: i64) -> Expr {
+        Expr::number(Number::int(n))
+    }
+
+    pub fn symbol(name: &str) -> Expr {
+        Expr::new(Kind::Sym(name.to_owned()))
+    }
+
+    /// A named mathematical constant (`pi`, `E`, `I`, `oo`, …), distinct from a symbol of the
+    /// same name.
+    pub fn constant(name: &str) -> Expr {
+        Expr::new(Kind::Const(name.to_owned()))
+    }
+
+    pub fn truth(value: bool) -> Expr {
+        Expr::new(Kind::Truth(value))
+    }
+
+    fn as_number(&self) -> Option<&Number> {
+        match &self.kind {
+            Kind::Num(n) => Some(n),
+            _ => None,
+        }
+    }
+
+    /// A sum, normalised by rules 1–3 and 6.
+    pub fn add(args: Vec<Expr>) -> Expr {
+        let mut flat = Vec::with_capacity(args.len());
+        for a in args {
+            match a.kind {
+                Kind::Add(children) => flat.extend(children),
+                _ => flat.push(a),
+            }
+        }
+        let mut constant = Acc::zero();
+        // Terms grouped by their non-numeric part, in first-seen order (sorted below).
+        let mut groups: Vec<(Acc, Expr)> = Vec::new();
+        let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
+        for term in flat {
+            if let Kind::Num(n) = &term.kind {
+                constant.add(n);
+                continue;
+            }
+            let (coeff, rest) = term.split_coefficient();
+            match index.get(&rest.enc) {
+                Some(&i) => groups[i].0.add(&coeff),
+                None => {
+                    index.insert(rest.enc.clone(), groups.len());
+                    groups.push((Acc::from_number(&coeff), rest));
+                }
+            }
+        }
+        let mut terms = Vec::with_capacity(groups.len() + 1);
+        for (coeff, rest) in groups {
+            let Some(c) = coeff.finish() else {
+                terms.push(Expr::mul(vec![Expr::constant("oo"), rest]));
+                continue;
+            };
+            if c.is_zero() {
+                continue;
+            }
+            if c.is_exact_one() {
+                terms.push(rest);
+            } else {
+                terms.push(Expr::mul(vec![Expr::number(c), rest]));
+            }
+        }
+        let constant = constant.finish();
+        match constant {
+            Some(c) if terms.is_empty() => return Expr::number(c),
+            Some(c) if !c.is_zero() => terms.push(Expr::number(c)),
+            Some(_) => {}
+            None => terms.push(Expr::constant("oo")),
+        }
+        // Merging can leave sums inside (a merged coefficient distributed over a sum).
+        if terms.iter().any(|t| matches!(t.kind, Kind::Add(_))) {
+            return Expr::add(terms);
+        }
+        match terms.len() {
+            1 => terms.pop().expect("one term"),
+            _ => {
+                terms.sort_by(|a, b| a.enc.cmp(&b.enc));
+                Expr::new(Kind::Add(terms))
+            }
+        }
+    }
+
+    /// (numeric coefficient, the rest) of a term: `-2*x*y` → (-2, `x*y`).
+    fn split_coefficient(self) -> (Number, Expr) {
+        match self.kind {
+            Kind::Mul(mut factors) => {
+                match factors.iter().position(|f| f.as_number().is_some()) {
+                    Some(i) => {
+                        let c = factors.remove(i);
+                        let coeff = c.as_number().expect("a number").clone();
+                        let rest = if factors.len() == 1 {
+                            factors.pop().expect("one factor")
+                        } else {
+                            // Still sorted and normalised: only the number was taken out.
+                            Expr::new(Kind::Mul(factors))
+                        };
+                        (coeff, rest)
+                    }
+                    None => (Number::int(1), Expr::new(Kind::Mul(factors))),
+                }
+            }
+            _ => (Number::int(1), self),
+        }
+    }
+
+    /// A product, normalised by rules 1–4 and 6.
+    pub fn mul(args: Vec<Expr>) -> Expr {
+        let mut flat = Vec::with_capacity(args.len());
+        for a in args {
+            match a.kind {
+                Kind::Mul(children) => flat.extend(children),
+                _ => flat.push(a),
+            }
+        }
+        let mut coeff = Acc::one();
+        let mut groups: Vec<(Expr, Vec<Expr>)> = Vec::new();
+        let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
+        for factor in flat {
+            let (base, exp) = match factor.kind {
+                Kind::Num(n) => {
+                    coeff.mul(&n);
+                    continue;
+                }
+                Kind::Pow(b, e) => (*b, *e),
+                kind => (Expr::new(kind), Expr::int(1)),
+            };
+            match index.get(&base.enc) {
+                Some(&i) => groups[i].1.push(exp),
+                None => {
+                    index.insert(base.enc.clone(), groups.len());
+                    groups.push((base, vec![exp]));
+                }
+            }
+        }
+        let mut factors = Vec::with_capacity(groups.len());
+        for (base, exps) in groups {
+            let exp = if exps.len() == 1 {
+                exps.into_iter().next().expect("one exponent")
+            } else {
+                Expr::add(exps)
+            };
+            let f = Expr::pow(base, exp);
+            match &f.kind {
+                Kind::Num(n) => coeff.mul(n),
+                Kind::Mul(_) => factors.push(f), // (x*y)**n after merging: flattened below
+                _ => factors.push(f),
+            }
+        }
+        if factors.iter().any(|f| matches!(f.kind, Kind::Mul(_))) {
+            let mut again = factors;
+            if let Some(c) = coeff.finish() {
+                again.push(Expr::number(c));
+            }
+            return Expr::mul(again);
+        }
+        let Some(c) = coeff.finish() else {
+            factors.push(Expr::constant("oo"));
+            factors.sort_by(|a, b| a.enc.cmp(&b.enc));
+            return Expr::new(Kind::Mul(factors));
+        };
+        if c.is_zero() {
+            return Expr::int(0);
+        }
+        if factors.is_empty() {
+            return Expr::number(c);
+        }
+        if !c.is_exact_one() {
+            let sums: Vec<usize> = factors
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| matches!(f.kind, Kind::Add(_)))
+                .map(|(i, _)| i)
+                .collect();
+            if let [i] = sums[..] {
+                let Kind::Add(terms) = factors.remove(i).kind else {
+                    unreachable!("selected sums only")
+                };
+                let distributed = Expr::add(
+                    terms
+                        .into_iter()
+                        .map(|t| Expr::mul(vec![Expr::number(c.clone()), t]))
+                        .collect(),
+                );
+                factors.push(distributed);
+                return Expr::mul(factors);
+            }
+            factors.push(Expr::number(c));
+        }
+        if factors.len() == 1 {
+            return factors.pop().expect("one factor");
+        }
+        factors.sort_by(|a, b| a.enc.cmp(&b.enc));
+        Expr::new(Kind::Mul(factors))
+    }
+
+    /// A power, normalised by rule 5.
+    pub fn pow(base: Expr, exp: Expr) -> Expr {
+        if let Some(e) = exp.as_number() {
+            if e.is_exact_zero() {
+                return Expr::int(1);
+            }
+            if e.is_exact_one() {
+                return base;
+            }
+            if let Some(n) = e.as_exact_integer() {
+                if let Some(b) = base.as_number() {
+                    if let Some(folded) = pow_int(b, n) {
+                        return Expr::number(folded);
+                    }
+                }
+                match base.kind {
+                    Kind::Pow(inner_base, inner_exp) => {
+                        let exp = Expr::mul(vec![*inner_exp, exp]);
+                        return Expr::pow(*inner_base, exp);
+                    }
+                    Kind::Mul(factors) => {
+                        let n = Expr::number(e.clone());
+                        return Expr::mul(
+                            factors
+                                .into_iter()
+                                .map(|f| Expr::pow(f, n.clone()))
+                                .collect(),
+                        );
+                    }
+                    kind => return Expr::new(Kind::Pow(Box::new(Expr::new(kind)), Box::new(exp))),
+                }
+            }
+            if let Some(b) = base.as_number() {
+                if b.is_exact_one() {
+                    return Expr::int(1);
+                }
+            }
+        }
+        if matches!(&base.kind, Kind::Const(name) if name == "E") {
+            return Expr::func("exp", vec![exp]);
+        }
+        Expr::new(Kind::Pow(Box::new(base), Box::new(exp)))
+    }
+
+    /// A function call; arguments of `Min`/`Max` are flattened and ordered, and `exp` of a
+    /// float (or of a sum with a float term) is evaluated as SymPy does (rule 7).
+    pub fn func(name: &str, mut args: Vec<Expr>) -> Expr {
+        if name == "exp" && args.len() == 1 {
+            if let Some(folded) = Expr::exp_of_float(&args[0]) {
+                return folded;
+            }
+        }
+        if COMMUTATIVE_FUNCTIONS.contains(&name) {
+            let mut flat = Vec::with_capacity(args.len());
+            for a in args {
+                match a.kind {
+                    Kind::Func(ref n, ref inner) if n == name => flat.extend(inner.clone()),
+                    _ => flat.push(a),
+                }
+            }
+            flat.sort_by(|a, b| a.enc.cmp(&b.enc));
+            flat.dedup_by(|a, b| a.enc == b.enc);
+            if flat.len() == 1 {
+                return flat.pop().expect("one argument");
+            }
+            args = flat;
+        }
+        Expr::new(Kind::Func(name.to_owned(), args))
+    }
+
+    /// `exp(c)` → its double, `exp(c + rest)` → `exp(c)*exp(rest)` for a float `c`.
+    fn exp_of_float(arg: &Expr) -> Option<Expr> {
+        match &arg.kind {
+            Kind::Num(Number::Float(c)) => exp_rounded(*c).map(|v| Expr::number(Number::Float(v))),
+            Kind::Add(terms) => {
+                let i = terms
+                    .iter()
+                    .position(|t| matches!(t.kind, Kind::Num(Number::Float(_))))?;
+                let Kind::Num(Number::Float(c)) = terms[i].kind else {
+                    unreachable!("found above")
+                };
+                let factor = exp_rounded(c)?;
+                let mut rest = terms.clone();
+                rest.remove(i);
+                Some(Expr::mul(vec![
+                    Expr::number(Number::Float(factor)),
+                    Expr::func("exp", vec![Expr::add(rest)]),
+                ]))
+            }
+            _ => None,
+        }
+    }
+
+    /// A piecewise expression; its (expression, condition) pairs keep their order.
+    pub fn piecewise(pairs: Vec<(Expr, Expr)>) -> Expr {
+        Expr::new(Kind::Piecewise(pairs))
+    }
+
+    /// A relation; `>`/`>=` are written as `<`/`<=` with the sides swapped, and the sides of
+    /// `==`/`!=` are ordered by encoding.
+    pub fn relation(op: RelOp, left: Expr, right: Expr) -> Expr {
+        let (op, left, right) = match op {
+            RelOp::Gt => (RelOp::Lt, right, left),
+            RelOp::Ge => (RelOp::Le, right, left),
+            RelOp::Eq | RelOp::Ne if right.enc < left.enc => (op, right, left),
+            _ => (op, left, right),
+        };
+        Expr::new(Kind::Rel(op, Box::new(left), Box::new(right)))
+    }
+
+    /// A boolean operator; `And`/`Or`/`Xor` arguments are flattened and ordered.
+    pub fn boolean(op: BoolOp, args: Vec<Expr>) -> Expr {
+        if op == BoolOp::Not {
+            return Expr::new(Kind::Bool(op, args));
+        }
+        let mut flat = Vec::with_capacity(args.len());
+        for a in args {
+            match a.kind {
+                Kind::Bool(inner, children) if inner == op && op != BoolOp::Xor => {
+                    flat.extend(children)
+                }
+                kind => flat.push(Expr::new(kind)),
+            }
+        }
+        flat.sort_by(|a, b| a.enc.cmp(&b.enc));
+        Expr::new(Kind::Bool(op, flat))
+    }
+
+    /// The readable rendering of the canonical form: SymPy-like function notation, arguments
+    /// in canonical order, doubles in their shortest round-trip decimal form.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        self.render_into(&mut out);
+        out
+    }
+
+    fn render_into(&self, out: &mut String) {
+        fn list(out: &mut String, head: &str, args: &[Expr]) {
+            out.push_str(head);
+            out.push('(');
+            for (i, a) in args.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                a.render_into(out);
+            }
+            out.push(')');
+        }
+        match &self.kind {
+            Kind::Num(Number::Float(f)) => {
+                let _ = write!(out, "{f:?}");
+            }
+            Kind::Num(Number::Exact(r)) if r.denom().is_one() => {
+                let _ = write!(out, "{}", r.numer());
+            }
+            Kind::Num(Number::Exact(r)) => {
+                let _ = write!(out, "{}/{}", r.numer(), r.denom());
+            }
+            Kind::Sym(name) => out.push_str(name),
+            Kind::Const(name) => {
+                let _ = write!(out, "<{name}>");
+            }
+            Kind::Add(args) => list(out, "Add", args),
+            Kind::Mul(args) => list(out, "Mul", args),
+            Kind::Pow(b, e) => list(out, "Pow", &[(**b).clone(), (**e).clone()]),
+            Kind::Func(name, args) => list(out, name, args),
+            Kind::Piecewise(pairs) => {
+                out.push_str("Piecewise(");
+                for (i, (e, c)) in pairs.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    out.push('(');
+                    e.render_into(out);
+                    out.push_str(", ");
+                    c.render_into(out);
+                    out.push(')');
+                }
+                out.push(')');
+            }
+            Kind::Rel(op, l, r) => {
+                let head = match op {
+                    RelOp::Lt => "Lt",
+                    RelOp::Le => "Le",
+                    RelOp::Eq => "Eq",
+                    RelOp::Ne => "Ne",
+                    RelOp::Gt | RelOp::Ge => unreachable!("normalised to Lt/Le"),
+                };
+                list(out, head, &[(**l).clone(), (**r).clone()]);
+            }
+            Kind::Bool(op, args) => {
+                let head = match op {
+                    BoolOp::And => "And",
+                    BoolOp::Or => "Or",
+                    BoolOp::Not => "Not",
+                    BoolOp::Xor => "Xor",
+                };
+                list(out, head, args);
+            }
+            Kind::Truth(v) => out.push_str(if *v { "True" } else { "False" }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use num_bigint::BigInt;
+    use num_rational::BigRational;
+
+    fn s(name: &str) -> Expr {
+        Expr::symbol(name)
+    }
+    fn f(x: f64) -> Expr {
+        Expr::number(Number::Float(x))
+    }
+    fn q(p: i64, d: i64) -> Expr {
+        Expr::number(Number::Exact(BigRational::new(
+            BigInt::from(p),
+            BigInt::from(d),
+        )))
+    }
+    fn neg(e: Expr) -> Expr {
+        Expr::mul(vec![Expr::int(-1), e])
+    }
+    fn div(a: Expr, b: Expr) -> Expr {
+        Expr::mul(vec![a, Expr::pow(b, Expr::int(-1))])
+    }
+
+    #[test]
+    fn commutative_order_does_not_matter() {
+        let a = Expr::add(vec![s("x"), s("y"), Expr::mul(vec![s("z"), Expr::int(2)])]);
+        let b = Expr::add(vec![Expr::mul(vec![Expr::int(2), s("z")]), s("y"), s("x")]);
+        assert_eq!(a.encoding(), b.encoding());
+        assert_eq!(a.render(), "Add(Mul(2, z), x, y)");
+    }
+
+    #[test]
+    fn importer_tree_matches_parsed_string() {
+        // Importer: Mul(0.001, Pow(C, -1), Add(-a, -b)).
+        let importer = Expr::mul(vec![
+            f(0.001),
+            Expr::pow(s("C"), Expr::int(-1)),
+            Expr::add(vec![neg(s("a")), neg(s("b"))]),
+        ]);
+        // SymPy's parse of 0.001*(-a - b)/C: Mul(Pow(C, -1), Add(-0.001*a, -0.001*b)).
+        let parsed = Expr::mul(vec![
+            Expr::pow(s("C"), Expr::int(-1)),
+            Expr::add(vec![
+                Expr::mul(vec![f(-0.001), s("a")]),
+                Expr::mul(vec![f(-0.001), s("b")]),
+            ]),
+        ]);
+        assert_eq!(importer.encoding(), parsed.encoding());
+    }
+
+    #[test]
+    fn numbers_fold_exactly() {
+        let a = Expr::mul(vec![f(0.1), Expr::int(3), s("x")]);
+        let b = Expr::mul(vec![f(0.1 * 3.0), s("x")]);
+        assert_eq!(a.encoding(), b.encoding());
+        let sum = Expr::add(vec![q(1, 3), q(1, 6), s("x")]);
+        assert_eq!(sum.render(), "Add(1/2, x)");
+        assert_eq!(Expr::add(vec![s("x"), neg(s("x"))]).render(), "0");
+        assert_eq!(
+            Expr::mul(vec![s("x"), div(Expr::int(1), s("x"))]).render(),
+            "1"
+        );
+        assert_eq!(Expr::mul(vec![s("x"), s("x")]).render(), "Pow(x, 2)");
+        assert_eq!(
+            Expr::add(vec![s("a"), Expr::mul(vec![Expr::int(2), s("a")])]).render(),
+            "Mul(3, a)"
+        );
+    }
+
+    #[test]
+    fn floats_and_rationals_stay_distinct() {
+        assert_ne!(f(0.5).encoding(), q(1, 2).encoding());
+        assert_ne!(f(1.0).encoding(), Expr::int(1).encoding());
+        assert_ne!(s("pi").encoding(), Expr::constant("pi").encoding());
+    }
+
+    #[test]
+    fn powers() {
+        let x = s("x");
+        assert_eq!(Expr::pow(x.clone(), Expr::int(1)).render(), "x");
+        assert_eq!(Expr::pow(x.clone(), Expr::int(0)).render(), "1");
+        assert_eq!(Expr::pow(Expr::int(2), Expr::int(-2)).render(), "1/4");
+        assert_eq!(
+            Expr::pow(Expr::pow(x.clone(), q(1, 2)), Expr::int(2)).render(),
+            "x"
+        );
+        assert_eq!(
+            Expr::pow(Expr::mul(vec![Expr::int(2), x.clone()]), Expr::int(2)).render(),
+            "Mul(4, Pow(x, 2))"
+        );
+        assert_eq!(Expr::pow(Expr::constant("E"), x).render(), "exp(x)");
+    }
+
+    #[test]
+    fn relations_and_booleans() {
+        let gt = Expr::relation(RelOp::Gt, s("x"), Expr::int(0));
+        let lt = Expr::relation(RelOp::Lt, Expr::int(0), s("x"));
+        assert_eq!(gt.encoding(), lt.encoding());
+        let eq1 = Expr::relation(RelOp::Eq, s("x"), s("y"));
+        let eq2 = Expr::relation(RelOp::Eq, s("y"), s("x"));
+        assert_eq!(eq1.encoding(), eq2.encoding());
+        let and1 = Expr::boolean(BoolOp::And, vec![gt.clone(), eq1.clone()]);
+        let and2 = Expr::boolean(BoolOp::And, vec![eq2, lt]);
+        assert_eq!(and1.encoding(), and2.encoding());
+        let pw = Expr::piecewise(vec![(s("a"), gt), (s("b"), Expr::truth(true))]);
+        assert_eq!(pw.render(), "Piecewise((a, Lt(0, x)), (b, True))");
+    }
+
+    #[test]
+    fn min_max_are_commutative() {
+        let a = Expr::func("Max", vec![s("x"), Expr::func("Max", vec![s("z"), s("y")])]);
+        let b = Expr::func("Max", vec![s("y"), s("z"), s("x")]);
+        assert_eq!(a.encoding(), b.encoding());
+        let sin1 = Expr::func("atan2", vec![s("y"), s("x")]);
+        let sin2 = Expr::func("atan2", vec![s("x"), s("y")]);
+        assert_ne!(sin1.encoding(), sin2.encoding());
+    }
+
+    #[test]
+    fn encoding_is_typed_and_length_prefixed() {
+        assert_eq!(s("ab").encoding(), b"S\x00\x00\x00\x02ab");
+        assert_eq!(Expr::int(-3).encoding(), b"I\x01\x00\x00\x00\x01\x03");
+        assert_eq!(Expr::int(0).encoding(), b"I\x00\x00\x00\x00\x00");
+        let mut float = vec![b'F'];
+        float.extend_from_slice(&0.5f64.to_bits().to_be_bytes());
+        assert_eq!(f(0.5).encoding(), &float[..]);
+    }
+}

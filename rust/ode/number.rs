@@ -1,0 +1,391 @@
+//! Exact numbers for the canonical form: rationals, and IEEE-754 doubles treated as the exact
+//! dyadic rationals they are.
+//!
+//! Numeric sub-expressions are folded exactly (as rationals) and rounded to a double once, at
+//! the end, when a float took part.  Folding order therefore cannot move the last bit: an
+//! importer's `Mul(0.1, 3, x)` and a parser's `Mul(0.3000…04, x)` agree because IEEE
+//! multiplication is itself the correctly rounded exact product.
+
+use num_bigint::{BigInt, BigUint, Sign};
+use num_integer::Integer;
+use num_rational::BigRational;
+use num_traits::{One, Signed, ToPrimitive, Zero};
+
+/// A folded number: exact (integer or rational), or a finite double.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Number {
+    Exact(BigRational),
+    Float(f64),
+}
+
+impl Number {
+    pub fn int(n: i64) -> Number {
+        Number::Exact(BigRational::from_integer(BigInt::from(n)))
+    }
+
+    pub fn is_exact_zero(&self) -> bool {
+        matches!(self, Number::Exact(r) if r.is_zero())
+    }
+
+    pub fn is_zero(&self) -> bool {
+        match self {
+            Number::Exact(r) => r.is_zero(),
+            Number::Float(f) => *f == 0.0,
+        }
+    }
+
+    pub fn is_exact_one(&self) -> bool {
+        matches!(self, Number::Exact(r) if r.is_one())
+    }
+
+    /// The integer value, when this is an exact integer.
+    pub fn as_exact_integer(&self) -> Option<&BigInt> {
+        match self {
+            Number::Exact(r) if r.is_integer() => Some(r.numer()),
+            _ => None,
+        }
+    }
+}
+
+/// Accumulates a sum or product exactly, remembering whether a float took part.
+#[derive(Clone, Debug)]
+pub struct Acc {
+    value: BigRational,
+    inexact: bool,
+}
+
+impl Acc {
+    pub fn zero() -> Acc {
+        Acc {
+            value: BigRational::zero(),
+            inexact: false,
+        }
+    }
+
+    pub fn one() -> Acc {
+        Acc {
+            value: BigRational::one(),
+            inexact: false,
+        }
+    }
+
+    pub fn from_number(n: &Number) -> Acc {
+        let mut acc = Acc::zero();
+        acc.add(n);
+        acc
+    }
+
+    fn exact_of(n: &Number) -> (BigRational, bool) {
+        match n {
+            Number::Exact(r) => (r.clone(), false),
+            Number::Float(f) => (f64_to_rational(*f), true),
+        }
+    }
+
+    pub fn add(&mut self, n: &Number) {
+        let (r, inexact) = Acc::exact_of(n);
+        self.value += r;
+        self.inexact |= inexact;
+    }
+
+    pub fn mul(&mut self, n: &Number) {
+        let (r, inexact) = Acc::exact_of(n);
+        self.value *= r;
+        self.inexact |= inexact;
+    }
+
+    pub fn add_acc(&mut self, other: &Acc) {
+        self.value += &other.value;
+        self.inexact |= other.inexact;
+    }
+
+    /// The folded number, rounded to the nearest double (ties to even) if a float took part;
+    /// `None` when that double would overflow to infinity.
+    pub fn finish(&self) -> Option<Number> {
+        if self.inexact {
+            let f = rational_to_f64(&self.value);
+            f.is_finite().then_some(Number::Float(f))
+        } else {
+            Some(Number::Exact(self.value.clone()))
+        }
+    }
+}
+
+/// `base ** exp` for an integer exponent, folded exactly; `None` when it cannot be (division
+/// by zero, an exponent too large to be worth expanding, or an overflowing double).
+pub fn pow_int(base: &Number, exp: &BigInt) -> Option<Number> {
+    // Beyond this, exact expansion costs more than it is worth (and SymPy's evaluated trees
+    // hold such powers folded as floats anyway): leave the power symbolic.
+    const MAX_EXP: u32 = 64;
+    let e = exp.to_i64()?;
+    if e.unsigned_abs() > u64::from(MAX_EXP) {
+        return None;
+    }
+    let (r, inexact) = Acc::exact_of(base);
+    if r.is_zero() && e < 0 {
+        return None;
+    }
+    let mut value = num_traits::pow(r, e.unsigned_abs() as usize);
+    if e < 0 {
+        value = value.recip();
+    }
+    Acc { value, inexact }.finish()
+}
+
+/// `e**x` for a double `x`, correctly rounded to a double: what SymPy (mpmath) computes when
+/// it evaluates `exp(Float)`.  Computed in 256-bit fixed point rather than with the
+/// platform's `exp`, whose last bit differs between C libraries (a hash must not).  `None`
+/// when the result overflows or underflows a double.
+pub fn exp_rounded(x: f64) -> Option<f64> {
+    const P: u64 = 256;
+    if x == 0.0 {
+        return Some(1.0);
+    }
+    if !(-745.2..=709.8).contains(&x) {
+        return None;
+    }
+    let a = f64_to_rational(x.abs());
+    let one = BigInt::one() << P;
+    // |x| = fixed / 2^P, then halved k times so the series converges in a few dozen terms.
+    let fixed = (a * BigRational::from_integer(one.clone())).to_integer();
+    let k = (x.abs().log2().floor() as i64 + 9).max(0) as u64;
+    let r = fixed >> k;
+    let mut sum = one.clone();
+    let mut term = one.clone();
+    let mut n = 1u32;
+    while !term.is_zero() {
+        term = ((term * &r) >> P) / BigInt::from(n);
+        sum += &term;
+        n += 1;
+    }
+    for _ in 0..k {
+        sum = (&sum * &sum) >> P;
+    }
+    // e^|x| >= 1 keeps full relative precision; e^-|x| is its exact reciprocal.
+    let value = if x > 0.0 {
+        BigRational::new(sum, one)
+    } else {
+        BigRational::new(one, sum)
+    };
+    let f = rational_to_f64(&value);
+    (f.is_finite() && f != 0.0).then_some(f)
+}
+
+/// The exact rational value of a finite double.
+pub fn f64_to_rational(f: f64) -> BigRational {
+    debug_assert!(f.is_finite());
+    if f == 0.0 {
+        return BigRational::zero();
+    }
+    let bits = f.to_bits();
+    let negative = bits >> 63 == 1;
+    let biased = ((bits >> 52) & 0x7ff) as i64;
+    let fraction = bits & ((1u64 << 52) - 1);
+    let (mantissa, exponent) = if biased == 0 {
+        (fraction, -1074)
+    } else {
+        (fraction | (1u64 << 52), biased - 1075)
+    };
+    let mut m = BigInt::from(mantissa);
+    if negative {
+        m = -m;
+    }
+    if exponent >= 0 {
+        BigRational::from_integer(m << exponent as usize)
+    } else {
+        BigRational::new(m, BigInt::one() << (-exponent) as usize)
+    }
+}
+
+/// The double nearest to `r` (round half to even), as IEEE-754 arithmetic would produce it.
+pub fn rational_to_f64(r: &BigRational) -> f64 {
+    if r.is_zero() {
+        return 0.0;
+    }
+    let negative = r.is_negative();
+    let n: BigUint = r.numer().abs().to_biguint().expect("absolute value");
+    let d: BigUint = r.denom().abs().to_biguint().expect("absolute value");
+    // Scale so that the integer quotient q has 55 or 56 bits: two more than a double holds,
+    // so the round bit is exact and the remainder is the sticky bit.
+    let shift = 55 - (n.bits() as i64 - d.bits() as i64);
+    let (num, den) = if shift >= 0 {
+        (n << shift as usize, d)
+    } else {
+        (n, d << (-shift) as usize)
+    };
+    let (q, rem) = num.div_rem(&den);
+    let sticky = !rem.is_zero();
+    let mut e = -shift; // value = (q + rem/den) * 2^e
+    let q_bits = q.bits() as i64;
+    // Keep 53 significant bits, or fewer where the result is subnormal (lowest bit 2^-1074).
+    let k = (q_bits - 53).max(-1074 - e);
+    if k > q_bits + 1 {
+        // Far below the smallest subnormal: rounds to zero.
+        return if negative { -0.0 } else { 0.0 };
+    }
+    let k_us = k as u64;
+    let mut m = (&q >> k_us).to_u64().expect("at most 53 bits");
+    let dropped = &q - (BigUint::from(m) << k_us);
+    let half = BigUint::one() << (k_us - 1);
+    let round_up = dropped > half || (dropped == half && (sticky || m & 1 == 1));
+    if round_up {
+        m += 1;
+    }
+    e += k;
+    if m == 1u64 << 53 {
+        m >>= 1;
+        e += 1;
+    }
+    let magnitude = if m >= 1u64 << 52 {
+        // m * 2^e with m in [2^52, 2^53) is 1.f * 2^(e + 52).
+        let biased = e + 52 + 1023;
+        if biased >= 0x7ff {
+            f64::INFINITY
+        } else {
+            f64::from_bits(((biased as u64) << 52) | (m - (1u64 << 52)))
+        }
+    } else {
+        // Subnormal (e == -1074) or zero after rounding.
+        f64::from_bits(m)
+    };
+    if negative {
+        -magnitude
+    } else {
+        magnitude
+    }
+}
+
+/// Sign byte and big-endian magnitude of an integer, for the canonical encoding.
+pub fn int_parts(i: &BigInt) -> (u8, Vec<u8>) {
+    let (sign, bytes) = i.to_bytes_be();
+    let sign_byte = u8::from(sign == Sign::Minus);
+    let bytes = if i.is_zero() { Vec::new() } else { bytes };
+    (sign_byte, bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lcg(state: &mut u64) -> u64 {
+        *state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        *state
+    }
+
+    fn random_double(state: &mut u64) -> f64 {
+        loop {
+            let f = f64::from_bits(lcg(state));
+            if f.is_finite() {
+                return f;
+            }
+        }
+    }
+
+    #[test]
+    fn doubles_round_trip() {
+        let mut s = 7;
+        for f in [
+            0.1,
+            -0.1,
+            1.0,
+            3.0,
+            5e-324,
+            -2.2250738585072014e-308,
+            f64::MAX,
+            1e-300,
+        ] {
+            assert_eq!(rational_to_f64(&f64_to_rational(f)).to_bits(), f.to_bits());
+        }
+        for _ in 0..20_000 {
+            let f = random_double(&mut s);
+            assert_eq!(rational_to_f64(&f64_to_rational(f)).to_bits(), f.to_bits());
+        }
+    }
+
+    #[test]
+    fn exact_sum_and_product_round_like_ieee() {
+        // IEEE + and * are correctly rounded exact results, so folding exactly must agree.
+        let mut s = 11;
+        for i in 0..20_000 {
+            let (a, b) = if i % 2 == 0 {
+                (random_double(&mut s), random_double(&mut s))
+            } else {
+                // Nearby magnitudes, where sums actually round.
+                let a = (lcg(&mut s) % 1_000_000) as f64 / 997.0;
+                (a, -((lcg(&mut s) % 1_000) as f64) / 13.0)
+            };
+            let mut sum = Acc::zero();
+            sum.add(&Number::Float(a));
+            sum.add(&Number::Float(b));
+            if (a + b).is_finite() {
+                assert_eq!(sum.finish(), Some(Number::Float(a + b)), "{a} + {b}");
+            }
+            let mut prod = Acc::one();
+            prod.mul(&Number::Float(a));
+            prod.mul(&Number::Float(b));
+            let p = a * b;
+            if p.is_finite() && p != 0.0 {
+                assert_eq!(prod.finish(), Some(Number::Float(p)), "{a} * {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn folding_order_does_not_matter() {
+        let nums = [Number::Float(0.1), Number::Float(0.2), Number::Float(0.3)];
+        let mut forward = Acc::zero();
+        let mut backward = Acc::zero();
+        for n in &nums {
+            forward.add(n);
+        }
+        for n in nums.iter().rev() {
+            backward.add(n);
+        }
+        assert_eq!(forward.finish(), backward.finish());
+        // One rounding of the exact 0.6000000000000000055…: not (0.1 + 0.2) + 0.3.
+        assert_eq!(forward.finish(), Some(Number::Float(0.6)));
+    }
+
+    #[test]
+    fn integer_powers_fold_exactly() {
+        let third = Number::Exact(BigRational::new(1.into(), 3.into()));
+        assert_eq!(
+            pow_int(&third, &BigInt::from(-2)),
+            Some(Number::Exact(BigRational::from_integer(9.into())))
+        );
+        assert_eq!(
+            pow_int(&Number::Float(2.0), &BigInt::from(-1)),
+            Some(Number::Float(0.5))
+        );
+        assert_eq!(pow_int(&Number::int(0), &BigInt::from(-1)), None);
+        assert_eq!(pow_int(&Number::int(2), &BigInt::from(1000)), None);
+    }
+
+    #[test]
+    fn exp_is_correctly_rounded() {
+        // Reference values: mpmath at 53 bits (what SymPy's exp(Float) gives).
+        let cases = [
+            (1.0, std::f64::consts::E),
+            (-4.0, 0.01831563888873418),
+            (-3.25, 0.03877420783172201),
+            (-3.6111111111111107, 0.027021805951209073),
+            (700.0, 1.0142320547350045e304),
+            (-700.0, 9.85967654375977e-305),
+            (1e-10, 1.0000000001),
+        ];
+        for (x, expected) in cases {
+            assert_eq!(exp_rounded(x), Some(expected), "exp({x})");
+        }
+        assert_eq!(exp_rounded(710.0), None);
+    }
+
+    #[test]
+    fn overflow_is_not_a_number() {
+        let mut acc = Acc::one();
+        acc.mul(&Number::Float(f64::MAX));
+        acc.mul(&Number::Float(2.0));
+        assert_eq!(acc.finish(), None);
+    }
+}
