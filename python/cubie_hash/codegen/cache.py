@@ -494,6 +494,7 @@ class CodegenCache:
                 remove_tree(entry)
             removed.append(entry.name)
         self._drop_prehashes(set(removed))
+        self._loaded = {k: v for k, v in self._loaded.items() if k[0] not in removed}
         return removed
 
     def clear(self) -> int:
@@ -554,4 +555,5 @@ class _NoEntry(Exception):
 def _canonical(system: SystemLike) -> str:
     from cubie_hash.ode import canonical_text
 
-    return str(canonical_text(system))
+    # canonical_text reads exactly the fields SystemLike promises.
+    return str(canonical_text(system))  # type: ignore[arg-type]

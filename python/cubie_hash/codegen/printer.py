@@ -17,17 +17,7 @@ from sympy.printing.pycode import PythonCodePrinter
 
 from cubie_hash.errors import EquationError
 
-__all__ = ["ExpressionPrinter", "local_name"]
-
-
-def local_name(name: str) -> str:
-    """The generated-code name of user symbol ``name``.
-
-    Example:
-        >>> local_name("lambda")
-        'v_lambda'
-    """
-    return f"v_{name}"
+__all__ = ["ExpressionPrinter"]
 
 
 class ExpressionPrinter(PythonCodePrinter):  # type: ignore[misc]

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import sympy
-
-from cubie_hash.codegen.printer import ExpressionPrinter, local_name
 from cubie_hash.errors import EquationError
+
+if TYPE_CHECKING:  # SymPy is imported only when code is generated: warm starts skip it.
+    import sympy
+
+    from cubie_hash.codegen.printer import ExpressionPrinter
 
 __all__ = ["PRECISIONS", "TARGETS", "SystemLike", "Variant", "generate_source"]
 
@@ -30,17 +32,26 @@ TIME = "t"
 
 
 class SystemLike(Protocol):
-    """What code generation reads from a ``ParsedEquations``."""
+    """What code generation reads from a ``ParsedEquations`` (read-only)."""
 
-    ordered: Sequence[tuple[sympy.Symbol, sympy.Expr]]
-    state_derivatives: Sequence[tuple[sympy.Symbol, sympy.Expr]]
-    observables: Sequence[tuple[sympy.Symbol, sympy.Expr]]
-    states: Sequence[str]
-    parameters: Sequence[str]
-    drivers: Sequence[str]
-    observable_names: Sequence[str]
-    constants: Mapping[str, Any]
-    fn_hash: str
+    @property
+    def ordered(self) -> Sequence[tuple[sympy.Symbol, sympy.Expr]]: ...
+    @property
+    def state_derivatives(self) -> Sequence[tuple[sympy.Symbol, sympy.Expr]]: ...
+    @property
+    def observables(self) -> Sequence[tuple[sympy.Symbol, sympy.Expr]]: ...
+    @property
+    def states(self) -> Sequence[str]: ...
+    @property
+    def parameters(self) -> Sequence[str]: ...
+    @property
+    def drivers(self) -> Sequence[str]: ...
+    @property
+    def observable_names(self) -> Sequence[str]: ...
+    @property
+    def constants(self) -> Mapping[str, Any]: ...
+    @property
+    def fn_hash(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -75,6 +86,16 @@ def _needed(
         if lhs.name in needed:
             needed.update(s.name for s in rhs.free_symbols)
     return [(lhs, rhs) for lhs, rhs in ordered if lhs.name in needed]
+
+
+def local_name(name: str) -> str:
+    """The generated-code name of user symbol ``name`` (no clash with ``math``, ``out``, keywords).
+
+    Example:
+        >>> local_name("lambda")
+        'v_lambda'
+    """
+    return f"v_{name}"
 
 
 def _body(
@@ -209,6 +230,8 @@ def generate_source(system: SystemLike, variant: Variant, version: str) -> str:
         ...     sys, Variant("cpu", "float64"), "0.1.0")
         True
     """
+    from cubie_hash.codegen.printer import ExpressionPrinter
+
     p = variant.precision
     printer = ExpressionPrinter(_names(system))
     derivatives = [lhs for lhs, _ in system.state_derivatives]
