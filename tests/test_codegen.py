@@ -348,3 +348,34 @@ def test_cache_cli(cache: CodegenCache) -> None:
     assert cache.entries()
     assert cli("clear").returncode == 0
     assert cache.entries() == []
+
+
+def test_demo_runs_cold_then_warm(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cubie_hash.cli",
+            "demo",
+            "--systems",
+            "8",
+            "--steps",
+            "20",
+            "--cache",
+            str(tmp_path / "demo-cache"),
+        ],  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stderr
+    rows = [
+        line.split() for line in out.stdout.splitlines() if line.startswith(("lorenz", "three"))
+    ]
+    assert [(r[0], r[1], r[2], r[3]) for r in rows] == [
+        ("lorenz", "first", "miss", "True"),
+        ("lorenz", "second", "hit", "False"),
+        ("three_chamber", "first", "miss", "True"),
+        ("three_chamber", "second", "hit", "False"),
+    ]
+    assert out.stdout.count("results identical") == 2
