@@ -27,14 +27,20 @@
 //! # Normalisation rules
 //!
 //! 1. Nested sums and products are flattened.
-//! 2. Numbers in one sum or product are folded exactly, as rationals (a double is the dyadic
-//!    rational it denotes), and rounded to the nearest double once, at the end, if a float took
-//!    part.  Zero terms and exact-one factors are dropped; a zero factor makes the product 0.
+//! 2. Numbers are folded exactly, as rationals (a double is the dyadic rational it denotes),
+//!    and keep their exact value through later folds ([`Number::Approx`]); a number a float
+//!    took part in is encoded as the double it rounds to, so it is rounded once and folding
+//!    order cannot move the last bit.  Exact zero terms and exact-one factors are dropped (a
+//!    float zero term stays); a zero factor makes the product 0.
 //! 3. Terms of a sum that differ only in their numeric coefficient are merged (`a + 2*a` →
 //!    `3*a`); factors of a product with the same base are merged by adding exponents
 //!    (`x*x**-1` → 1, `x*x` → `x**2`).
-//! 4. A numeric coefficient other than 1 of a product with exactly one sum factor is
-//!    distributed over that sum: `0.001*(-a - b)/C` and `(-0.001*a - 0.001*b)/C` are one form.
+//! 4. Sums as factors are normalised by content and primitive part ([`primitive`]): a sum to
+//!    an integer power is `content**n * primitive**n`; sum factors of a product are grouped by
+//!    primitive part; a numeric coefficient other than 1 of a product with exactly one power-1
+//!    sum factor is distributed over that sum (`0.001*(-a - b)/C` ≡ `(-0.001*a - 0.001*b)/C`);
+//!    the coefficient of a term `x*S` is the content of `S`.  So the form does not depend on
+//!    where a coefficient sits (`(-a*(a + b))**-1*a` ≡ `-1/(a + b)`).
 //! 5. Powers: `x**0` → 1, `x**1` → x, a number to a small integer power is folded exactly,
 //!    `(x**a)**n` → `x**(a*n)` and `(x*y)**n` → `x**n*y**n` and `exp(u)**n` → `exp(n*u)` for integer n,
 //!    `E**x` → `exp(x)`.
@@ -54,7 +60,7 @@ use super::number::{exp_rounded, int_parts, pow_int, Acc, Number};
 
 /// Version of the canonical byte format; it is part of every hashed system encoding, so a
 /// change to the rules above must bump it.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Functions whose arguments may be reordered.
 const COMMUTATIVE_FUNCTIONS: [&str; 2] = ["Min", "Max"];
@@ -111,7 +117,7 @@ pub fn put_str(out: &mut Vec<u8>, s: &str) {
 
 fn encode_number(n: &Number, out: &mut Vec<u8>) {
     match n {
-        Number::Float(f) => {
+        Number::Float(f) | Number::Approx(_, f) => {
             out.push(b'F');
             out.extend_from_slice(&f.to_bits().to_be_bytes());
         }
@@ -160,6 +166,51 @@ fn encode_list(tag: u8, args: &[Expr], out: &mut Vec<u8>) {
     for a in args {
         out.extend_from_slice(&a.enc);
     }
+}
+
+/// (content, primitive part) of a sum, or `None` when it is primitive already.
+///
+/// The content is the coefficient of the term whose non-numeric part has the smallest
+/// encoding (a numeric term counts as the smallest); it is inexact if any coefficient is.  The
+/// primitive part holds the exact ratios of the coefficients to the content, so it is the same
+/// for `S` and `c*S` whatever the number `c`: `2*a + 2*b` → (2, `a + b`),
+/// `-a - b` → (-1, `a + b`), `0.5*a + b` → (0.5, `a + 2*b`).
+fn primitive(terms: &[Expr]) -> Option<(Number, Expr)> {
+    let split: Vec<(Number, Option<Expr>)> = terms
+        .iter()
+        .map(|t| match &t.kind {
+            Kind::Num(n) => (n.clone(), None),
+            _ => {
+                let (c, rest) = t.clone().split_coefficient();
+                (c, Some(rest))
+            }
+        })
+        .collect();
+    let lead = split
+        .iter()
+        .min_by(|a, b| {
+            let ka = a.1.as_ref().map(|e| e.enc.as_slice());
+            let kb = b.1.as_ref().map(|e| e.enc.as_slice());
+            ka.cmp(&kb)
+        })
+        .map(|(c, _)| c.value())?;
+    let inexact = split.iter().any(|(c, _)| c.is_inexact());
+    if !inexact && lead.is_one() {
+        return None;
+    }
+    let content = Acc::of(lead.clone(), inexact).finish()?;
+    let prim = split
+        .into_iter()
+        .map(|(c, rest)| {
+            let ratio = Number::Exact(c.value() / &lead);
+            match rest {
+                None => Expr::number(ratio),
+                Some(rest) if ratio.is_exact_one() => rest,
+                Some(rest) => Expr::mul(vec![Expr::number(ratio), rest]),
+            }
+        })
+        .collect();
+    Some((content, Expr::add(prim)))
 }
 
 impl Expr {
@@ -262,25 +313,54 @@ impl Expr {
             }
         }
         let mut constant = Acc::zero();
-        // Terms grouped by their non-numeric part, in first-seen order (sorted below).
-        let mut groups: Vec<(Acc, Expr)> = Vec::new();
+        // Terms grouped by their non-numeric part, in first-seen order (sorted below); terms
+        // that are a product with a lone sum factor (`x*(2*a + b)`) are kept whole.
+        let mut groups: Vec<(Acc, Expr, Vec<Expr>)> = Vec::new();
         let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
         for term in flat {
             if let Kind::Num(n) = &term.kind {
                 constant.add(n);
                 continue;
             }
+            let whole = term.lone_sum().map(|_| term.clone());
             let (coeff, rest) = term.split_coefficient();
             match index.get(&rest.enc) {
-                Some(&i) => groups[i].0.add(&coeff),
+                Some(&i) => {
+                    groups[i].0.add(&coeff);
+                    groups[i].2.extend(whole);
+                }
                 None => {
                     index.insert(rest.enc.clone(), groups.len());
-                    groups.push((Acc::from_number(&coeff), rest));
+                    groups.push((Acc::from_number(&coeff), rest, whole.into_iter().collect()));
                 }
             }
         }
         let mut terms = Vec::with_capacity(groups.len() + 1);
-        for (coeff, rest) in groups {
+        for (coeff, rest, mut whole) in groups {
+            if whole.len() == 1 {
+                terms.push(whole.pop().expect("one term"));
+                continue;
+            }
+            if whole.len() > 1 {
+                // x*S1 + x*S2 → x*(S1 + S2), the sums added term by term: what SymPy's
+                // (c1 + c2)*x*S distributed gives, floats staying where they were.
+                let mut others = Vec::new();
+                let mut summed = Vec::new();
+                for t in whole {
+                    let i = t.lone_sum().expect("kept products have a lone sum");
+                    let Kind::Mul(mut factors) = t.kind else {
+                        unreachable!("a product")
+                    };
+                    let Kind::Add(inner) = factors.remove(i).kind else {
+                        unreachable!("a sum")
+                    };
+                    summed.extend(inner);
+                    others = factors;
+                }
+                others.push(Expr::add(summed));
+                terms.push(Expr::mul(others));
+                continue;
+            }
             let Some(c) = coeff.finish() else {
                 terms.push(Expr::mul(vec![Expr::constant("oo"), rest]));
                 continue;
@@ -296,10 +376,10 @@ impl Expr {
         }
         let constant = constant.finish();
         match constant {
-            // A float zero collapses to the integer 0, as SymPy's evaluation does.
-            Some(c) if terms.is_empty() && c.is_zero() => return Expr::int(0),
             Some(c) if terms.is_empty() => return Expr::number(c),
-            Some(c) if !c.is_zero() => terms.push(Expr::number(c)),
+            // A float zero stays: dropping it would lose that a float took part, and
+            // `(0.3 + x - 0.3) + 3` would fold to `x + 3` but `0.3 + x - 0.3 + 3` to `x + 3.0`.
+            Some(c) if !c.is_exact_zero() => terms.push(Expr::number(c)),
             Some(_) => {}
             None => terms.push(Expr::constant("oo")),
         }
@@ -316,27 +396,59 @@ impl Expr {
         }
     }
 
-    /// (numeric coefficient, the rest) of a term: `-2*x*y` → (-2, `x*y`).
-    fn split_coefficient(self) -> (Number, Expr) {
-        match self.kind {
-            Kind::Mul(mut factors) => {
-                match factors.iter().position(|f| f.as_number().is_some()) {
-                    Some(i) => {
-                        let c = factors.remove(i);
-                        let coeff = c.as_number().expect("a number").clone();
-                        let rest = if factors.len() == 1 {
-                            factors.pop().expect("one factor")
-                        } else {
-                            // Still sorted and normalised: only the number was taken out.
-                            Expr::new(Kind::Mul(factors))
-                        };
-                        (coeff, rest)
-                    }
-                    None => (Number::int(1), Expr::new(Kind::Mul(factors))),
-                }
-            }
-            _ => (Number::int(1), self),
+    /// The position of the lone sum factor of a product with no numeric factor (where rule 4
+    /// distributed the coefficient).
+    fn lone_sum(&self) -> Option<usize> {
+        let Kind::Mul(factors) = &self.kind else {
+            return None;
+        };
+        if factors.iter().any(|f| f.as_number().is_some()) {
+            return None;
         }
+        let mut sums = factors
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| matches!(f.kind, Kind::Add(_)));
+        match (sums.next(), sums.next()) {
+            (Some((i, _)), None) => Some(i),
+            _ => None,
+        }
+    }
+
+    /// (numeric coefficient, the rest) of a term: `-2*x*y` → (-2, `x*y`).  The coefficient of
+    /// a product with a lone sum factor includes that sum's content (rule 4 distributed it
+    /// there): `x*(2*a + 2*b)` → (2, `x*(a + b)`), so that the coefficient of `c*t` is always
+    /// `c` times the coefficient of `t`.
+    fn split_coefficient(self) -> (Number, Expr) {
+        let Kind::Mul(mut factors) = self.kind else {
+            return (Number::int(1), self);
+        };
+        if let Some(i) = factors.iter().position(|f| f.as_number().is_some()) {
+            let c = factors.remove(i);
+            let coeff = c.as_number().expect("a number").clone();
+            let rest = if factors.len() == 1 {
+                factors.pop().expect("one factor")
+            } else {
+                // Still sorted and normalised: only the number was taken out.
+                Expr::new(Kind::Mul(factors))
+            };
+            return (coeff, rest);
+        }
+        let mut sums = factors
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| matches!(f.kind, Kind::Add(_)));
+        if let (Some((i, sum)), None) = (sums.next(), sums.next()) {
+            let Kind::Add(terms) = &sum.kind else {
+                unreachable!("selected sums only")
+            };
+            if let Some((content, prim)) = primitive(terms) {
+                factors[i] = prim;
+                factors.sort_by(|a, b| a.enc.cmp(&b.enc));
+                return (content, Expr::new(Kind::Mul(factors)));
+            }
+        }
+        (Number::int(1), Expr::new(Kind::Mul(factors)))
     }
 
     /// A product, normalised by rules 1–4 and 6.
@@ -349,27 +461,48 @@ impl Expr {
             }
         }
         let mut coeff = Acc::one();
-        let mut groups: Vec<(Expr, Vec<Expr>)> = Vec::new();
+        // (base, exponents, a sum factor as given with its content while it is alone)
+        type Group = (Expr, Vec<Expr>, Option<(Number, Expr)>);
+        let mut groups: Vec<Group> = Vec::new();
         let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
         for factor in flat {
-            let (base, exp) = match factor.kind {
+            let (base, exp, sum) = match factor.kind {
                 Kind::Num(n) => {
                     coeff.mul(&n);
                     continue;
                 }
-                Kind::Pow(b, e) => (*b, *e),
-                kind => (Expr::new(kind), Expr::int(1)),
+                Kind::Pow(b, e) => (*b, *e, None),
+                // A sum factor is grouped by its primitive part (rule 4), so that
+                // `(a + b)*(2*a + 2*b)**-1` cancels whichever form each sum came in.
+                Kind::Add(terms) => match primitive(&terms) {
+                    Some((content, prim)) => {
+                        let sum = Expr::new(Kind::Add(terms));
+                        (prim, Expr::int(1), Some((content, sum)))
+                    }
+                    None => (Expr::new(Kind::Add(terms)), Expr::int(1), None),
+                },
+                kind => (Expr::new(kind), Expr::int(1), None),
             };
             match index.get(&base.enc) {
-                Some(&i) => groups[i].1.push(exp),
+                Some(&i) => {
+                    // Merging: the sums alone so far give up their content to the coefficient.
+                    for (content, _) in [groups[i].2.take(), sum].into_iter().flatten() {
+                        coeff.mul(&content);
+                    }
+                    groups[i].1.push(exp);
+                }
                 None => {
                     index.insert(base.enc.clone(), groups.len());
-                    groups.push((base, vec![exp]));
+                    groups.push((base, vec![exp], sum));
                 }
             }
         }
         let mut factors = Vec::with_capacity(groups.len());
-        for (base, exps) in groups {
+        for (base, exps, sum) in groups {
+            if let Some((_, sum)) = sum {
+                factors.push(sum); // a sum factor alone: kept as given (rule 4 below)
+                continue;
+            }
             let exp = if exps.len() == 1 {
                 exps.into_iter().next().expect("one exponent")
             } else {
@@ -378,8 +511,7 @@ impl Expr {
             let f = Expr::pow(base, exp);
             match &f.kind {
                 Kind::Num(n) => coeff.mul(n),
-                Kind::Mul(_) => factors.push(f), // (x*y)**n after merging: flattened below
-                _ => factors.push(f),
+                _ => factors.push(f), // a product ((x*y)**n, c*S**n) is flattened below
             }
         }
         if factors.iter().any(|f| matches!(f.kind, Kind::Mul(_))) {
@@ -401,26 +533,26 @@ impl Expr {
             return Expr::number(c);
         }
         if !c.is_exact_one() {
-            let sums: Vec<usize> = factors
+            let mut sums = factors
                 .iter()
                 .enumerate()
-                .filter(|(_, f)| matches!(f.kind, Kind::Add(_)))
-                .map(|(i, _)| i)
-                .collect();
-            if let [i] = sums[..] {
-                let Kind::Add(terms) = factors.remove(i).kind else {
-                    unreachable!("selected sums only")
-                };
-                let distributed = Expr::add(
-                    terms
-                        .into_iter()
-                        .map(|t| Expr::mul(vec![Expr::number(c.clone()), t]))
-                        .collect(),
-                );
-                factors.push(distributed);
-                return Expr::mul(factors);
+                .filter(|(_, f)| matches!(f.kind, Kind::Add(_)));
+            match (sums.next(), sums.next()) {
+                (Some((i, _)), None) => {
+                    let Kind::Add(terms) = factors.remove(i).kind else {
+                        unreachable!("selected sums only")
+                    };
+                    // Assembled directly: a second pass would take the content out again.
+                    let distributed = Expr::add(
+                        terms
+                            .into_iter()
+                            .map(|t| Expr::mul(vec![Expr::number(c.clone()), t]))
+                            .collect(),
+                    );
+                    factors.push(distributed);
+                }
+                _ => factors.push(Expr::number(c)),
             }
-            factors.push(Expr::number(c));
         }
         if factors.len() == 1 {
             return factors.pop().expect("one factor");
@@ -445,6 +577,17 @@ impl Expr {
                     }
                 }
                 match base.kind {
+                    // (c*S)**n → c**n * S**n for a primitive sum S (rule 4).
+                    Kind::Add(terms) => {
+                        if let Some((content, prim)) = primitive(&terms) {
+                            if let Some(cn) = pow_int(&content, n) {
+                                let power = Expr::new(Kind::Pow(Box::new(prim), Box::new(exp)));
+                                return Expr::mul(vec![Expr::number(cn), power]);
+                            }
+                        }
+                        let sum = Expr::new(Kind::Add(terms));
+                        return Expr::new(Kind::Pow(Box::new(sum), Box::new(exp)));
+                    }
                     Kind::Pow(inner_base, inner_exp) => {
                         let exp = Expr::mul(vec![*inner_exp, exp]);
                         return Expr::pow(*inner_base, exp);
@@ -506,16 +649,12 @@ impl Expr {
 
     /// `exp(c)` → its double, `exp(c + rest)` → `exp(c)*exp(rest)` for a float `c`.
     fn exp_of_float(arg: &Expr) -> Option<Expr> {
+        let double = |e: &Expr| e.as_number().and_then(Number::as_double);
         match &arg.kind {
-            Kind::Num(Number::Float(c)) => exp_rounded(*c).map(|v| Expr::number(Number::Float(v))),
+            Kind::Num(n) => exp_rounded(n.as_double()?).map(|v| Expr::number(Number::Float(v))),
             Kind::Add(terms) => {
-                let i = terms
-                    .iter()
-                    .position(|t| matches!(t.kind, Kind::Num(Number::Float(_))))?;
-                let Kind::Num(Number::Float(c)) = terms[i].kind else {
-                    unreachable!("found above")
-                };
-                let factor = exp_rounded(c)?;
+                let i = terms.iter().position(|t| double(t).is_some())?;
+                let factor = exp_rounded(double(&terms[i])?)?;
                 let mut rest = terms.clone();
                 rest.remove(i);
                 Some(Expr::mul(vec![
@@ -583,7 +722,7 @@ impl Expr {
             out.push(')');
         }
         match &self.kind {
-            Kind::Num(Number::Float(f)) => {
+            Kind::Num(Number::Float(f) | Number::Approx(_, f)) => {
                 let _ = write!(out, "{f:?}");
             }
             Kind::Num(Number::Exact(r)) if r.denom().is_one() => {

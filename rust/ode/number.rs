@@ -11,11 +11,16 @@ use num_integer::Integer;
 use num_rational::BigRational;
 use num_traits::{One, Signed, ToPrimitive, Zero};
 
-/// A folded number: exact (integer or rational), or a finite double.
+/// A folded number: exact (integer or rational), a finite double, or the exact value of a
+/// fold a float took part in that is not itself a double (`Approx`).
+///
+/// `Approx` keeps the exact value so that a later fold (a parent product, a power, a merged
+/// coefficient) still rounds only once; it is encoded and rendered as the double it rounds to.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Number {
     Exact(BigRational),
     Float(f64),
+    Approx(BigRational, f64),
 }
 
 impl Number {
@@ -29,8 +34,36 @@ impl Number {
 
     pub fn is_zero(&self) -> bool {
         match self {
-            Number::Exact(r) => r.is_zero(),
+            Number::Exact(r) | Number::Approx(r, _) => r.is_zero(),
             Number::Float(f) => *f == 0.0,
+        }
+    }
+
+    /// Whether a float took part in this number (it is encoded as a double).
+    pub fn is_inexact(&self) -> bool {
+        !matches!(self, Number::Exact(_))
+    }
+
+    /// The double this number is encoded as, for a float or approximate number.
+    pub fn as_double(&self) -> Option<f64> {
+        match self {
+            Number::Float(f) | Number::Approx(_, f) => Some(*f),
+            Number::Exact(_) => None,
+        }
+    }
+
+    /// The exact value.
+    pub fn value(&self) -> BigRational {
+        match self {
+            Number::Exact(r) | Number::Approx(r, _) => r.clone(),
+            Number::Float(f) => f64_to_rational(*f),
+        }
+    }
+
+    pub fn is_negative(&self) -> bool {
+        match self {
+            Number::Exact(r) | Number::Approx(r, _) => r.is_negative(),
+            Number::Float(f) => *f < 0.0,
         }
     }
 
@@ -76,10 +109,12 @@ impl Acc {
     }
 
     fn exact_of(n: &Number) -> (BigRational, bool) {
-        match n {
-            Number::Exact(r) => (r.clone(), false),
-            Number::Float(f) => (f64_to_rational(*f), true),
-        }
+        (n.value(), n.is_inexact())
+    }
+
+    /// An accumulator holding `value`, inexact if `inexact`.
+    pub fn of(value: BigRational, inexact: bool) -> Acc {
+        Acc { value, inexact }
     }
 
     pub fn add(&mut self, n: &Number) {
@@ -99,12 +134,20 @@ impl Acc {
         self.inexact |= other.inexact;
     }
 
-    /// The folded number, rounded to the nearest double (ties to even) if a float took part;
-    /// `None` when that double would overflow to infinity.
+    /// The folded number: exact, or (if a float took part) its exact value together with the
+    /// nearest double (ties to even), which is what it is encoded as; `None` when that double
+    /// would overflow to infinity.
     pub fn finish(&self) -> Option<Number> {
         if self.inexact {
             let f = rational_to_f64(&self.value);
-            f.is_finite().then_some(Number::Float(f))
+            if !f.is_finite() {
+                return None;
+            }
+            if f64_to_rational(f) == self.value {
+                Some(Number::Float(f))
+            } else {
+                Some(Number::Approx(self.value.clone(), f))
+            }
         } else {
             Some(Number::Exact(self.value.clone()))
         }
@@ -320,14 +363,22 @@ mod tests {
             sum.add(&Number::Float(a));
             sum.add(&Number::Float(b));
             if (a + b).is_finite() {
-                assert_eq!(sum.finish(), Some(Number::Float(a + b)), "{a} + {b}");
+                assert_eq!(
+                    sum.finish().and_then(|n| n.as_double()),
+                    Some(a + b),
+                    "{a} + {b}"
+                );
             }
             let mut prod = Acc::one();
             prod.mul(&Number::Float(a));
             prod.mul(&Number::Float(b));
             let p = a * b;
             if p.is_finite() && p != 0.0 {
-                assert_eq!(prod.finish(), Some(Number::Float(p)), "{a} * {b}");
+                assert_eq!(
+                    prod.finish().and_then(|n| n.as_double()),
+                    Some(p),
+                    "{a} * {b}"
+                );
             }
         }
     }
@@ -345,7 +396,7 @@ mod tests {
         }
         assert_eq!(forward.finish(), backward.finish());
         // One rounding of the exact 0.6000000000000000055…: not (0.1 + 0.2) + 0.3.
-        assert_eq!(forward.finish(), Some(Number::Float(0.6)));
+        assert_eq!(forward.finish().and_then(|n| n.as_double()), Some(0.6));
     }
 
     #[test]
@@ -359,6 +410,13 @@ mod tests {
             pow_int(&Number::Float(2.0), &BigInt::from(-1)),
             Some(Number::Float(0.5))
         );
+        // 1/1.5 is kept exact (encoded as its double), so 40.0/1.5 rounds once.
+        let third = pow_int(&Number::Float(1.5), &BigInt::from(-1)).unwrap();
+        assert_eq!(third.as_double(), Some(1.0 / 1.5));
+        let mut acc = Acc::one();
+        acc.mul(&Number::Float(40.0));
+        acc.mul(&third);
+        assert_eq!(acc.finish().and_then(|n| n.as_double()), Some(40.0 / 1.5));
         assert_eq!(pow_int(&Number::int(0), &BigInt::from(-1)), None);
         assert_eq!(pow_int(&Number::int(2), &BigInt::from(1000)), None);
     }
