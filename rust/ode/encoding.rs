@@ -35,7 +35,7 @@
 //! 3. Terms of a sum that differ only in their numeric coefficient are merged (`a + 2*a` →
 //!    `3*a`); factors of a product with the same base are merged by adding exponents
 //!    (`x*x**-1` → 1, `x*x` → `x**2`).
-//! 4. Sums as factors are normalised by content and primitive part ([`primitive`]): a sum to
+//! 4. Sums as factors are normalised by content and primitive part (`primitive`): a sum to
 //!    an integer power is `content**n * primitive**n`; sum factors of a product are grouped by
 //!    primitive part; a numeric coefficient other than 1 of a product with exactly one power-1
 //!    sum factor is distributed over that sum (`0.001*(-a - b)/C` ≡ `(-0.001*a - 0.001*b)/C`);
@@ -51,7 +51,6 @@
 //!    term of a sum inside `exp` is taken out as a factor: `exp(-4.0 - 0.1*V)` →
 //!    `0.01831563888873418*exp(-0.1*V)`, which is what SymPy makes of the typed string.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use num_traits::One;
@@ -186,8 +185,11 @@ fn primitive(terms: &[Expr]) -> Option<(Number, Expr)> {
             }
         })
         .collect();
+    // A float zero term (rule 2) has no ratio: it is left out of the primitive part, as
+    // multiplying it by any coefficient would drop it.
     let lead = split
         .iter()
+        .filter(|(c, _)| !c.is_zero())
         .min_by(|a, b| {
             let ka = a.1.as_ref().map(|e| e.enc.as_slice());
             let kb = b.1.as_ref().map(|e| e.enc.as_slice());
@@ -195,12 +197,13 @@ fn primitive(terms: &[Expr]) -> Option<(Number, Expr)> {
         })
         .map(|(c, _)| c.value())?;
     let inexact = split.iter().any(|(c, _)| c.is_inexact());
-    if !inexact && lead.is_one() {
+    if !inexact && lead.is_one() && !split.iter().any(|(c, _)| c.is_zero()) {
         return None;
     }
     let content = Acc::of(lead.clone(), inexact).finish()?;
     let prim = split
         .into_iter()
+        .filter(|(c, _)| !c.is_zero())
         .map(|(c, rest)| {
             let ratio = Number::Exact(c.value() / &lead);
             match rest {
@@ -313,40 +316,49 @@ impl Expr {
             }
         }
         let mut constant = Acc::zero();
-        // Terms grouped by their non-numeric part, in first-seen order (sorted below); terms
-        // that are a product with a lone sum factor (`x*(2*a + b)`) are kept whole.
-        let mut groups: Vec<(Acc, Expr, Vec<Expr>)> = Vec::new();
-        let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
+        // Terms that may merge (rule 3) need the same key: their non-numeric part.  A product
+        // with a lone sum factor is keyed by its primitive form only when another such term
+        // could merge with it; keys are compared in place, without copying terms.
+        let lone = flat.iter().filter(|t| t.lone_sum().is_some()).count();
+        // (term, its key when that is not its own encoding)
+        type Keyed = (Expr, Option<Vec<u8>>);
+        let mut keyed: Vec<Keyed> = Vec::with_capacity(flat.len());
         for term in flat {
             if let Kind::Num(n) = &term.kind {
                 constant.add(n);
                 continue;
             }
-            let whole = term.lone_sum().map(|_| term.clone());
-            let (coeff, rest) = term.split_coefficient();
-            match index.get(&rest.enc) {
-                Some(&i) => {
-                    groups[i].0.add(&coeff);
-                    groups[i].2.extend(whole);
-                }
-                None => {
-                    index.insert(rest.enc.clone(), groups.len());
-                    groups.push((Acc::from_number(&coeff), rest, whole.into_iter().collect()));
-                }
-            }
+            let key = if lone > 1 && term.lone_sum().is_some() {
+                Some(term.clone().split_coefficient().1.enc)
+            } else {
+                term.rest_key()
+            };
+            keyed.push((term, key));
         }
-        let mut terms = Vec::with_capacity(groups.len() + 1);
-        for (coeff, rest, mut whole) in groups {
-            if whole.len() == 1 {
-                terms.push(whole.pop().expect("one term"));
+        fn key_of(t: &Keyed) -> &[u8] {
+            t.1.as_deref().unwrap_or(&t.0.enc)
+        }
+        keyed.sort_by(|a, b| key_of(a).cmp(key_of(b)));
+        let mut terms = Vec::with_capacity(keyed.len() + 1);
+        let mut run: Vec<Expr> = Vec::new();
+        let mut iter = keyed.into_iter().peekable();
+        while let Some(item) = iter.next() {
+            let same = |next: &Keyed| key_of(next) == key_of(&item);
+            if !iter.peek().is_some_and(same) {
+                terms.push(item.0); // alone: already canonical, kept as it is
                 continue;
             }
-            if whole.len() > 1 {
+            run.clear();
+            while let Some(next) = iter.next_if(same) {
+                run.push(next.0);
+            }
+            run.push(item.0);
+            if run[0].lone_sum().is_some() {
                 // x*S1 + x*S2 → x*(S1 + S2), the sums added term by term: what SymPy's
                 // (c1 + c2)*x*S distributed gives, floats staying where they were.
                 let mut others = Vec::new();
                 let mut summed = Vec::new();
-                for t in whole {
+                for t in run.drain(..) {
                     let i = t.lone_sum().expect("kept products have a lone sum");
                     let Kind::Mul(mut factors) = t.kind else {
                         unreachable!("a product")
@@ -361,6 +373,14 @@ impl Expr {
                 terms.push(Expr::mul(others));
                 continue;
             }
+            let mut coeff = Acc::zero();
+            let mut rest = None;
+            for t in run.drain(..) {
+                let (c, r) = t.split_coefficient();
+                coeff.add(&c);
+                rest = Some(r);
+            }
+            let rest = rest.expect("a run has terms");
             let Some(c) = coeff.finish() else {
                 terms.push(Expr::mul(vec![Expr::constant("oo"), rest]));
                 continue;
@@ -394,6 +414,27 @@ impl Expr {
                 Expr::new(Kind::Add(terms))
             }
         }
+    }
+
+    /// The encoding of a term's non-numeric part when it has a numeric factor (`2*x*y` → the
+    /// encoding of `x*y`), or `None` when the term is its own non-numeric part.
+    fn rest_key(&self) -> Option<Vec<u8>> {
+        let Kind::Mul(factors) = &self.kind else {
+            return None;
+        };
+        let i = factors.iter().position(|f| f.as_number().is_some())?;
+        if factors.len() == 2 {
+            return Some(factors[1 - i].enc.clone());
+        }
+        let mut out = Vec::with_capacity(self.enc.len());
+        out.push(b'M');
+        put_len(&mut out, factors.len() - 1);
+        for (j, f) in factors.iter().enumerate() {
+            if j != i {
+                out.extend_from_slice(&f.enc);
+            }
+        }
+        Some(out)
     }
 
     /// The position of the lone sum factor of a product with no numeric factor (where rule 4
@@ -461,54 +502,68 @@ impl Expr {
             }
         }
         let mut coeff = Acc::one();
-        // (base, exponents, a sum factor as given with its content while it is alone)
-        type Group = (Expr, Vec<Expr>, Option<(Number, Expr)>);
-        let mut groups: Vec<Group> = Vec::new();
-        let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
-        for factor in flat {
-            let (base, exp, sum) = match factor.kind {
-                Kind::Num(n) => {
-                    coeff.mul(&n);
-                    continue;
-                }
-                Kind::Pow(b, e) => (*b, *e, None),
-                // A sum factor is grouped by its primitive part (rule 4), so that
-                // `(a + b)*(2*a + 2*b)**-1` cancels whichever form each sum came in.
-                Kind::Add(terms) => match primitive(&terms) {
-                    Some((content, prim)) => {
-                        let sum = Expr::new(Kind::Add(terms));
-                        (prim, Expr::int(1), Some((content, sum)))
-                    }
-                    None => (Expr::new(Kind::Add(terms)), Expr::int(1), None),
-                },
-                kind => (Expr::new(kind), Expr::int(1), None),
-            };
-            match index.get(&base.enc) {
-                Some(&i) => {
-                    // Merging: the sums alone so far give up their content to the coefficient.
-                    for (content, _) in [groups[i].2.take(), sum].into_iter().flatten() {
-                        coeff.mul(&content);
-                    }
-                    groups[i].1.push(exp);
-                }
-                None => {
-                    index.insert(base.enc.clone(), groups.len());
-                    groups.push((base, vec![exp], sum));
-                }
+        fn sum_base(f: &Expr) -> bool {
+            match &f.kind {
+                Kind::Add(_) => true,
+                Kind::Pow(b, _) => matches!(b.kind, Kind::Add(_)),
+                _ => false,
             }
         }
-        let mut factors = Vec::with_capacity(groups.len());
-        for (base, exps, sum) in groups {
-            if let Some((_, sum)) = sum {
-                factors.push(sum); // a sum factor alone: kept as given (rule 4 below)
+        // A sum factor is grouped by its primitive part (rule 4), so that
+        // `(a + b)*(2*a + 2*b)**-1` cancels whichever form each sum came in; that is only
+        // needed when another factor is a sum or a power of one.
+        let group_sums = flat.iter().filter(|f| sum_base(f)).count() > 1;
+        // (factor, (content, primitive part) of a sum factor)
+        type Keyed = (Expr, Option<(Number, Expr)>);
+        let mut keyed: Vec<Keyed> = Vec::with_capacity(flat.len());
+        for factor in flat {
+            if let Kind::Num(n) = &factor.kind {
+                coeff.mul(n);
                 continue;
             }
-            let exp = if exps.len() == 1 {
-                exps.into_iter().next().expect("one exponent")
-            } else {
-                Expr::add(exps)
+            let prim = match &factor.kind {
+                Kind::Add(terms) if group_sums => primitive(terms),
+                _ => None,
             };
-            let f = Expr::pow(base, exp);
+            keyed.push((factor, prim));
+        }
+        fn base_of(k: &Keyed) -> &[u8] {
+            match (&k.1, &k.0.kind) {
+                (Some((_, prim)), _) => &prim.enc,
+                (None, Kind::Pow(b, _)) => &b.enc,
+                (None, _) => &k.0.enc,
+            }
+        }
+        keyed.sort_by(|a, b| base_of(a).cmp(base_of(b)));
+        let mut factors = Vec::with_capacity(keyed.len());
+        let mut iter = keyed.into_iter().peekable();
+        while let Some(item) = iter.next() {
+            let same = |next: &Keyed| base_of(next) == base_of(&item);
+            if !iter.peek().is_some_and(same) {
+                // Alone: already canonical; a sum keeps its own coefficients (rule 4 below).
+                factors.push(item.0);
+                continue;
+            }
+            let mut run = vec![item];
+            while let Some(next) = iter.next_if(|n| base_of(n) == base_of(&run[0])) {
+                run.push(next);
+            }
+            let mut base = None;
+            let mut exps = Vec::with_capacity(run.len());
+            for (factor, prim) in run {
+                let (b, e) = match (prim, factor.kind) {
+                    // Merging: a sum gives up its content to the coefficient.
+                    (Some((content, prim)), _) => {
+                        coeff.mul(&content);
+                        (prim, Expr::int(1))
+                    }
+                    (None, Kind::Pow(b, e)) => (*b, *e),
+                    (None, kind) => (Expr::new(kind), Expr::int(1)),
+                };
+                base.get_or_insert(b);
+                exps.push(e);
+            }
+            let f = Expr::pow(base.expect("a run has factors"), Expr::add(exps));
             match &f.kind {
                 Kind::Num(n) => coeff.mul(n),
                 _ => factors.push(f), // a product ((x*y)**n, c*S**n) is flattened below

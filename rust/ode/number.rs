@@ -9,7 +9,7 @@
 use num_bigint::{BigInt, BigUint, Sign};
 use num_integer::Integer;
 use num_rational::BigRational;
-use num_traits::{One, Signed, ToPrimitive, Zero};
+use num_traits::{FromPrimitive, One, Signed, ToPrimitive, Zero};
 
 /// A folded number: exact (integer or rational), a finite double, or the exact value of a
 /// fold a float took part in that is not itself a double (`Approx`).
@@ -81,23 +81,38 @@ impl Number {
 }
 
 /// Accumulates a sum or product exactly, remembering whether a float took part.
+///
+/// While every step is exact in double arithmetic (checked with error-free transformations:
+/// the rounding error of `a + b` and, by a fused multiply-add, of `a * b` is zero) the value is
+/// kept as an `f64`; the first step that would round switches to exact rationals.  Either way
+/// the result is the exact value, so the fast path cannot change a bit.
 #[derive(Clone, Debug)]
 pub struct Acc {
-    value: BigRational,
+    fast: Option<f64>,
+    value: Option<BigRational>,
     inexact: bool,
 }
+
+/// Largest integer below which every integer is a double.
+const EXACT_INT: f64 = 9_007_199_254_740_992.0; // 2^53
+
+/// Below this magnitude a product's rounding error may be subnormal, so a zero fused
+/// multiply-add error no longer proves the product exact.
+const TINY: f64 = 1e-290;
 
 impl Acc {
     pub fn zero() -> Acc {
         Acc {
-            value: BigRational::zero(),
+            fast: Some(0.0),
+            value: None,
             inexact: false,
         }
     }
 
     pub fn one() -> Acc {
         Acc {
-            value: BigRational::one(),
+            fast: Some(1.0),
+            value: None,
             inexact: false,
         }
     }
@@ -114,42 +129,91 @@ impl Acc {
 
     /// An accumulator holding `value`, inexact if `inexact`.
     pub fn of(value: BigRational, inexact: bool) -> Acc {
-        Acc { value, inexact }
+        Acc {
+            fast: None,
+            value: Some(value),
+            inexact,
+        }
+    }
+
+    /// The double a number exactly is, for the fast path: a float, or a small integer.
+    fn fast_of(n: &Number) -> Option<f64> {
+        match n {
+            Number::Float(f) => Some(*f),
+            Number::Exact(r) if r.is_integer() => {
+                let i = r.numer().to_i64()?;
+                let f = i as f64;
+                (f.abs() <= EXACT_INT).then_some(f)
+            }
+            _ => None,
+        }
+    }
+
+    fn big(&mut self) -> &mut BigRational {
+        if let Some(v) = self.fast.take() {
+            self.value = Some(f64_to_rational(v));
+        }
+        self.value.as_mut().expect("exact value")
     }
 
     pub fn add(&mut self, n: &Number) {
-        let (r, inexact) = Acc::exact_of(n);
-        self.value += r;
-        self.inexact |= inexact;
+        self.inexact |= n.is_inexact();
+        if let (Some(a), Some(b)) = (self.fast, Acc::fast_of(n)) {
+            let s = a + b;
+            let bb = s - a;
+            if s.is_finite() && (a - (s - bb)) + (b - bb) == 0.0 {
+                self.fast = Some(s);
+                return;
+            }
+        }
+        *self.big() += n.value();
     }
 
     pub fn mul(&mut self, n: &Number) {
-        let (r, inexact) = Acc::exact_of(n);
-        self.value *= r;
-        self.inexact |= inexact;
-    }
-
-    pub fn add_acc(&mut self, other: &Acc) {
-        self.value += &other.value;
-        self.inexact |= other.inexact;
+        self.inexact |= n.is_inexact();
+        if let (Some(a), Some(b)) = (self.fast, Acc::fast_of(n)) {
+            let p = a * b;
+            let exact = if p == 0.0 {
+                a == 0.0 || b == 0.0
+            } else {
+                p.is_finite() && p.abs() >= TINY && a.mul_add(b, -p) == 0.0
+            };
+            if exact {
+                self.fast = Some(p);
+                return;
+            }
+        }
+        *self.big() *= n.value();
     }
 
     /// The folded number: exact, or (if a float took part) its exact value together with the
     /// nearest double (ties to even), which is what it is encoded as; `None` when that double
     /// would overflow to infinity.
     pub fn finish(&self) -> Option<Number> {
+        if let Some(v) = self.fast {
+            let v = if v == 0.0 { 0.0 } else { v }; // the value is exact: no signed zero
+            return Some(if self.inexact {
+                Number::Float(v)
+            } else {
+                // Only integers enter the fast path exactly, and their sums and products
+                // are integers.
+                let i = BigInt::from_f64(v).expect("a finite integer");
+                Number::Exact(BigRational::from_integer(i))
+            });
+        }
+        let value = self.value.as_ref().expect("exact value");
         if self.inexact {
-            let f = rational_to_f64(&self.value);
+            let f = rational_to_f64(value);
             if !f.is_finite() {
                 return None;
             }
-            if f64_to_rational(f) == self.value {
+            if f64_to_rational(f) == *value {
                 Some(Number::Float(f))
             } else {
-                Some(Number::Approx(self.value.clone(), f))
+                Some(Number::Approx(value.clone(), f))
             }
         } else {
-            Some(Number::Exact(self.value.clone()))
+            Some(Number::Exact(value.clone()))
         }
     }
 }
@@ -172,7 +236,7 @@ pub fn pow_int(base: &Number, exp: &BigInt) -> Option<Number> {
     if e < 0 {
         value = value.recip();
     }
-    Acc { value, inexact }.finish()
+    Acc::of(value, inexact).finish()
 }
 
 /// `e**x` for a double `x`, correctly rounded to a double: what SymPy (mpmath) computes when
@@ -229,6 +293,15 @@ pub fn f64_to_rational(f: f64) -> BigRational {
     } else {
         (fraction | (1u64 << 52), biased - 1075)
     };
+    // Lowest terms without a gcd: the denominator is a power of two.
+    let tz = mantissa
+        .trailing_zeros()
+        .min(exponent.unsigned_abs() as u32) as i64;
+    let (mantissa, exponent) = if exponent < 0 {
+        (mantissa >> tz, exponent + tz)
+    } else {
+        (mantissa, exponent)
+    };
     let mut m = BigInt::from(mantissa);
     if negative {
         m = -m;
@@ -236,7 +309,7 @@ pub fn f64_to_rational(f: f64) -> BigRational {
     if exponent >= 0 {
         BigRational::from_integer(m << exponent as usize)
     } else {
-        BigRational::new(m, BigInt::one() << (-exponent) as usize)
+        BigRational::new_raw(m, BigInt::one() << (-exponent) as usize)
     }
 }
 
@@ -380,6 +453,40 @@ mod tests {
                     "{a} * {b}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn fast_path_is_the_exact_value() {
+        // Mixed chains of doubles and integers: the accumulator must hold exactly what
+        // rational arithmetic gives, whether or not it stayed on the f64 fast path.
+        let mut s = 5;
+        for i in 0..5_000 {
+            let mut acc = if i % 2 == 0 { Acc::zero() } else { Acc::one() };
+            let mut exact = if i % 2 == 0 {
+                BigRational::zero()
+            } else {
+                BigRational::one()
+            };
+            let mut inexact = false;
+            for _ in 0..4 {
+                let n = match lcg(&mut s) % 4 {
+                    0 => Number::int((lcg(&mut s) % 2000) as i64 - 1000),
+                    1 => Number::Float(((lcg(&mut s) % 4096) as f64 - 2048.0) / 64.0),
+                    2 => Number::Float(random_double(&mut s).clamp(-1e100, 1e100)),
+                    _ => Number::Float((lcg(&mut s) % 1000) as f64 / 10.0),
+                };
+                inexact |= n.is_inexact();
+                if i % 2 == 0 {
+                    acc.add(&n);
+                    exact += n.value();
+                } else {
+                    acc.mul(&n);
+                    exact *= n.value();
+                }
+            }
+            let expected = Acc::of(exact, inexact).finish();
+            assert_eq!(acc.finish(), expected);
         }
     }
 
