@@ -137,6 +137,7 @@ def evaluate(node: ast.expr) -> sp.Expr:
 @example("(a / ((a + b) * -a))")
 @example("((a + b) * (a / ((a + b) * -a)))")
 @example("(((a + b) * 2) / ((a + b) * a))")
+@example("(-(a + C) * ((a + b) * -a))")
 def test_unevaluated_trees_hash_like_evaluated(text: str) -> None:
     node = ast.parse(text, mode="eval").body
     evaluated = evaluate(node)

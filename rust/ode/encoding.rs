@@ -39,7 +39,8 @@
 //!    an integer power is `content**n * primitive**n`; sum factors of a product are grouped by
 //!    primitive part; a numeric coefficient other than 1 of a product with exactly one power-1
 //!    sum factor is distributed over that sum (`0.001*(-a - b)/C` ≡ `(-0.001*a - 0.001*b)/C`);
-//!    the coefficient of a term `x*S` is the content of `S`.  So the form does not depend on
+//!    the coefficient of a term `x*S` is the content of `S`; two or more power-1 sum factors
+//!    are all primitive, their contents in the coefficient.  So the form does not depend on
 //!    where a coefficient sits (`(-a*(a + b))**-1*a` ≡ `-1/(a + b)`).
 //! 5. Powers: `x**0` → 1, `x**1` → x, a number to a small integer power is folded exactly,
 //!    `(x**a)**n` → `x**(a*n)` and `(x*y)**n` → `x**n*y**n` and `exp(u)**n` → `exp(n*u)` for integer n,
@@ -119,6 +120,14 @@ fn encode_number(n: &Number, out: &mut Vec<u8>) {
         Number::Float(f) | Number::Approx(_, f) => {
             out.push(b'F');
             out.extend_from_slice(&f.to_bits().to_be_bytes());
+        }
+        Number::Int(i) => {
+            out.push(b'I');
+            out.push(u8::from(*i < 0));
+            let mag = i.unsigned_abs().to_be_bytes();
+            let skip = mag.iter().take_while(|b| **b == 0).count();
+            put_len(out, mag.len() - skip);
+            out.extend_from_slice(&mag[skip..]);
         }
         Number::Exact(r) if r.is_integer() => {
             let (sign, mag) = int_parts(r.numer());
@@ -205,7 +214,7 @@ fn primitive(terms: &[Expr]) -> Option<(Number, Expr)> {
         .into_iter()
         .filter(|(c, _)| !c.is_zero())
         .map(|(c, rest)| {
-            let ratio = Number::Exact(c.value() / &lead);
+            let ratio = Number::exact(c.value() / &lead);
             match rest {
                 None => Expr::number(ratio),
                 Some(rest) if ratio.is_exact_one() => rest,
@@ -218,7 +227,21 @@ fn primitive(terms: &[Expr]) -> Option<(Number, Expr)> {
 
 impl Expr {
     fn new(kind: Kind) -> Expr {
-        let mut enc = Vec::new();
+        // Sized up front: a parent's encoding holds its children's, so growing it step by
+        // step would reallocate and copy them several times.
+        let children = |args: &[Expr]| args.iter().map(|a| a.enc.len()).sum::<usize>();
+        let capacity = 16
+            + match &kind {
+                Kind::Sym(name) | Kind::Const(name) => name.len(),
+                Kind::Add(args) | Kind::Mul(args) | Kind::Bool(_, args) => children(args),
+                Kind::Func(name, args) => name.len() + children(args),
+                Kind::Pow(b, e) | Kind::Rel(_, b, e) => b.enc.len() + e.enc.len(),
+                Kind::Piecewise(pairs) => {
+                    pairs.iter().map(|(e, c)| e.enc.len() + c.enc.len()).sum()
+                }
+                Kind::Num(_) | Kind::Truth(_) => 0,
+            };
+        let mut enc = Vec::with_capacity(capacity);
         match &kind {
             Kind::Num(n) => encode_number(n, &mut enc),
             Kind::Sym(name) => {
@@ -576,6 +599,23 @@ impl Expr {
             }
             return Expr::mul(again);
         }
+        // Two or more sums at power 1: nothing is distributed, so each gives its content to
+        // the coefficient (`-(a + C)*(-a)*(a + b)` ≡ `a*(-a - b)*(-a - C)`).
+        if factors
+            .iter()
+            .filter(|f| matches!(f.kind, Kind::Add(_)))
+            .nth(1)
+            .is_some()
+        {
+            for f in factors.iter_mut() {
+                if let Kind::Add(terms) = &f.kind {
+                    if let Some((content, prim)) = primitive(terms) {
+                        coeff.mul(&content);
+                        *f = prim;
+                    }
+                }
+            }
+        }
         let Some(c) = coeff.finish() else {
             factors.push(Expr::constant("oo"));
             factors.sort_by(|a, b| a.enc.cmp(&b.enc));
@@ -625,7 +665,7 @@ impl Expr {
             if e.is_exact_one() {
                 return base;
             }
-            if let Some(n) = e.as_exact_integer() {
+            if let Some(n) = &e.as_exact_integer() {
                 if let Some(b) = base.as_number() {
                     if let Some(folded) = pow_int(b, n) {
                         return Expr::number(folded);
@@ -780,6 +820,9 @@ impl Expr {
             Kind::Num(Number::Float(f) | Number::Approx(_, f)) => {
                 let _ = write!(out, "{f:?}");
             }
+            Kind::Num(Number::Int(i)) => {
+                let _ = write!(out, "{i}");
+            }
             Kind::Num(Number::Exact(r)) if r.denom().is_one() => {
                 let _ = write!(out, "{}", r.numer());
             }
@@ -845,7 +888,7 @@ mod tests {
         Expr::number(Number::Float(x))
     }
     fn q(p: i64, d: i64) -> Expr {
-        Expr::number(Number::Exact(BigRational::new(
+        Expr::number(Number::exact(BigRational::new(
             BigInt::from(p),
             BigInt::from(d),
         )))

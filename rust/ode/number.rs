@@ -18,6 +18,9 @@ use num_traits::{FromPrimitive, One, Signed, ToPrimitive, Zero};
 /// coefficient) still rounds only once; it is encoded and rendered as the double it rounds to.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Number {
+    /// An integer that fits an `i64` (never held as `Exact`, so equal numbers compare equal).
+    Int(i64),
+    /// Any other exact rational: use [`Number::exact`] to build one.
     Exact(BigRational),
     Float(f64),
     Approx(BigRational, f64),
@@ -25,15 +28,34 @@ pub enum Number {
 
 impl Number {
     pub fn int(n: i64) -> Number {
-        Number::Exact(BigRational::from_integer(BigInt::from(n)))
+        Number::Int(n)
+    }
+
+    /// An exact number, as `Int` when it is an integer that fits.
+    pub fn exact(r: BigRational) -> Number {
+        if r.is_integer() {
+            if let Some(i) = r.numer().to_i64() {
+                return Number::Int(i);
+            }
+        }
+        Number::Exact(r)
+    }
+
+    /// An exact integer.
+    pub fn integer(i: BigInt) -> Number {
+        match i.to_i64() {
+            Some(small) => Number::Int(small),
+            None => Number::Exact(BigRational::from_integer(i)),
+        }
     }
 
     pub fn is_exact_zero(&self) -> bool {
-        matches!(self, Number::Exact(r) if r.is_zero())
+        matches!(self, Number::Int(0))
     }
 
     pub fn is_zero(&self) -> bool {
         match self {
+            Number::Int(i) => *i == 0,
             Number::Exact(r) | Number::Approx(r, _) => r.is_zero(),
             Number::Float(f) => *f == 0.0,
         }
@@ -41,20 +63,21 @@ impl Number {
 
     /// Whether a float took part in this number (it is encoded as a double).
     pub fn is_inexact(&self) -> bool {
-        !matches!(self, Number::Exact(_))
+        !matches!(self, Number::Exact(_) | Number::Int(_))
     }
 
     /// The double this number is encoded as, for a float or approximate number.
     pub fn as_double(&self) -> Option<f64> {
         match self {
             Number::Float(f) | Number::Approx(_, f) => Some(*f),
-            Number::Exact(_) => None,
+            Number::Exact(_) | Number::Int(_) => None,
         }
     }
 
     /// The exact value.
     pub fn value(&self) -> BigRational {
         match self {
+            Number::Int(i) => BigRational::from_integer(BigInt::from(*i)),
             Number::Exact(r) | Number::Approx(r, _) => r.clone(),
             Number::Float(f) => f64_to_rational(*f),
         }
@@ -62,19 +85,21 @@ impl Number {
 
     pub fn is_negative(&self) -> bool {
         match self {
+            Number::Int(i) => *i < 0,
             Number::Exact(r) | Number::Approx(r, _) => r.is_negative(),
             Number::Float(f) => *f < 0.0,
         }
     }
 
     pub fn is_exact_one(&self) -> bool {
-        matches!(self, Number::Exact(r) if r.is_one())
+        matches!(self, Number::Int(1))
     }
 
     /// The integer value, when this is an exact integer.
-    pub fn as_exact_integer(&self) -> Option<&BigInt> {
+    pub fn as_exact_integer(&self) -> Option<BigInt> {
         match self {
-            Number::Exact(r) if r.is_integer() => Some(r.numer()),
+            Number::Int(i) => Some(BigInt::from(*i)),
+            Number::Exact(r) if r.is_integer() => Some(r.numer().clone()),
             _ => None,
         }
     }
@@ -140,9 +165,8 @@ impl Acc {
     fn fast_of(n: &Number) -> Option<f64> {
         match n {
             Number::Float(f) => Some(*f),
-            Number::Exact(r) if r.is_integer() => {
-                let i = r.numer().to_i64()?;
-                let f = i as f64;
+            Number::Int(i) => {
+                let f = *i as f64;
                 (f.abs() <= EXACT_INT).then_some(f)
             }
             _ => None,
@@ -197,8 +221,7 @@ impl Acc {
             } else {
                 // Only integers enter the fast path exactly, and their sums and products
                 // are integers.
-                let i = BigInt::from_f64(v).expect("a finite integer");
-                Number::Exact(BigRational::from_integer(i))
+                Number::integer(BigInt::from_f64(v).expect("a finite integer"))
             });
         }
         let value = self.value.as_ref().expect("exact value");
@@ -213,7 +236,7 @@ impl Acc {
                 Some(Number::Approx(value.clone(), f))
             }
         } else {
-            Some(Number::Exact(value.clone()))
+            Some(Number::exact(value.clone()))
         }
     }
 }
@@ -508,11 +531,8 @@ mod tests {
 
     #[test]
     fn integer_powers_fold_exactly() {
-        let third = Number::Exact(BigRational::new(1.into(), 3.into()));
-        assert_eq!(
-            pow_int(&third, &BigInt::from(-2)),
-            Some(Number::Exact(BigRational::from_integer(9.into())))
-        );
+        let third = Number::exact(BigRational::new(1.into(), 3.into()));
+        assert_eq!(pow_int(&third, &BigInt::from(-2)), Some(Number::Int(9)));
         assert_eq!(
             pow_int(&Number::Float(2.0), &BigInt::from(-1)),
             Some(Number::Float(0.5))

@@ -209,9 +209,7 @@ impl Walker {
             return Ok(Expr::truth(obj.extract::<bool>()?));
         }
         if obj.is_instance_of::<PyInt>() {
-            return Ok(Expr::number(Number::Exact(BigRational::from_integer(
-                big_int(obj)?,
-            ))));
+            return Ok(Expr::number(Number::integer(big_int(obj)?)));
         }
         if obj.is_instance_of::<PyFloat>() {
             return Ok(float(obj.extract::<f64>()?));
@@ -234,13 +232,17 @@ impl Walker {
             }
         };
         Ok(match class {
-            Class::Integer => Expr::number(Number::Exact(BigRational::from_integer(big_int(
-                &obj.getattr(intern!(py, "p"))?,
-            )?))),
+            Class::Integer => {
+                let p = obj.getattr(intern!(py, "p"))?;
+                match p.extract::<i64>() {
+                    Ok(small) => Expr::number(Number::Int(small)),
+                    Err(_) => Expr::number(Number::integer(big_int(&p)?)),
+                }
+            }
             Class::Rational => {
                 let p = big_int(&obj.getattr(intern!(py, "p"))?)?;
                 let q = big_int(&obj.getattr(intern!(py, "q"))?)?;
-                Expr::number(Number::Exact(BigRational::new(p, q)))
+                Expr::number(Number::exact(BigRational::new(p, q)))
             }
             // The double the value rounds to: what generated code computes with.
             Class::Float => float(sympy_float(obj)?),
