@@ -179,7 +179,6 @@ pub fn ode_render_expr(expr: &Bound<'_, PyAny>) -> PyResult<String> {
 
 fn raw_number(name: &str, value: &Bound<'_, PyAny>) -> PyResult<Expr> {
     use num_bigint::BigInt;
-    use num_rational::BigRational;
     use pyo3::types::{PyBool, PyFloat, PyInt};
     if value.is_instance_of::<PyBool>() {
         return Err(InputTypeError::new_err(format!(
@@ -188,7 +187,7 @@ fn raw_number(name: &str, value: &Bound<'_, PyAny>) -> PyResult<Expr> {
     }
     if value.is_instance_of::<PyInt>() && !value.is_instance_of::<PyFloat>() {
         let i = value.extract::<BigInt>()?;
-        return Ok(Expr::number(Number::Exact(BigRational::from_integer(i))));
+        return Ok(Expr::number(Number::integer(i)));
     }
     // Any other number-like value (float, NumPy or SymPy numbers) as the double it is;
     // a SymPy Integer thus keys differently from an int, which costs a cache miss, never a

@@ -27,14 +27,21 @@
 //! # Normalisation rules
 //!
 //! 1. Nested sums and products are flattened.
-//! 2. Numbers in one sum or product are folded exactly, as rationals (a double is the dyadic
-//!    rational it denotes), and rounded to the nearest double once, at the end, if a float took
-//!    part.  Zero terms and exact-one factors are dropped; a zero factor makes the product 0.
+//! 2. Numbers are folded exactly, as rationals (a double is the dyadic rational it denotes),
+//!    and keep their exact value through later folds ([`Number::Approx`]); a number a float
+//!    took part in is encoded as the double it rounds to, so it is rounded once and folding
+//!    order cannot move the last bit.  Exact zero terms and exact-one factors are dropped (a
+//!    float zero term stays); a zero factor makes the product 0.
 //! 3. Terms of a sum that differ only in their numeric coefficient are merged (`a + 2*a` →
 //!    `3*a`); factors of a product with the same base are merged by adding exponents
 //!    (`x*x**-1` → 1, `x*x` → `x**2`).
-//! 4. A numeric coefficient other than 1 of a product with exactly one sum factor is
-//!    distributed over that sum: `0.001*(-a - b)/C` and `(-0.001*a - 0.001*b)/C` are one form.
+//! 4. Sums as factors are normalised by content and primitive part (`primitive`): a sum to
+//!    an integer power is `content**n * primitive**n`; sum factors of a product are grouped by
+//!    primitive part; a numeric coefficient other than 1 of a product with exactly one power-1
+//!    sum factor is distributed over that sum (`0.001*(-a - b)/C` ≡ `(-0.001*a - 0.001*b)/C`);
+//!    the coefficient of a term `x*S` is the content of `S`; two or more power-1 sum factors
+//!    are all primitive, their contents in the coefficient.  So the form does not depend on
+//!    where a coefficient sits (`(-a*(a + b))**-1*a` ≡ `-1/(a + b)`).
 //! 5. Powers: `x**0` → 1, `x**1` → x, a number to a small integer power is folded exactly,
 //!    `(x**a)**n` → `x**(a*n)` and `(x*y)**n` → `x**n*y**n` and `exp(u)**n` → `exp(n*u)` for integer n,
 //!    `E**x` → `exp(x)`.
@@ -45,7 +52,6 @@
 //!    term of a sum inside `exp` is taken out as a factor: `exp(-4.0 - 0.1*V)` →
 //!    `0.01831563888873418*exp(-0.1*V)`, which is what SymPy makes of the typed string.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use num_traits::One;
@@ -54,7 +60,7 @@ use super::number::{exp_rounded, int_parts, pow_int, Acc, Number};
 
 /// Version of the canonical byte format; it is part of every hashed system encoding, so a
 /// change to the rules above must bump it.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Functions whose arguments may be reordered.
 const COMMUTATIVE_FUNCTIONS: [&str; 2] = ["Min", "Max"];
@@ -111,9 +117,17 @@ pub fn put_str(out: &mut Vec<u8>, s: &str) {
 
 fn encode_number(n: &Number, out: &mut Vec<u8>) {
     match n {
-        Number::Float(f) => {
+        Number::Float(f) | Number::Approx(_, f) => {
             out.push(b'F');
             out.extend_from_slice(&f.to_bits().to_be_bytes());
+        }
+        Number::Int(i) => {
+            out.push(b'I');
+            out.push(u8::from(*i < 0));
+            let mag = i.unsigned_abs().to_be_bytes();
+            let skip = mag.iter().take_while(|b| **b == 0).count();
+            put_len(out, mag.len() - skip);
+            out.extend_from_slice(&mag[skip..]);
         }
         Number::Exact(r) if r.is_integer() => {
             let (sign, mag) = int_parts(r.numer());
@@ -162,9 +176,72 @@ fn encode_list(tag: u8, args: &[Expr], out: &mut Vec<u8>) {
     }
 }
 
+/// (content, primitive part) of a sum, or `None` when it is primitive already.
+///
+/// The content is the coefficient of the term whose non-numeric part has the smallest
+/// encoding (a numeric term counts as the smallest); it is inexact if any coefficient is.  The
+/// primitive part holds the exact ratios of the coefficients to the content, so it is the same
+/// for `S` and `c*S` whatever the number `c`: `2*a + 2*b` → (2, `a + b`),
+/// `-a - b` → (-1, `a + b`), `0.5*a + b` → (0.5, `a + 2*b`).
+fn primitive(terms: &[Expr]) -> Option<(Number, Expr)> {
+    let split: Vec<(Number, Option<Expr>)> = terms
+        .iter()
+        .map(|t| match &t.kind {
+            Kind::Num(n) => (n.clone(), None),
+            _ => {
+                let (c, rest) = t.clone().split_coefficient();
+                (c, Some(rest))
+            }
+        })
+        .collect();
+    // A float zero term (rule 2) has no ratio: it is left out of the primitive part, as
+    // multiplying it by any coefficient would drop it.
+    let lead = split
+        .iter()
+        .filter(|(c, _)| !c.is_zero())
+        .min_by(|a, b| {
+            let ka = a.1.as_ref().map(|e| e.enc.as_slice());
+            let kb = b.1.as_ref().map(|e| e.enc.as_slice());
+            ka.cmp(&kb)
+        })
+        .map(|(c, _)| c.value())?;
+    let inexact = split.iter().any(|(c, _)| c.is_inexact());
+    if !inexact && lead.is_one() && !split.iter().any(|(c, _)| c.is_zero()) {
+        return None;
+    }
+    let content = Acc::of(lead.clone(), inexact).finish()?;
+    let prim = split
+        .into_iter()
+        .filter(|(c, _)| !c.is_zero())
+        .map(|(c, rest)| {
+            let ratio = Number::exact(c.value() / &lead);
+            match rest {
+                None => Expr::number(ratio),
+                Some(rest) if ratio.is_exact_one() => rest,
+                Some(rest) => Expr::mul(vec![Expr::number(ratio), rest]),
+            }
+        })
+        .collect();
+    Some((content, Expr::add(prim)))
+}
+
 impl Expr {
     fn new(kind: Kind) -> Expr {
-        let mut enc = Vec::new();
+        // Sized up front: a parent's encoding holds its children's, so growing it step by
+        // step would reallocate and copy them several times.
+        let children = |args: &[Expr]| args.iter().map(|a| a.enc.len()).sum::<usize>();
+        let capacity = 16
+            + match &kind {
+                Kind::Sym(name) | Kind::Const(name) => name.len(),
+                Kind::Add(args) | Kind::Mul(args) | Kind::Bool(_, args) => children(args),
+                Kind::Func(name, args) => name.len() + children(args),
+                Kind::Pow(b, e) | Kind::Rel(_, b, e) => b.enc.len() + e.enc.len(),
+                Kind::Piecewise(pairs) => {
+                    pairs.iter().map(|(e, c)| e.enc.len() + c.enc.len()).sum()
+                }
+                Kind::Num(_) | Kind::Truth(_) => 0,
+            };
+        let mut enc = Vec::with_capacity(capacity);
         match &kind {
             Kind::Num(n) => encode_number(n, &mut enc),
             Kind::Sym(name) => {
@@ -262,25 +339,71 @@ impl Expr {
             }
         }
         let mut constant = Acc::zero();
-        // Terms grouped by their non-numeric part, in first-seen order (sorted below).
-        let mut groups: Vec<(Acc, Expr)> = Vec::new();
-        let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
+        // Terms that may merge (rule 3) need the same key: their non-numeric part.  A product
+        // with a lone sum factor is keyed by its primitive form only when another such term
+        // could merge with it; keys are compared in place, without copying terms.
+        let lone = flat.iter().filter(|t| t.lone_sum().is_some()).count();
+        // (term, its key when that is not its own encoding)
+        type Keyed = (Expr, Option<Vec<u8>>);
+        let mut keyed: Vec<Keyed> = Vec::with_capacity(flat.len());
         for term in flat {
             if let Kind::Num(n) = &term.kind {
                 constant.add(n);
                 continue;
             }
-            let (coeff, rest) = term.split_coefficient();
-            match index.get(&rest.enc) {
-                Some(&i) => groups[i].0.add(&coeff),
-                None => {
-                    index.insert(rest.enc.clone(), groups.len());
-                    groups.push((Acc::from_number(&coeff), rest));
-                }
-            }
+            let key = if lone > 1 && term.lone_sum().is_some() {
+                Some(term.clone().split_coefficient().1.enc)
+            } else {
+                term.rest_key()
+            };
+            keyed.push((term, key));
         }
-        let mut terms = Vec::with_capacity(groups.len() + 1);
-        for (coeff, rest) in groups {
+        fn key_of(t: &Keyed) -> &[u8] {
+            t.1.as_deref().unwrap_or(&t.0.enc)
+        }
+        keyed.sort_by(|a, b| key_of(a).cmp(key_of(b)));
+        let mut terms = Vec::with_capacity(keyed.len() + 1);
+        let mut run: Vec<Expr> = Vec::new();
+        let mut iter = keyed.into_iter().peekable();
+        while let Some(item) = iter.next() {
+            let same = |next: &Keyed| key_of(next) == key_of(&item);
+            if !iter.peek().is_some_and(same) {
+                terms.push(item.0); // alone: already canonical, kept as it is
+                continue;
+            }
+            run.clear();
+            while let Some(next) = iter.next_if(same) {
+                run.push(next.0);
+            }
+            run.push(item.0);
+            if run[0].lone_sum().is_some() {
+                // x*S1 + x*S2 → x*(S1 + S2), the sums added term by term: what SymPy's
+                // (c1 + c2)*x*S distributed gives, floats staying where they were.
+                let mut others = Vec::new();
+                let mut summed = Vec::new();
+                for t in run.drain(..) {
+                    let i = t.lone_sum().expect("kept products have a lone sum");
+                    let Kind::Mul(mut factors) = t.kind else {
+                        unreachable!("a product")
+                    };
+                    let Kind::Add(inner) = factors.remove(i).kind else {
+                        unreachable!("a sum")
+                    };
+                    summed.extend(inner);
+                    others = factors;
+                }
+                others.push(Expr::add(summed));
+                terms.push(Expr::mul(others));
+                continue;
+            }
+            let mut coeff = Acc::zero();
+            let mut rest = None;
+            for t in run.drain(..) {
+                let (c, r) = t.split_coefficient();
+                coeff.add(&c);
+                rest = Some(r);
+            }
+            let rest = rest.expect("a run has terms");
             let Some(c) = coeff.finish() else {
                 terms.push(Expr::mul(vec![Expr::constant("oo"), rest]));
                 continue;
@@ -296,10 +419,10 @@ impl Expr {
         }
         let constant = constant.finish();
         match constant {
-            // A float zero collapses to the integer 0, as SymPy's evaluation does.
-            Some(c) if terms.is_empty() && c.is_zero() => return Expr::int(0),
             Some(c) if terms.is_empty() => return Expr::number(c),
-            Some(c) if !c.is_zero() => terms.push(Expr::number(c)),
+            // A float zero stays: dropping it would lose that a float took part, and
+            // `(0.3 + x - 0.3) + 3` would fold to `x + 3` but `0.3 + x - 0.3 + 3` to `x + 3.0`.
+            Some(c) if !c.is_exact_zero() => terms.push(Expr::number(c)),
             Some(_) => {}
             None => terms.push(Expr::constant("oo")),
         }
@@ -316,27 +439,80 @@ impl Expr {
         }
     }
 
-    /// (numeric coefficient, the rest) of a term: `-2*x*y` → (-2, `x*y`).
-    fn split_coefficient(self) -> (Number, Expr) {
-        match self.kind {
-            Kind::Mul(mut factors) => {
-                match factors.iter().position(|f| f.as_number().is_some()) {
-                    Some(i) => {
-                        let c = factors.remove(i);
-                        let coeff = c.as_number().expect("a number").clone();
-                        let rest = if factors.len() == 1 {
-                            factors.pop().expect("one factor")
-                        } else {
-                            // Still sorted and normalised: only the number was taken out.
-                            Expr::new(Kind::Mul(factors))
-                        };
-                        (coeff, rest)
-                    }
-                    None => (Number::int(1), Expr::new(Kind::Mul(factors))),
-                }
-            }
-            _ => (Number::int(1), self),
+    /// The encoding of a term's non-numeric part when it has a numeric factor (`2*x*y` → the
+    /// encoding of `x*y`), or `None` when the term is its own non-numeric part.
+    fn rest_key(&self) -> Option<Vec<u8>> {
+        let Kind::Mul(factors) = &self.kind else {
+            return None;
+        };
+        let i = factors.iter().position(|f| f.as_number().is_some())?;
+        if factors.len() == 2 {
+            return Some(factors[1 - i].enc.clone());
         }
+        let mut out = Vec::with_capacity(self.enc.len());
+        out.push(b'M');
+        put_len(&mut out, factors.len() - 1);
+        for (j, f) in factors.iter().enumerate() {
+            if j != i {
+                out.extend_from_slice(&f.enc);
+            }
+        }
+        Some(out)
+    }
+
+    /// The position of the lone sum factor of a product with no numeric factor (where rule 4
+    /// distributed the coefficient).
+    fn lone_sum(&self) -> Option<usize> {
+        let Kind::Mul(factors) = &self.kind else {
+            return None;
+        };
+        if factors.iter().any(|f| f.as_number().is_some()) {
+            return None;
+        }
+        let mut sums = factors
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| matches!(f.kind, Kind::Add(_)));
+        match (sums.next(), sums.next()) {
+            (Some((i, _)), None) => Some(i),
+            _ => None,
+        }
+    }
+
+    /// (numeric coefficient, the rest) of a term: `-2*x*y` → (-2, `x*y`).  The coefficient of
+    /// a product with a lone sum factor includes that sum's content (rule 4 distributed it
+    /// there): `x*(2*a + 2*b)` → (2, `x*(a + b)`), so that the coefficient of `c*t` is always
+    /// `c` times the coefficient of `t`.
+    fn split_coefficient(self) -> (Number, Expr) {
+        let Kind::Mul(mut factors) = self.kind else {
+            return (Number::int(1), self);
+        };
+        if let Some(i) = factors.iter().position(|f| f.as_number().is_some()) {
+            let c = factors.remove(i);
+            let coeff = c.as_number().expect("a number").clone();
+            let rest = if factors.len() == 1 {
+                factors.pop().expect("one factor")
+            } else {
+                // Still sorted and normalised: only the number was taken out.
+                Expr::new(Kind::Mul(factors))
+            };
+            return (coeff, rest);
+        }
+        let mut sums = factors
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| matches!(f.kind, Kind::Add(_)));
+        if let (Some((i, sum)), None) = (sums.next(), sums.next()) {
+            let Kind::Add(terms) = &sum.kind else {
+                unreachable!("selected sums only")
+            };
+            if let Some((content, prim)) = primitive(terms) {
+                factors[i] = prim;
+                factors.sort_by(|a, b| a.enc.cmp(&b.enc));
+                return (content, Expr::new(Kind::Mul(factors)));
+            }
+        }
+        (Number::int(1), Expr::new(Kind::Mul(factors)))
     }
 
     /// A product, normalised by rules 1–4 and 6.
@@ -349,37 +525,71 @@ impl Expr {
             }
         }
         let mut coeff = Acc::one();
-        let mut groups: Vec<(Expr, Vec<Expr>)> = Vec::new();
-        let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
-        for factor in flat {
-            let (base, exp) = match factor.kind {
-                Kind::Num(n) => {
-                    coeff.mul(&n);
-                    continue;
-                }
-                Kind::Pow(b, e) => (*b, *e),
-                kind => (Expr::new(kind), Expr::int(1)),
-            };
-            match index.get(&base.enc) {
-                Some(&i) => groups[i].1.push(exp),
-                None => {
-                    index.insert(base.enc.clone(), groups.len());
-                    groups.push((base, vec![exp]));
-                }
+        fn sum_base(f: &Expr) -> bool {
+            match &f.kind {
+                Kind::Add(_) => true,
+                Kind::Pow(b, _) => matches!(b.kind, Kind::Add(_)),
+                _ => false,
             }
         }
-        let mut factors = Vec::with_capacity(groups.len());
-        for (base, exps) in groups {
-            let exp = if exps.len() == 1 {
-                exps.into_iter().next().expect("one exponent")
-            } else {
-                Expr::add(exps)
+        // A sum factor is grouped by its primitive part (rule 4), so that
+        // `(a + b)*(2*a + 2*b)**-1` cancels whichever form each sum came in; that is only
+        // needed when another factor is a sum or a power of one.
+        let group_sums = flat.iter().filter(|f| sum_base(f)).count() > 1;
+        // (factor, (content, primitive part) of a sum factor)
+        type Keyed = (Expr, Option<(Number, Expr)>);
+        let mut keyed: Vec<Keyed> = Vec::with_capacity(flat.len());
+        for factor in flat {
+            if let Kind::Num(n) = &factor.kind {
+                coeff.mul(n);
+                continue;
+            }
+            let prim = match &factor.kind {
+                Kind::Add(terms) if group_sums => primitive(terms),
+                _ => None,
             };
-            let f = Expr::pow(base, exp);
+            keyed.push((factor, prim));
+        }
+        fn base_of(k: &Keyed) -> &[u8] {
+            match (&k.1, &k.0.kind) {
+                (Some((_, prim)), _) => &prim.enc,
+                (None, Kind::Pow(b, _)) => &b.enc,
+                (None, _) => &k.0.enc,
+            }
+        }
+        keyed.sort_by(|a, b| base_of(a).cmp(base_of(b)));
+        let mut factors = Vec::with_capacity(keyed.len());
+        let mut iter = keyed.into_iter().peekable();
+        while let Some(item) = iter.next() {
+            let same = |next: &Keyed| base_of(next) == base_of(&item);
+            if !iter.peek().is_some_and(same) {
+                // Alone: already canonical; a sum keeps its own coefficients (rule 4 below).
+                factors.push(item.0);
+                continue;
+            }
+            let mut run = vec![item];
+            while let Some(next) = iter.next_if(|n| base_of(n) == base_of(&run[0])) {
+                run.push(next);
+            }
+            let mut base = None;
+            let mut exps = Vec::with_capacity(run.len());
+            for (factor, prim) in run {
+                let (b, e) = match (prim, factor.kind) {
+                    // Merging: a sum gives up its content to the coefficient.
+                    (Some((content, prim)), _) => {
+                        coeff.mul(&content);
+                        (prim, Expr::int(1))
+                    }
+                    (None, Kind::Pow(b, e)) => (*b, *e),
+                    (None, kind) => (Expr::new(kind), Expr::int(1)),
+                };
+                base.get_or_insert(b);
+                exps.push(e);
+            }
+            let f = Expr::pow(base.expect("a run has factors"), Expr::add(exps));
             match &f.kind {
                 Kind::Num(n) => coeff.mul(n),
-                Kind::Mul(_) => factors.push(f), // (x*y)**n after merging: flattened below
-                _ => factors.push(f),
+                _ => factors.push(f), // a product ((x*y)**n, c*S**n) is flattened below
             }
         }
         if factors.iter().any(|f| matches!(f.kind, Kind::Mul(_))) {
@@ -388,6 +598,23 @@ impl Expr {
                 again.push(Expr::number(c));
             }
             return Expr::mul(again);
+        }
+        // Two or more sums at power 1: nothing is distributed, so each gives its content to
+        // the coefficient (`-(a + C)*(-a)*(a + b)` ≡ `a*(-a - b)*(-a - C)`).
+        if factors
+            .iter()
+            .filter(|f| matches!(f.kind, Kind::Add(_)))
+            .nth(1)
+            .is_some()
+        {
+            for f in factors.iter_mut() {
+                if let Kind::Add(terms) = &f.kind {
+                    if let Some((content, prim)) = primitive(terms) {
+                        coeff.mul(&content);
+                        *f = prim;
+                    }
+                }
+            }
         }
         let Some(c) = coeff.finish() else {
             factors.push(Expr::constant("oo"));
@@ -401,26 +628,26 @@ impl Expr {
             return Expr::number(c);
         }
         if !c.is_exact_one() {
-            let sums: Vec<usize> = factors
+            let mut sums = factors
                 .iter()
                 .enumerate()
-                .filter(|(_, f)| matches!(f.kind, Kind::Add(_)))
-                .map(|(i, _)| i)
-                .collect();
-            if let [i] = sums[..] {
-                let Kind::Add(terms) = factors.remove(i).kind else {
-                    unreachable!("selected sums only")
-                };
-                let distributed = Expr::add(
-                    terms
-                        .into_iter()
-                        .map(|t| Expr::mul(vec![Expr::number(c.clone()), t]))
-                        .collect(),
-                );
-                factors.push(distributed);
-                return Expr::mul(factors);
+                .filter(|(_, f)| matches!(f.kind, Kind::Add(_)));
+            match (sums.next(), sums.next()) {
+                (Some((i, _)), None) => {
+                    let Kind::Add(terms) = factors.remove(i).kind else {
+                        unreachable!("selected sums only")
+                    };
+                    // Assembled directly: a second pass would take the content out again.
+                    let distributed = Expr::add(
+                        terms
+                            .into_iter()
+                            .map(|t| Expr::mul(vec![Expr::number(c.clone()), t]))
+                            .collect(),
+                    );
+                    factors.push(distributed);
+                }
+                _ => factors.push(Expr::number(c)),
             }
-            factors.push(Expr::number(c));
         }
         if factors.len() == 1 {
             return factors.pop().expect("one factor");
@@ -438,13 +665,24 @@ impl Expr {
             if e.is_exact_one() {
                 return base;
             }
-            if let Some(n) = e.as_exact_integer() {
+            if let Some(n) = &e.as_exact_integer() {
                 if let Some(b) = base.as_number() {
                     if let Some(folded) = pow_int(b, n) {
                         return Expr::number(folded);
                     }
                 }
                 match base.kind {
+                    // (c*S)**n → c**n * S**n for a primitive sum S (rule 4).
+                    Kind::Add(terms) => {
+                        if let Some((content, prim)) = primitive(&terms) {
+                            if let Some(cn) = pow_int(&content, n) {
+                                let power = Expr::new(Kind::Pow(Box::new(prim), Box::new(exp)));
+                                return Expr::mul(vec![Expr::number(cn), power]);
+                            }
+                        }
+                        let sum = Expr::new(Kind::Add(terms));
+                        return Expr::new(Kind::Pow(Box::new(sum), Box::new(exp)));
+                    }
                     Kind::Pow(inner_base, inner_exp) => {
                         let exp = Expr::mul(vec![*inner_exp, exp]);
                         return Expr::pow(*inner_base, exp);
@@ -506,16 +744,12 @@ impl Expr {
 
     /// `exp(c)` → its double, `exp(c + rest)` → `exp(c)*exp(rest)` for a float `c`.
     fn exp_of_float(arg: &Expr) -> Option<Expr> {
+        let double = |e: &Expr| e.as_number().and_then(Number::as_double);
         match &arg.kind {
-            Kind::Num(Number::Float(c)) => exp_rounded(*c).map(|v| Expr::number(Number::Float(v))),
+            Kind::Num(n) => exp_rounded(n.as_double()?).map(|v| Expr::number(Number::Float(v))),
             Kind::Add(terms) => {
-                let i = terms
-                    .iter()
-                    .position(|t| matches!(t.kind, Kind::Num(Number::Float(_))))?;
-                let Kind::Num(Number::Float(c)) = terms[i].kind else {
-                    unreachable!("found above")
-                };
-                let factor = exp_rounded(c)?;
+                let i = terms.iter().position(|t| double(t).is_some())?;
+                let factor = exp_rounded(double(&terms[i])?)?;
                 let mut rest = terms.clone();
                 rest.remove(i);
                 Some(Expr::mul(vec![
@@ -583,8 +817,11 @@ impl Expr {
             out.push(')');
         }
         match &self.kind {
-            Kind::Num(Number::Float(f)) => {
+            Kind::Num(Number::Float(f) | Number::Approx(_, f)) => {
                 let _ = write!(out, "{f:?}");
+            }
+            Kind::Num(Number::Int(i)) => {
+                let _ = write!(out, "{i}");
             }
             Kind::Num(Number::Exact(r)) if r.denom().is_one() => {
                 let _ = write!(out, "{}", r.numer());
@@ -651,7 +888,7 @@ mod tests {
         Expr::number(Number::Float(x))
     }
     fn q(p: i64, d: i64) -> Expr {
-        Expr::number(Number::Exact(BigRational::new(
+        Expr::number(Number::exact(BigRational::new(
             BigInt::from(p),
             BigInt::from(d),
         )))

@@ -9,62 +9,135 @@
 use num_bigint::{BigInt, BigUint, Sign};
 use num_integer::Integer;
 use num_rational::BigRational;
-use num_traits::{One, Signed, ToPrimitive, Zero};
+use num_traits::{FromPrimitive, One, Signed, ToPrimitive, Zero};
 
-/// A folded number: exact (integer or rational), or a finite double.
+/// A folded number: exact (integer or rational), a finite double, or the exact value of a
+/// fold a float took part in that is not itself a double (`Approx`).
+///
+/// `Approx` keeps the exact value so that a later fold (a parent product, a power, a merged
+/// coefficient) still rounds only once; it is encoded and rendered as the double it rounds to.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Number {
+    /// An integer that fits an `i64` (never held as `Exact`, so equal numbers compare equal).
+    Int(i64),
+    /// Any other exact rational: use [`Number::exact`] to build one.
     Exact(BigRational),
     Float(f64),
+    Approx(BigRational, f64),
 }
 
 impl Number {
     pub fn int(n: i64) -> Number {
-        Number::Exact(BigRational::from_integer(BigInt::from(n)))
+        Number::Int(n)
+    }
+
+    /// An exact number, as `Int` when it is an integer that fits.
+    pub fn exact(r: BigRational) -> Number {
+        if r.is_integer() {
+            if let Some(i) = r.numer().to_i64() {
+                return Number::Int(i);
+            }
+        }
+        Number::Exact(r)
+    }
+
+    /// An exact integer.
+    pub fn integer(i: BigInt) -> Number {
+        match i.to_i64() {
+            Some(small) => Number::Int(small),
+            None => Number::Exact(BigRational::from_integer(i)),
+        }
     }
 
     pub fn is_exact_zero(&self) -> bool {
-        matches!(self, Number::Exact(r) if r.is_zero())
+        matches!(self, Number::Int(0))
     }
 
     pub fn is_zero(&self) -> bool {
         match self {
-            Number::Exact(r) => r.is_zero(),
+            Number::Int(i) => *i == 0,
+            Number::Exact(r) | Number::Approx(r, _) => r.is_zero(),
             Number::Float(f) => *f == 0.0,
         }
     }
 
+    /// Whether a float took part in this number (it is encoded as a double).
+    pub fn is_inexact(&self) -> bool {
+        !matches!(self, Number::Exact(_) | Number::Int(_))
+    }
+
+    /// The double this number is encoded as, for a float or approximate number.
+    pub fn as_double(&self) -> Option<f64> {
+        match self {
+            Number::Float(f) | Number::Approx(_, f) => Some(*f),
+            Number::Exact(_) | Number::Int(_) => None,
+        }
+    }
+
+    /// The exact value.
+    pub fn value(&self) -> BigRational {
+        match self {
+            Number::Int(i) => BigRational::from_integer(BigInt::from(*i)),
+            Number::Exact(r) | Number::Approx(r, _) => r.clone(),
+            Number::Float(f) => f64_to_rational(*f),
+        }
+    }
+
+    pub fn is_negative(&self) -> bool {
+        match self {
+            Number::Int(i) => *i < 0,
+            Number::Exact(r) | Number::Approx(r, _) => r.is_negative(),
+            Number::Float(f) => *f < 0.0,
+        }
+    }
+
     pub fn is_exact_one(&self) -> bool {
-        matches!(self, Number::Exact(r) if r.is_one())
+        matches!(self, Number::Int(1))
     }
 
     /// The integer value, when this is an exact integer.
-    pub fn as_exact_integer(&self) -> Option<&BigInt> {
+    pub fn as_exact_integer(&self) -> Option<BigInt> {
         match self {
-            Number::Exact(r) if r.is_integer() => Some(r.numer()),
+            Number::Int(i) => Some(BigInt::from(*i)),
+            Number::Exact(r) if r.is_integer() => Some(r.numer().clone()),
             _ => None,
         }
     }
 }
 
 /// Accumulates a sum or product exactly, remembering whether a float took part.
+///
+/// While every step is exact in double arithmetic (checked with error-free transformations:
+/// the rounding error of `a + b` and, by a fused multiply-add, of `a * b` is zero) the value is
+/// kept as an `f64`; the first step that would round switches to exact rationals.  Either way
+/// the result is the exact value, so the fast path cannot change a bit.
 #[derive(Clone, Debug)]
 pub struct Acc {
-    value: BigRational,
+    fast: Option<f64>,
+    value: Option<BigRational>,
     inexact: bool,
 }
+
+/// Largest integer below which every integer is a double.
+const EXACT_INT: f64 = 9_007_199_254_740_992.0; // 2^53
+
+/// Below this magnitude a product's rounding error may be subnormal, so a zero fused
+/// multiply-add error no longer proves the product exact.
+const TINY: f64 = 1e-290;
 
 impl Acc {
     pub fn zero() -> Acc {
         Acc {
-            value: BigRational::zero(),
+            fast: Some(0.0),
+            value: None,
             inexact: false,
         }
     }
 
     pub fn one() -> Acc {
         Acc {
-            value: BigRational::one(),
+            fast: Some(1.0),
+            value: None,
             inexact: false,
         }
     }
@@ -76,37 +149,94 @@ impl Acc {
     }
 
     fn exact_of(n: &Number) -> (BigRational, bool) {
-        match n {
-            Number::Exact(r) => (r.clone(), false),
-            Number::Float(f) => (f64_to_rational(*f), true),
+        (n.value(), n.is_inexact())
+    }
+
+    /// An accumulator holding `value`, inexact if `inexact`.
+    pub fn of(value: BigRational, inexact: bool) -> Acc {
+        Acc {
+            fast: None,
+            value: Some(value),
+            inexact,
         }
     }
 
+    /// The double a number exactly is, for the fast path: a float, or a small integer.
+    fn fast_of(n: &Number) -> Option<f64> {
+        match n {
+            Number::Float(f) => Some(*f),
+            Number::Int(i) => {
+                let f = *i as f64;
+                (f.abs() <= EXACT_INT).then_some(f)
+            }
+            _ => None,
+        }
+    }
+
+    fn big(&mut self) -> &mut BigRational {
+        if let Some(v) = self.fast.take() {
+            self.value = Some(f64_to_rational(v));
+        }
+        self.value.as_mut().expect("exact value")
+    }
+
     pub fn add(&mut self, n: &Number) {
-        let (r, inexact) = Acc::exact_of(n);
-        self.value += r;
-        self.inexact |= inexact;
+        self.inexact |= n.is_inexact();
+        if let (Some(a), Some(b)) = (self.fast, Acc::fast_of(n)) {
+            let s = a + b;
+            let bb = s - a;
+            if s.is_finite() && (a - (s - bb)) + (b - bb) == 0.0 {
+                self.fast = Some(s);
+                return;
+            }
+        }
+        *self.big() += n.value();
     }
 
     pub fn mul(&mut self, n: &Number) {
-        let (r, inexact) = Acc::exact_of(n);
-        self.value *= r;
-        self.inexact |= inexact;
+        self.inexact |= n.is_inexact();
+        if let (Some(a), Some(b)) = (self.fast, Acc::fast_of(n)) {
+            let p = a * b;
+            let exact = if p == 0.0 {
+                a == 0.0 || b == 0.0
+            } else {
+                p.is_finite() && p.abs() >= TINY && a.mul_add(b, -p) == 0.0
+            };
+            if exact {
+                self.fast = Some(p);
+                return;
+            }
+        }
+        *self.big() *= n.value();
     }
 
-    pub fn add_acc(&mut self, other: &Acc) {
-        self.value += &other.value;
-        self.inexact |= other.inexact;
-    }
-
-    /// The folded number, rounded to the nearest double (ties to even) if a float took part;
-    /// `None` when that double would overflow to infinity.
+    /// The folded number: exact, or (if a float took part) its exact value together with the
+    /// nearest double (ties to even), which is what it is encoded as; `None` when that double
+    /// would overflow to infinity.
     pub fn finish(&self) -> Option<Number> {
+        if let Some(v) = self.fast {
+            let v = if v == 0.0 { 0.0 } else { v }; // the value is exact: no signed zero
+            return Some(if self.inexact {
+                Number::Float(v)
+            } else {
+                // Only integers enter the fast path exactly, and their sums and products
+                // are integers.
+                Number::integer(BigInt::from_f64(v).expect("a finite integer"))
+            });
+        }
+        let value = self.value.as_ref().expect("exact value");
         if self.inexact {
-            let f = rational_to_f64(&self.value);
-            f.is_finite().then_some(Number::Float(f))
+            let f = rational_to_f64(value);
+            if !f.is_finite() {
+                return None;
+            }
+            if f64_to_rational(f) == *value {
+                Some(Number::Float(f))
+            } else {
+                Some(Number::Approx(value.clone(), f))
+            }
         } else {
-            Some(Number::Exact(self.value.clone()))
+            Some(Number::exact(value.clone()))
         }
     }
 }
@@ -129,7 +259,7 @@ pub fn pow_int(base: &Number, exp: &BigInt) -> Option<Number> {
     if e < 0 {
         value = value.recip();
     }
-    Acc { value, inexact }.finish()
+    Acc::of(value, inexact).finish()
 }
 
 /// `e**x` for a double `x`, correctly rounded to a double: what SymPy (mpmath) computes when
@@ -186,6 +316,15 @@ pub fn f64_to_rational(f: f64) -> BigRational {
     } else {
         (fraction | (1u64 << 52), biased - 1075)
     };
+    // Lowest terms without a gcd: the denominator is a power of two.
+    let tz = mantissa
+        .trailing_zeros()
+        .min(exponent.unsigned_abs() as u32) as i64;
+    let (mantissa, exponent) = if exponent < 0 {
+        (mantissa >> tz, exponent + tz)
+    } else {
+        (mantissa, exponent)
+    };
     let mut m = BigInt::from(mantissa);
     if negative {
         m = -m;
@@ -193,7 +332,7 @@ pub fn f64_to_rational(f: f64) -> BigRational {
     if exponent >= 0 {
         BigRational::from_integer(m << exponent as usize)
     } else {
-        BigRational::new(m, BigInt::one() << (-exponent) as usize)
+        BigRational::new_raw(m, BigInt::one() << (-exponent) as usize)
     }
 }
 
@@ -320,15 +459,57 @@ mod tests {
             sum.add(&Number::Float(a));
             sum.add(&Number::Float(b));
             if (a + b).is_finite() {
-                assert_eq!(sum.finish(), Some(Number::Float(a + b)), "{a} + {b}");
+                assert_eq!(
+                    sum.finish().and_then(|n| n.as_double()),
+                    Some(a + b),
+                    "{a} + {b}"
+                );
             }
             let mut prod = Acc::one();
             prod.mul(&Number::Float(a));
             prod.mul(&Number::Float(b));
             let p = a * b;
             if p.is_finite() && p != 0.0 {
-                assert_eq!(prod.finish(), Some(Number::Float(p)), "{a} * {b}");
+                assert_eq!(
+                    prod.finish().and_then(|n| n.as_double()),
+                    Some(p),
+                    "{a} * {b}"
+                );
             }
+        }
+    }
+
+    #[test]
+    fn fast_path_is_the_exact_value() {
+        // Mixed chains of doubles and integers: the accumulator must hold exactly what
+        // rational arithmetic gives, whether or not it stayed on the f64 fast path.
+        let mut s = 5;
+        for i in 0..5_000 {
+            let mut acc = if i % 2 == 0 { Acc::zero() } else { Acc::one() };
+            let mut exact = if i % 2 == 0 {
+                BigRational::zero()
+            } else {
+                BigRational::one()
+            };
+            let mut inexact = false;
+            for _ in 0..4 {
+                let n = match lcg(&mut s) % 4 {
+                    0 => Number::int((lcg(&mut s) % 2000) as i64 - 1000),
+                    1 => Number::Float(((lcg(&mut s) % 4096) as f64 - 2048.0) / 64.0),
+                    2 => Number::Float(random_double(&mut s).clamp(-1e100, 1e100)),
+                    _ => Number::Float((lcg(&mut s) % 1000) as f64 / 10.0),
+                };
+                inexact |= n.is_inexact();
+                if i % 2 == 0 {
+                    acc.add(&n);
+                    exact += n.value();
+                } else {
+                    acc.mul(&n);
+                    exact *= n.value();
+                }
+            }
+            let expected = Acc::of(exact, inexact).finish();
+            assert_eq!(acc.finish(), expected);
         }
     }
 
@@ -345,20 +526,24 @@ mod tests {
         }
         assert_eq!(forward.finish(), backward.finish());
         // One rounding of the exact 0.6000000000000000055…: not (0.1 + 0.2) + 0.3.
-        assert_eq!(forward.finish(), Some(Number::Float(0.6)));
+        assert_eq!(forward.finish().and_then(|n| n.as_double()), Some(0.6));
     }
 
     #[test]
     fn integer_powers_fold_exactly() {
-        let third = Number::Exact(BigRational::new(1.into(), 3.into()));
-        assert_eq!(
-            pow_int(&third, &BigInt::from(-2)),
-            Some(Number::Exact(BigRational::from_integer(9.into())))
-        );
+        let third = Number::exact(BigRational::new(1.into(), 3.into()));
+        assert_eq!(pow_int(&third, &BigInt::from(-2)), Some(Number::Int(9)));
         assert_eq!(
             pow_int(&Number::Float(2.0), &BigInt::from(-1)),
             Some(Number::Float(0.5))
         );
+        // 1/1.5 is kept exact (encoded as its double), so 40.0/1.5 rounds once.
+        let third = pow_int(&Number::Float(1.5), &BigInt::from(-1)).unwrap();
+        assert_eq!(third.as_double(), Some(1.0 / 1.5));
+        let mut acc = Acc::one();
+        acc.mul(&Number::Float(40.0));
+        acc.mul(&third);
+        assert_eq!(acc.finish().and_then(|n| n.as_double()), Some(40.0 / 1.5));
         assert_eq!(pow_int(&Number::int(0), &BigInt::from(-1)), None);
         assert_eq!(pow_int(&Number::int(2), &BigInt::from(1000)), None);
     }

@@ -146,6 +146,27 @@ fn big_int(obj: &Bound<'_, PyAny>) -> PyResult<BigInt> {
     }
 }
 
+/// The double a SymPy Float rounds to, read from its mpmath tuple `(sign, man, exp, bc)`
+/// when the mantissa fits a double exactly (every Float made from a double), else via
+/// `float()`.
+fn sympy_float(obj: &Bound<'_, PyAny>) -> PyResult<f64> {
+    let py = obj.py();
+    if let Ok(mpf) = obj.getattr(intern!(py, "_mpf_")) {
+        // Special values (inf, nan) have a zero mantissa and a negative bit count, which
+        // fails the u64 extraction; zero is (0, 0, 0, 0).
+        if let Ok((sign, man, exp, _)) = mpf.extract::<(u8, u64, i64, u64)>() {
+            if (man == 0 && exp == 0) || (man < (1u64 << 53) && (-1022..=971).contains(&exp)) {
+                // man < 2**53 and a power of two within the normal range: the product is
+                // exact (at least 2**-1022, below 2**1024).
+                let scale = f64::from_bits(((exp + 1023) as u64) << 52);
+                let value = man as f64 * scale;
+                return Ok(if sign == 1 { -value } else { value });
+            }
+        }
+    }
+    obj.extract::<f64>()
+}
+
 fn float(value: f64) -> Expr {
     if value.is_finite() {
         Expr::number(Number::Float(value))
@@ -166,9 +187,14 @@ impl Walker {
     }
 
     fn args<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTuple>> {
-        Ok(obj
-            .getattr(intern!(obj.py(), "args"))?
-            .cast_into::<PyTuple>()?)
+        // `_args` is the slot behind SymPy's `args` property: reading it directly skips a
+        // Python-level property call per node.
+        let py = obj.py();
+        let args = match obj.getattr(intern!(py, "_args")) {
+            Ok(a) => a,
+            Err(_) => obj.getattr(intern!(py, "args"))?,
+        };
+        Ok(args.cast_into::<PyTuple>()?)
     }
 
     fn walk_args(&mut self, obj: &Bound<'_, PyAny>) -> PyResult<Vec<Expr>> {
@@ -183,9 +209,7 @@ impl Walker {
             return Ok(Expr::truth(obj.extract::<bool>()?));
         }
         if obj.is_instance_of::<PyInt>() {
-            return Ok(Expr::number(Number::Exact(BigRational::from_integer(
-                big_int(obj)?,
-            ))));
+            return Ok(Expr::number(Number::integer(big_int(obj)?)));
         }
         if obj.is_instance_of::<PyFloat>() {
             return Ok(float(obj.extract::<f64>()?));
@@ -208,16 +232,20 @@ impl Walker {
             }
         };
         Ok(match class {
-            Class::Integer => Expr::number(Number::Exact(BigRational::from_integer(big_int(
-                &obj.getattr(intern!(py, "p"))?,
-            )?))),
+            Class::Integer => {
+                let p = obj.getattr(intern!(py, "p"))?;
+                match p.extract::<i64>() {
+                    Ok(small) => Expr::number(Number::Int(small)),
+                    Err(_) => Expr::number(Number::integer(big_int(&p)?)),
+                }
+            }
             Class::Rational => {
                 let p = big_int(&obj.getattr(intern!(py, "p"))?)?;
                 let q = big_int(&obj.getattr(intern!(py, "q"))?)?;
-                Expr::number(Number::Exact(BigRational::new(p, q)))
+                Expr::number(Number::exact(BigRational::new(p, q)))
             }
             // The double the value rounds to: what generated code computes with.
-            Class::Float => float(obj.extract::<f64>()?),
+            Class::Float => float(sympy_float(obj)?),
             Class::Symbol => Expr::symbol(
                 obj.getattr(intern!(py, "name"))?
                     .cast::<PyString>()?

@@ -163,7 +163,7 @@ mod tests {
         let mut swapped = lorenz(&[0, 1, 2]);
         swapped.states.swap(0, 1);
         assert_ne!(swapped.encode().unwrap(), a);
-        assert!(a.starts_with(b"\x00\x00\x00\x0ecubie_hash/ode\x00\x00\x00\x01"));
+        assert!(a.starts_with(b"\x00\x00\x00\x0ecubie_hash/ode\x00\x00\x00\x02"));
     }
 
     #[test]
@@ -183,7 +183,7 @@ mod tests {
         let text = lorenz(&[1, 0, 2]).render().unwrap();
         assert_eq!(
             text,
-            "cubie_hash/ode v1\nstates: [x, y, z]\nparameters: [sigma]\ndrivers: []\n\
+            "cubie_hash/ode v2\nstates: [x, y, z]\nparameters: [sigma]\ndrivers: []\n\
              observables: []\nconstant rho = 28.0\ndx = Mul(Add(Mul(-1, x), y), sigma)\n\
              dy = Mul(x, y)\ndz = z\n"
         );

@@ -17,7 +17,7 @@ SymPy, so warm starts skip it)::
 * :func:`canonical_text` renders the same canonical form readably, for diffing cache misses.
 * :func:`prehash` keys raw text input without SymPy, so a cache can skip parsing on a hit.
 
-Canonical format version 1 (``cubie_hash._core.ODE_FORMAT_VERSION``): see
+Canonical format version 2 (``cubie_hash._core.ODE_FORMAT_VERSION``): see
 ``docs/canonical-format.md`` for the byte layout and the normalisation rules (flattening,
 exact folding of numbers with one rounding to double, merging like terms and powers,
 distributing a numeric coefficient over a lone sum factor, ordering commutative arguments by

@@ -5,6 +5,14 @@ Every name is a :class:`sympy.Symbol` unless it is called as one of the allowed 
 (SymPy's own parser makes ``beta*x`` a TypeError and ``E`` Euler's number).  ``a if c else b``
 becomes a Piecewise, and what SymPy's printer writes (``Piecewise((a, x > 0), (b, True))``,
 ``Eq(x, y)``, ``(x > 0) & (y < 1)``) parses back, so ``str(expr)`` round-trips.
+
+Every operation is built unevaluated (``evaluate=False``), operator by operator, exactly as
+CellML/Myokit importers build their trees: ``a - b`` is ``Add(a, Mul(-1, b))`` and ``a/b`` is
+``Mul(a, Pow(b, -1))``.  SymPy therefore folds no number: it would fold floats with two
+roundings in argument order (``x/1.5*40.0`` and ``40.0/1.5*x`` differ in the last bit), while
+the canonical form folds every numeric sub-expression exactly and rounds once, so typed text
+and importer-built trees hash alike bit for bit.  The result is still an ordinary SymPy
+expression (code printers and ``free_symbols`` work on it).
 """
 
 from __future__ import annotations
@@ -33,7 +41,7 @@ def _function_table() -> dict[str, Callable[..., Any]]:
         min=sympy.Min,
         max=sympy.Max,
         ceil=sympy.ceiling,
-        exp2=lambda x: sympy.Pow(2, x),
+        exp2=lambda x, evaluate=True: sympy.Pow(2, x, evaluate=evaluate),
         Eq=sympy.Eq,
         Ne=sympy.Ne,
         Lt=sympy.Lt,
@@ -51,27 +59,40 @@ def _function_table() -> dict[str, Callable[..., Any]]:
 #: Function names allowed in equation text, with the SymPy callables they build.
 FUNCTIONS = _function_table()
 
+
+def _neg(a: Any) -> Any:
+    return sympy.Mul(sympy.Integer(-1), a, evaluate=False)
+
+
+def _div(a: Any, b: Any) -> Any:
+    return sympy.Mul(a, sympy.Pow(b, sympy.Integer(-1), evaluate=False), evaluate=False)
+
+
+def _unevaluated(make: Callable[..., Any]) -> Callable[..., Any]:
+    return lambda *args: make(*args, evaluate=False)
+
+
 _BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
-    ast.Add: lambda a, b: a + b,
-    ast.Sub: lambda a, b: a - b,
-    ast.Mult: lambda a, b: a * b,
-    ast.Div: lambda a, b: a / b,
-    ast.Pow: lambda a, b: a**b,
-    ast.Mod: sympy.Mod,
-    ast.FloorDiv: lambda a, b: sympy.floor(a / b),
+    ast.Add: lambda a, b: sympy.Add(a, b, evaluate=False),
+    ast.Sub: lambda a, b: sympy.Add(a, _neg(b), evaluate=False),
+    ast.Mult: lambda a, b: sympy.Mul(a, b, evaluate=False),
+    ast.Div: _div,
+    ast.Pow: lambda a, b: sympy.Pow(a, b, evaluate=False),
+    ast.Mod: _unevaluated(sympy.Mod),
+    ast.FloorDiv: lambda a, b: sympy.floor(_div(a, b), evaluate=False),
     # SymPy prints And/Or/Xor with these operators.
-    ast.BitAnd: sympy.And,
-    ast.BitOr: sympy.Or,
-    ast.BitXor: sympy.Xor,
+    ast.BitAnd: _unevaluated(sympy.And),
+    ast.BitOr: _unevaluated(sympy.Or),
+    ast.BitXor: _unevaluated(sympy.Xor),
 }
 
 _COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
-    ast.Lt: sympy.Lt,
-    ast.LtE: sympy.Le,
-    ast.Gt: sympy.Gt,
-    ast.GtE: sympy.Ge,
-    ast.Eq: sympy.Eq,
-    ast.NotEq: sympy.Ne,
+    ast.Lt: _unevaluated(sympy.Lt),
+    ast.LtE: _unevaluated(sympy.Le),
+    ast.Gt: _unevaluated(sympy.Gt),
+    ast.GtE: _unevaluated(sympy.Ge),
+    ast.Eq: _unevaluated(sympy.Eq),
+    ast.NotEq: _unevaluated(sympy.Ne),
 }
 
 
@@ -111,14 +132,14 @@ class _Builder:
     def _UnaryOp(self, node: ast.UnaryOp) -> Any:
         operand = self.build(node.operand)
         if isinstance(node.op, ast.USub):
-            return -operand
+            return _neg(operand)
         if isinstance(node.op, ast.UAdd):
             return operand
-        return sympy.Not(operand)  # `not x` and SymPy's printed `~x`
+        return sympy.Not(operand, evaluate=False)  # `not x` and SymPy's printed `~x`
 
     def _BoolOp(self, node: ast.BoolOp) -> Any:
         join = sympy.And if isinstance(node.op, ast.And) else sympy.Or
-        return join(*(self.build(v) for v in node.values))
+        return join(*(self.build(v) for v in node.values), evaluate=False)
 
     def _Compare(self, node: ast.Compare) -> Any:
         parts = []
@@ -130,11 +151,13 @@ class _Builder:
             right = self.build(comparator)
             parts.append(make(left, right))
             left = right
-        return parts[0] if len(parts) == 1 else sympy.And(*parts)
+        return parts[0] if len(parts) == 1 else sympy.And(*parts, evaluate=False)
 
     def _IfExp(self, node: ast.IfExp) -> Any:
         return sympy.Piecewise(
-            (self.build(node.body), self.build(node.test)), (self.build(node.orelse), True)
+            (self.build(node.body), self.build(node.test)),
+            (self.build(node.orelse), sympy.true),
+            evaluate=False,
         )
 
     def _Call(self, node: ast.Call) -> Any:
@@ -144,13 +167,17 @@ class _Builder:
         if node.keywords:
             raise self.fail(node, f"{name}() takes no keyword arguments")
         if name == "Piecewise":
-            return sympy.Piecewise(*(self._piece(arg) for arg in node.args))
+            return sympy.Piecewise(*(self._piece(arg) for arg in node.args), evaluate=False)
         function = FUNCTIONS.get(name)
         if function is None:
             allowed = ", ".join(sorted(FUNCTIONS, key=str.lower))
             raise self.fail(node, f"unknown function {name}() (allowed: {allowed})")
+        args = [self.build(arg) for arg in node.args]
         try:
-            return function(*(self.build(arg) for arg in node.args))
+            try:
+                return function(*args, evaluate=False)
+            except TypeError:  # a callable without `evaluate` (exp2): arguments stay unevaluated
+                return function(*args)
         except (TypeError, ValueError) as err:
             raise self.fail(node, f"bad call to {name}(): {err}") from None
 

@@ -62,7 +62,7 @@ def canonical_text(parsed: ParsedEquations) -> str:
     Example:
         >>> from cubie_hash.ode import parse_equations
         >>> print(canonical_text(parse_equations("dx = -k*x", states=["x"], parameters=["k"])))
-        cubie_hash/ode v1
+        cubie_hash/ode v2
         states: [x]
         parameters: [k]
         drivers: []
