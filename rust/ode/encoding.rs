@@ -115,6 +115,19 @@ pub fn put_str(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.as_bytes());
 }
 
+/// The four layouts (states, parameters, drivers, observables), each tagged and in layout
+/// order: array order changes generated indices, so both the system encoding and the prehash
+/// hash it the same way.
+pub fn put_layouts(out: &mut Vec<u8>, layouts: [&Vec<String>; 4]) {
+    for (tag, names) in [b's', b'p', b'd', b'o'].into_iter().zip(layouts) {
+        out.push(tag);
+        put_len(out, names.len());
+        for n in names {
+            put_str(out, n);
+        }
+    }
+}
+
 fn encode_number(n: &Number, out: &mut Vec<u8>) {
     match n {
         Number::Float(f) | Number::Approx(_, f) => {

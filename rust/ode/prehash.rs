@@ -10,7 +10,7 @@
 //! prehash → `fn_hash` and skip parsing; the converse does not hold (`x+y` and `y+x` have one
 //! `fn_hash` but two prehashes), which only costs a parse.
 
-use super::encoding::{put_len, put_str, Expr};
+use super::encoding::{put_layouts, put_len, put_str, Expr};
 
 /// Version of the prehash format (inside the hashed bytes).
 pub const PREHASH_VERSION: u32 = 1;
@@ -111,18 +111,15 @@ impl RawSystem {
         let mut out = Vec::new();
         put_str(&mut out, MAGIC);
         out.extend_from_slice(&PREHASH_VERSION.to_be_bytes());
-        for (tag, names) in [
-            (b's', &self.states),
-            (b'p', &self.parameters),
-            (b'd', &self.drivers),
-            (b'o', &self.observables),
-        ] {
-            out.push(tag);
-            put_len(&mut out, names.len());
-            for n in names {
-                put_str(&mut out, n);
-            }
-        }
+        put_layouts(
+            &mut out,
+            [
+                &self.states,
+                &self.parameters,
+                &self.drivers,
+                &self.observables,
+            ],
+        );
         out.push(b'c');
         put_len(&mut out, constants.len());
         for (name, value) in constants {

@@ -16,7 +16,7 @@
 
 use std::fmt;
 
-use super::encoding::{put_len, put_str, Expr, FORMAT_VERSION};
+use super::encoding::{put_layouts, put_len, put_str, Expr, FORMAT_VERSION};
 
 /// Tag at the start of every system encoding.
 pub const MAGIC: &str = "cubie_hash/ode";
@@ -73,18 +73,15 @@ impl System {
         );
         put_str(&mut out, MAGIC);
         out.extend_from_slice(&FORMAT_VERSION.to_be_bytes());
-        for (tag, names) in [
-            (b's', &self.states),
-            (b'p', &self.parameters),
-            (b'd', &self.drivers),
-            (b'o', &self.observables),
-        ] {
-            out.push(tag);
-            put_len(&mut out, names.len());
-            for n in names {
-                put_str(&mut out, n);
-            }
-        }
+        put_layouts(
+            &mut out,
+            [
+                &self.states,
+                &self.parameters,
+                &self.drivers,
+                &self.observables,
+            ],
+        );
         for (tag, items) in [(b'c', &constants), (b'e', &equations)] {
             out.push(tag);
             put_len(&mut out, items.len());
