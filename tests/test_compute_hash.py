@@ -122,3 +122,28 @@ def test_rows_must_be_sequences_of_arguments() -> None:
         compute_hashes([("a",), "abc"])  # type: ignore[list-item]
     with pytest.raises(InputTypeError, match="row 0: .* got int"):
         compute_hashes([3])  # type: ignore[list-item]
+
+
+def test_large_batch_of_mixed_rows_equals_single_calls() -> None:
+    # The pipelined batch borrows tuples of str in place and converts every other row (lists,
+    # non-str arguments); both kinds, across chunk boundaries, must hash alike.
+    rows: list[Any] = []
+    for i in range(12_000):
+        args = (f":tsteps={i}+dt=2", i % 7, "imagenette")
+        rows.append(args if i % 3 else [str(a) for a in args])
+    expected = [compute_hash(*r) for r in rows]
+    assert compute_hashes(rows) == expected
+    assert compute_hashes(tuple(tuple(r) for r in rows)) == expected
+
+
+def test_large_batch_errors_name_the_first_bad_row_whatever_the_timing() -> None:
+    rows: list[Any] = [(f":tsteps={i}", "42", "x") for i in range(20_000)]
+    rows[9_000] = ("x", "hash=BAD")
+    rows[5_000] = ("x", "hash=")
+    for _ in range(3):
+        with pytest.raises(IdentifierError, match=r"^row 5000: argument 1"):
+            compute_hashes(rows)
+    # A row that is not a row at all is found even after a hashing error.
+    rows[19_000] = 7
+    with pytest.raises(InputTypeError, match=r"^row 19000: .* got int"):
+        compute_hashes(rows)
