@@ -119,11 +119,7 @@ impl Algorithm {
     pub fn hexdigest_into(self, data: &[u8], dst: &mut [u8]) {
         let mut raw = [0u8; MAX_DIGEST];
         let n = self.digest_into(data, &mut raw);
-        let mut hex_buf = [0u8; 2 * MAX_DIGEST];
-        let shown = dst.len().div_ceil(2).min(n);
-        hex::encode_to_slice(&raw[..shown], &mut hex_buf[..2 * shown])
-            .expect("buffer sized for the digest");
-        dst.copy_from_slice(&hex_buf[..dst.len()]);
+        hex_into(&raw[..n], dst);
     }
 
     /// The digest of several parts fed in one after another, as if concatenated, without
@@ -132,25 +128,32 @@ impl Algorithm {
     where
         I: IntoIterator<Item = &'a [u8]>,
     {
-        fn feed<'a, D: Digest>(parts: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
-            let mut hasher = D::new();
-            for part in parts {
-                hasher.update(part);
-            }
-            hasher.finalize().to_vec()
+        let mut out = [0u8; MAX_DIGEST];
+        let n = self.digest_parts_into(parts, &mut out);
+        out[..n].to_vec()
+    }
+
+    /// [`Algorithm::digest_parts`] written into `out`, returning the digest size; no heap
+    /// allocation.
+    pub fn digest_parts_into<'a, I>(self, parts: I, out: &mut [u8; MAX_DIGEST]) -> usize
+    where
+        I: IntoIterator<Item = &'a [u8]>,
+    {
+        let mut hasher = self.hasher();
+        for part in parts {
+            hasher.update(part);
         }
+        hasher.finalize_into(out)
+    }
+
+    /// An incremental hasher, for input that comes in pieces.
+    pub fn hasher(self) -> Hasher {
         match self {
-            Algorithm::Md5 => feed::<Md5>(parts),
-            Algorithm::Sha256 => feed::<Sha256>(parts),
-            Algorithm::Blake2b => feed::<Blake2b512>(parts),
-            Algorithm::Blake2s => feed::<Blake2s256>(parts),
-            Algorithm::Blake3 => {
-                let mut hasher = blake3::Hasher::new();
-                for part in parts {
-                    hasher.update(part);
-                }
-                hasher.finalize().as_bytes().to_vec()
-            }
+            Algorithm::Md5 => Hasher::Md5(Md5::new()),
+            Algorithm::Sha256 => Hasher::Sha256(Sha256::new()),
+            Algorithm::Blake2b => Hasher::Blake2b(Blake2b512::new()),
+            Algorithm::Blake2s => Hasher::Blake2s(Blake2s256::new()),
+            Algorithm::Blake3 => Hasher::Blake3(Box::new(blake3::Hasher::new())),
         }
     }
 
@@ -178,6 +181,53 @@ impl fmt::Display for Algorithm {
     }
 }
 
+/// The state of one digest fed piece by piece: the pieces digest as their concatenation.
+#[derive(Clone)]
+pub enum Hasher {
+    Md5(Md5),
+    Sha256(Sha256),
+    Blake2b(Blake2b512),
+    Blake2s(Blake2s256),
+    // Boxed: BLAKE3's state (about 1.9 KB) would make every `Hasher` that large.
+    Blake3(Box<blake3::Hasher>),
+}
+
+impl Hasher {
+    pub fn update(&mut self, data: &[u8]) {
+        match self {
+            Hasher::Md5(h) => h.update(data),
+            Hasher::Sha256(h) => h.update(data),
+            Hasher::Blake2b(h) => h.update(data),
+            Hasher::Blake2s(h) => h.update(data),
+            Hasher::Blake3(h) => {
+                h.update(data);
+            }
+        }
+    }
+
+    /// Write the raw digest into `out`, returning its size.
+    pub fn finalize_into(self, out: &mut [u8; MAX_DIGEST]) -> usize {
+        fn put(out: &mut [u8; MAX_DIGEST], bytes: &[u8]) -> usize {
+            out[..bytes.len()].copy_from_slice(bytes);
+            bytes.len()
+        }
+        match self {
+            Hasher::Md5(h) => put(out, &h.finalize()),
+            Hasher::Sha256(h) => put(out, &h.finalize()),
+            Hasher::Blake2b(h) => put(out, &h.finalize()),
+            Hasher::Blake2s(h) => put(out, &h.finalize()),
+            Hasher::Blake3(h) => put(out, h.finalize().as_bytes()),
+        }
+    }
+
+    /// Write the first `dst.len()` hex characters of the digest into `dst`.
+    pub fn hexdigest_into(self, dst: &mut [u8]) {
+        let mut raw = [0u8; MAX_DIGEST];
+        let n = self.finalize_into(&mut raw);
+        hex_into(&raw[..n], dst);
+    }
+}
+
 /// A hex length outside `1..=hex_len()` for the algorithm.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BadLength {
@@ -195,6 +245,15 @@ impl fmt::Display for BadLength {
             self.requested
         )
     }
+}
+
+/// Write the first `dst.len()` lower-case hex characters of `raw` into `dst`.
+fn hex_into(raw: &[u8], dst: &mut [u8]) {
+    let mut hex_buf = [0u8; 2 * MAX_DIGEST];
+    let shown = dst.len().div_ceil(2).min(raw.len());
+    hex::encode_to_slice(&raw[..shown], &mut hex_buf[..2 * shown])
+        .expect("buffer sized for the digest");
+    dst.copy_from_slice(&hex_buf[..dst.len()]);
 }
 
 /// Lower-case hex of `bytes`, cut to `hex_len` characters.

@@ -73,19 +73,24 @@ pub fn compute_hash<'py>(
 ) -> PyResult<Bound<'py, PyString>> {
     let py = args.py();
     let (alg, hex_len) = options(algorithm, length)?;
-    // The arguments themselves when all are str (the usual case): no copy, no new reference.
-    let strs = str_tuple(args.clone().into_any())?;
-    let parts = strs
-        .iter_borrowed()
-        .map(|p| p.extract::<&str>())
-        .collect::<PyResult<Vec<_>>>()?;
-    let mut buf = Vec::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
-    if let Some(i) = identifier::hash_input_into(&parts, canonical, &mut buf).map_err(to_py)? {
-        return Ok(strs.get_item(i)?.cast_into::<PyString>()?);
-    }
+    // The arguments themselves when all are str (the usual case): no copy, no new reference,
+    // one type check each.
+    let mut parts = Vec::with_capacity(args.len());
+    let converted;
+    let strs = if borrow_str_row(args, args, &mut parts)? {
+        args
+    } else {
+        converted = str_tuple(args.clone().into_any())?;
+        let all_str = borrow_str_row(&converted, &converted, &mut parts)?;
+        debug_assert!(all_str, "str_tuple returns a tuple of str");
+        &converted
+    };
     let mut out = [0u8; HASH_PREFIX.len() + identifier::MAX_HEX];
     let out = &mut out[..HASH_PREFIX.len() + hex_len];
-    identifier::write_hashed(alg, &buf, out);
+    let token = identifier::hash_into(alg, &parts, canonical, &mut Vec::new(), out);
+    if let Some(i) = token.map_err(to_py)? {
+        return Ok(strs.get_item(i)?.cast_into::<PyString>()?);
+    }
     Ok(PyString::new(
         py,
         std::str::from_utf8(out).expect("prefix and hex are ASCII"),
@@ -191,11 +196,11 @@ fn collect_rows<'a, 'py>(
     Ok(chunk)
 }
 
-/// Borrow the parts of a row that is a tuple of str (the usual case) straight from the
-/// snapshot `rows`, in one pass and without a new reference; `false`, with `parts` as it was,
-/// for any other row.
+/// Borrow the parts of a row that is a tuple of str (the usual case) straight from `owner`,
+/// in one pass and without a new reference; `false`, with `parts` as it was, for any other
+/// row.  `row` is `owner` itself (one call's arguments) or one of its items (a batch's row).
 fn borrow_str_row<'a>(
-    rows: &'a Bound<'_, PyTuple>,
+    owner: &'a Bound<'_, PyTuple>,
     row: &Bound<'_, PyAny>,
     parts: &mut Vec<&'a str>,
 ) -> PyResult<bool> {
@@ -208,8 +213,8 @@ fn borrow_str_row<'a>(
             parts.truncate(start);
             return Ok(false);
         };
-        // SAFETY: `text` is an item of `row`, which is an item of `rows`.
-        parts.push(unsafe { batch::str_in(rows, &text) }?);
+        // SAFETY: `text` is an item of `row`, which is `owner` or one of its items.
+        parts.push(unsafe { batch::str_in(owner, &text) }?);
     }
     Ok(true)
 }
@@ -235,8 +240,8 @@ fn hash_rows<'a>(
     {
         let parts = &chunk.parts[start..end];
         start = end;
-        match identifier::hash_input_into(parts, canonical, &mut buf) {
-            Ok(None) => identifier::write_hashed(alg, &buf, dst),
+        match identifier::hash_into(alg, parts, canonical, &mut buf, dst) {
+            Ok(None) => {}
             Ok(Some(i)) => hashed.special.push((r, Special::Token(parts[i]))),
             Err(e) => hashed.special.push((r, Special::Failed(e))),
         }
