@@ -106,7 +106,8 @@ pub fn digest_many<'py>(
     let hex_len = parse_length(alg, length)?;
     let items = batch::snapshot(items)?;
     let pins = Pins::default();
-    let mut strings = Vec::with_capacity(items.len());
+    // Filled as chunks come back, so no pass over a million strings is left for the end.
+    let strings = PyList::empty(py);
     batch::pipeline(
         py,
         items.len(),
@@ -118,14 +119,14 @@ pub fn digest_many<'py>(
         |slices| slices.iter().map(|s| s.len()).sum::<usize>() >= GIL_RELEASE_BYTES,
         |slices| hex_digests(alg, hex_len, &slices),
         |_, hex| {
-            strings.extend(hex.chunks(hex_len.max(1)).map(|h| {
-                // Hex digits are ASCII, so this never fails.
-                PyString::new(py, std::str::from_utf8(h).expect("hex is ASCII"))
-            }));
+            for h in hex.chunks(hex_len.max(1)) {
+                // Python decodes (and so checks) the ASCII hex anyway: no second check.
+                strings.append(PyString::from_bytes(py, h)?)?;
+            }
             Ok(())
         },
     )?;
-    PyList::new(py, strings)
+    Ok(strings)
 }
 
 /// The bytes of item `i`: a str's UTF-8 straight from the snapshot (no new reference), any

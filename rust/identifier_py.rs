@@ -139,7 +139,8 @@ pub fn compute_hashes<'py>(
     let rows = batch::snapshot(rows)?;
     let pins = Pins::default();
     let width = HASH_PREFIX.len() + hex_len;
-    let mut strings = Vec::with_capacity(rows.len());
+    // Filled as chunks come back, so no pass over a million strings is left for the end.
+    let strings = PyList::empty(py);
     batch::pipeline(
         py,
         rows.len(),
@@ -150,11 +151,12 @@ pub fn compute_hashes<'py>(
             let mut special = hashed.special.into_iter().peekable();
             for (r, slot) in hashed.out.chunks(width).enumerate() {
                 let Some((_, result)) = special.next_if(|(s, _)| *s == r) else {
-                    strings.push(PyString::new(py, std::str::from_utf8(slot).expect("ASCII")));
+                    // Python decodes (and so checks) the ASCII slot anyway: no second check.
+                    strings.append(PyString::from_bytes(py, slot)?)?;
                     continue;
                 };
                 match result {
-                    Special::Token(token) => strings.push(PyString::new(py, token)),
+                    Special::Token(token) => strings.append(PyString::new(py, token))?,
                     Special::Failed(e) => {
                         let row = start + r;
                         return Err(to_py(IdentifierError(format!("row {row}: {e}"))));
@@ -164,7 +166,7 @@ pub fn compute_hashes<'py>(
             Ok(())
         },
     )?;
-    PyList::new(py, strings)
+    Ok(strings)
 }
 
 /// Borrow the parts of rows `range` of the snapshot `rows`.
