@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -147,3 +148,30 @@ def test_large_batch_errors_name_the_first_bad_row_whatever_the_timing() -> None
     rows[19_000] = 7
     with pytest.raises(InputTypeError, match=r"^row 19000: .* got int"):
         compute_hashes(rows)
+
+
+def test_batch_reads_a_snapshot_while_another_thread_replaces_rows() -> None:
+    # While the workers hash, the GIL is free and another thread may replace the caller's rows;
+    # the old row tuples and their strings are then freed unless the batch holds them.
+    def fresh(i: int) -> tuple[str, ...]:
+        return tuple((a + "!")[:-1] for a in (f":tsteps={i}+dt=2", str(i % 7), "imagenette"))
+
+    n = 100_000
+    expected = [seed_compute_hash(*fresh(i)) for i in range(n)]
+    rows = [fresh(i) for i in range(n)]
+    stop = threading.Event()
+
+    def replace_rows_with_equal_copies() -> None:
+        i = 0
+        while not stop.is_set():
+            rows[i % n] = fresh(i % n)
+            i += 1
+
+    churn = threading.Thread(target=replace_rows_with_equal_copies)
+    churn.start()
+    try:
+        for _ in range(3):
+            assert compute_hashes(rows) == expected
+    finally:
+        stop.set()
+        churn.join()
