@@ -129,32 +129,59 @@ impl Algorithm {
         I: IntoIterator<Item = &'a [u8]>,
     {
         let mut out = [0u8; MAX_DIGEST];
-        let n = self.digest_parts_into(parts, &mut out);
+        let n = self.digest_fed_into(
+            |update| {
+                for part in parts {
+                    update(part);
+                }
+            },
+            &mut out,
+        );
         out[..n].to_vec()
     }
 
-    /// [`Algorithm::digest_parts`] written into `out`, returning the digest size; no heap
-    /// allocation.
-    pub fn digest_parts_into<'a, I>(self, parts: I, out: &mut [u8; MAX_DIGEST]) -> usize
-    where
-        I: IntoIterator<Item = &'a [u8]>,
-    {
-        let mut hasher = self.hasher();
-        for part in parts {
-            hasher.update(part);
+    /// Write the raw digest of the pieces that `feed` passes to its argument, one after
+    /// another, into `out`, returning the digest size.
+    ///
+    /// Monomorphised per algorithm, so each piece goes straight into that algorithm's state:
+    /// a million short inputs that come in five pieces each pay no dispatch per piece.
+    pub fn digest_fed_into(
+        self,
+        feed: impl FnOnce(&mut dyn FnMut(&[u8])),
+        out: &mut [u8; MAX_DIGEST],
+    ) -> usize {
+        fn run<D: Digest>(
+            feed: impl FnOnce(&mut dyn FnMut(&[u8])),
+            out: &mut [u8; MAX_DIGEST],
+        ) -> usize {
+            let mut hasher = D::new();
+            feed(&mut |piece| hasher.update(piece));
+            let digest = hasher.finalize();
+            out[..digest.len()].copy_from_slice(&digest);
+            digest.len()
         }
-        hasher.finalize_into(out)
+        match self {
+            Algorithm::Md5 => run::<Md5>(feed, out),
+            Algorithm::Sha256 => run::<Sha256>(feed, out),
+            Algorithm::Blake2b => run::<Blake2b512>(feed, out),
+            Algorithm::Blake2s => run::<Blake2s256>(feed, out),
+            Algorithm::Blake3 => {
+                let mut hasher = blake3::Hasher::new();
+                feed(&mut |piece| {
+                    hasher.update(piece);
+                });
+                out[..32].copy_from_slice(hasher.finalize().as_bytes());
+                32
+            }
+        }
     }
 
-    /// An incremental hasher, for input that comes in pieces.
-    pub fn hasher(self) -> Hasher {
-        match self {
-            Algorithm::Md5 => Hasher::Md5(Md5::new()),
-            Algorithm::Sha256 => Hasher::Sha256(Sha256::new()),
-            Algorithm::Blake2b => Hasher::Blake2b(Blake2b512::new()),
-            Algorithm::Blake2s => Hasher::Blake2s(Blake2s256::new()),
-            Algorithm::Blake3 => Hasher::Blake3(Box::new(blake3::Hasher::new())),
-        }
+    /// Write the first `dst.len()` hex characters of the digest of the pieces that `feed`
+    /// passes to its argument into `dst`; see [`Algorithm::digest_fed_into`].
+    pub fn hexdigest_fed_into(self, feed: impl FnOnce(&mut dyn FnMut(&[u8])), dst: &mut [u8]) {
+        let mut raw = [0u8; MAX_DIGEST];
+        let n = self.digest_fed_into(feed, &mut raw);
+        hex_into(&raw[..n], dst);
     }
 
     /// Check a requested hex length: `None` means the full digest.
@@ -178,53 +205,6 @@ impl Algorithm {
 impl fmt::Display for Algorithm {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
-    }
-}
-
-/// The state of one digest fed piece by piece: the pieces digest as their concatenation.
-#[derive(Clone)]
-pub enum Hasher {
-    Md5(Md5),
-    Sha256(Sha256),
-    Blake2b(Blake2b512),
-    Blake2s(Blake2s256),
-    // Boxed: BLAKE3's state (about 1.9 KB) would make every `Hasher` that large.
-    Blake3(Box<blake3::Hasher>),
-}
-
-impl Hasher {
-    pub fn update(&mut self, data: &[u8]) {
-        match self {
-            Hasher::Md5(h) => h.update(data),
-            Hasher::Sha256(h) => h.update(data),
-            Hasher::Blake2b(h) => h.update(data),
-            Hasher::Blake2s(h) => h.update(data),
-            Hasher::Blake3(h) => {
-                h.update(data);
-            }
-        }
-    }
-
-    /// Write the raw digest into `out`, returning its size.
-    pub fn finalize_into(self, out: &mut [u8; MAX_DIGEST]) -> usize {
-        fn put(out: &mut [u8; MAX_DIGEST], bytes: &[u8]) -> usize {
-            out[..bytes.len()].copy_from_slice(bytes);
-            bytes.len()
-        }
-        match self {
-            Hasher::Md5(h) => put(out, &h.finalize()),
-            Hasher::Sha256(h) => put(out, &h.finalize()),
-            Hasher::Blake2b(h) => put(out, &h.finalize()),
-            Hasher::Blake2s(h) => put(out, &h.finalize()),
-            Hasher::Blake3(h) => put(out, h.finalize().as_bytes()),
-        }
-    }
-
-    /// Write the first `dst.len()` hex characters of the digest into `dst`.
-    pub fn hexdigest_into(self, dst: &mut [u8]) {
-        let mut raw = [0u8; MAX_DIGEST];
-        let n = self.finalize_into(&mut raw);
-        hex_into(&raw[..n], dst);
     }
 }
 

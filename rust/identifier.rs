@@ -148,14 +148,17 @@ pub fn hash_into(
     }
     let (prefix, hex) = dst.split_at_mut(HASH_PREFIX.len());
     prefix.copy_from_slice(HASH_PREFIX.as_bytes());
-    let mut hasher = alg.hasher();
-    for (i, arg) in args.iter().enumerate() {
-        if i > 0 {
-            hasher.update(b"_");
-        }
-        hasher.update(arg.trim_start_matches(':').as_bytes());
-    }
-    hasher.hexdigest_into(hex);
+    alg.hexdigest_fed_into(
+        |update| {
+            for (i, arg) in args.iter().enumerate() {
+                if i > 0 {
+                    update(b"_");
+                }
+                update(arg.trim_start_matches(':').as_bytes());
+            }
+        },
+        hex,
+    );
     Ok(None)
 }
 
