@@ -1,19 +1,17 @@
 //! `digest` and `digest_many`: the Python entry points of the digest core.
 
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyList, PyString};
+use pyo3::types::{PyBool, PyList, PyString, PyTuple};
 use rayon::prelude::*;
 
 use crate::algorithm::Algorithm;
+use crate::batch::{self, Pins};
 use crate::bytes_view::ByteView;
 use crate::errors::{AlgorithmError, DigestLengthError};
 
 /// Inputs shorter than this are hashed without releasing the GIL: for short strings the
 /// release/re-acquire costs more than the hash (the threshold CPython's hashlib uses).
 pub const GIL_RELEASE_BYTES: usize = 2048;
-
-/// Batches shorter than this are hashed on the calling thread; rayon's hand-off costs more.
-const PARALLEL_MIN_ITEMS: usize = 512;
 
 /// Parse an algorithm name, raising `AlgorithmError` that lists the allowed names.
 pub fn parse_algorithm(name: &str) -> PyResult<Algorithm> {
@@ -106,51 +104,65 @@ pub fn digest_many<'py>(
 ) -> PyResult<Bound<'py, PyList>> {
     let alg = parse_algorithm(algorithm)?;
     let hex_len = parse_length(alg, length)?;
-    let views = items
-        .try_iter()?
-        .enumerate()
-        .map(|(i, item)| {
-            let item = item?;
-            ByteView::new(&item).map_err(|e| with_index(py, e, i))
-        })
-        .collect::<PyResult<Vec<_>>>()?;
-    let slices: Vec<&[u8]> = views.iter().map(ByteView::as_slice).collect();
-    hash_all(py, alg, hex_len, &slices)
+    let items = batch::snapshot(items)?;
+    let pins = Pins::default();
+    // Filled as chunks come back, so no pass over a million strings is left for the end.
+    let strings = PyList::empty(py);
+    batch::pipeline(
+        py,
+        items.len(),
+        |range| {
+            range
+                .map(|i| borrow_item(&items, i, &pins).map_err(|e| with_index(py, e, i)))
+                .collect::<PyResult<Vec<&[u8]>>>()
+        },
+        |slices| slices.iter().map(|s| s.len()).sum::<usize>() >= GIL_RELEASE_BYTES,
+        |slices| hex_digests(alg, hex_len, &slices),
+        |_, hex| {
+            for h in hex.chunks(hex_len.max(1)) {
+                // Python decodes (and so checks) the ASCII hex anyway: no second check.
+                strings.append(PyString::from_bytes(py, h)?)?;
+            }
+            Ok(())
+        },
+    )?;
+    Ok(strings)
 }
 
-/// Hash every slice, in parallel with the GIL released when the batch is worth it, and return
-/// the hex digests as Python strings in input order.
-pub fn hash_all<'py>(
-    py: Python<'py>,
-    alg: Algorithm,
-    hex_len: usize,
-    slices: &[&[u8]],
-) -> PyResult<Bound<'py, PyList>> {
-    // One flat buffer of `hex_len` bytes per item: no allocation per item on the hot path.
-    let mut hex = vec![0u8; slices.len() * hex_len];
-    let fill = |hex: &mut [u8]| {
-        if slices.len() < PARALLEL_MIN_ITEMS {
-            for (dst, s) in hex.chunks_mut(hex_len).zip(slices) {
-                alg.hexdigest_into(s, dst);
-            }
-        } else {
-            hex.par_chunks_mut(hex_len)
-                .zip(slices.par_iter())
-                .with_min_len(PARALLEL_MIN_ITEMS / 4)
-                .for_each(|(dst, s)| alg.hexdigest_into(s, dst));
-        }
-    };
-    let total: usize = slices.iter().map(|s| s.len()).sum();
-    if slices.len() < PARALLEL_MIN_ITEMS && total < GIL_RELEASE_BYTES {
-        fill(&mut hex);
-    } else {
-        py.detach(|| fill(&mut hex));
+/// The bytes of item `i`: a str's UTF-8 straight from the snapshot (no new reference), any
+/// other input through the buffer protocol, pinned until the batch is done.
+fn borrow_item<'a, 'py>(
+    items: &'a Bound<'py, PyTuple>,
+    i: usize,
+    pins: &'a Pins<'py>,
+) -> PyResult<&'a [u8]> {
+    let item = items.get_borrowed_item(i)?;
+    if let Ok(text) = item.cast::<PyString>() {
+        // SAFETY: `text` is an item of `items`.
+        return Ok(unsafe { batch::str_in(items, &text) }?.as_bytes());
     }
-    let strings = hex.chunks(hex_len.max(1)).take(slices.len()).map(|h| {
-        // Hex digits are ASCII, so this never fails.
-        PyString::new(py, std::str::from_utf8(h).expect("hex is ASCII"))
-    });
-    PyList::new(py, strings)
+    Ok(pins.bytes(ByteView::new(&item.to_owned())?))
+}
+
+/// Chunks holding this many bytes are hashed on every core: a few large inputs are worth
+/// splitting, a chunk of short strings is not (the pipeline already runs chunks in parallel).
+const PARALLEL_CHUNK_BYTES: usize = 1 << 20;
+
+/// The hex digests of `slices`, `hex_len` bytes each, one after another.
+fn hex_digests(alg: Algorithm, hex_len: usize, slices: &[&[u8]]) -> Vec<u8> {
+    // One flat buffer: no allocation per item on the hot path.
+    let mut hex = vec![0u8; slices.len() * hex_len];
+    let total: usize = slices.iter().map(|s| s.len()).sum();
+    if total >= PARALLEL_CHUNK_BYTES && slices.len() > 1 {
+        hex.par_chunks_mut(hex_len)
+            .zip(slices.par_iter())
+            .for_each(|(dst, s)| alg.hexdigest_into(s, dst));
+    } else {
+        for (dst, s) in hex.chunks_mut(hex_len).zip(slices) {
+            alg.hexdigest_into(s, dst);
+        }
+    }
+    hex
 }
 
 /// Prefix an error about one batch item with its position, keeping its type.

@@ -3,20 +3,19 @@
 //! Thin: the work is in `identifier.rs`; this module only borrows Python strings, releases the
 //! GIL for batches and turns `IdentifierError` into the Python exception of that name.
 
+use std::ops::Range;
+
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
-use rayon::prelude::*;
 
 use crate::algorithm::Algorithm;
-use crate::digest::{parse_algorithm, parse_length};
+use crate::batch::{self, Pins};
+use crate::digest::{parse_algorithm, parse_length, GIL_RELEASE_BYTES};
 use crate::errors::{IdentifierError as PyIdentifierError, InputTypeError};
 use crate::identifier::{self, IdentifierError, Param, HASH_PREFIX};
 
 /// The default hex length: 8 digits, the seed's `length=8`.
 const DEFAULT_LENGTH: usize = 8;
-
-/// Batches shorter than this are hashed on the calling thread (as in `digest_many`).
-const PARALLEL_MIN_ROWS: usize = 512;
 
 fn to_py(err: IdentifierError) -> PyErr {
     PyIdentifierError::new_err(err.0)
@@ -74,31 +73,47 @@ pub fn compute_hash<'py>(
 ) -> PyResult<Bound<'py, PyString>> {
     let py = args.py();
     let (alg, hex_len) = options(algorithm, length)?;
-    // The arguments themselves when all are str (the usual case): no copy, no new reference.
-    let strs = str_tuple(args.clone().into_any())?;
-    let parts = strs
-        .iter_borrowed()
-        .map(|p| p.extract::<&str>())
-        .collect::<PyResult<Vec<_>>>()?;
-    let mut buf = Vec::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
-    if let Some(i) = identifier::hash_input_into(&parts, canonical, &mut buf).map_err(to_py)? {
-        return Ok(strs.get_item(i)?.cast_into::<PyString>()?);
-    }
+    // The arguments themselves when all are str (the usual case): no copy, no new reference,
+    // one type check each.
+    let mut parts = Vec::with_capacity(args.len());
+    let converted;
+    let strs = if borrow_str_row(args, args, &mut parts)? {
+        args
+    } else {
+        converted = str_tuple(args.clone().into_any())?;
+        let all_str = borrow_str_row(&converted, &converted, &mut parts)?;
+        debug_assert!(all_str, "str_tuple returns a tuple of str");
+        &converted
+    };
     let mut out = [0u8; HASH_PREFIX.len() + identifier::MAX_HEX];
     let out = &mut out[..HASH_PREFIX.len() + hex_len];
-    identifier::write_hashed(alg, &buf, out);
+    let token = identifier::hash_into(alg, &parts, canonical, &mut Vec::new(), out);
+    if let Some(i) = token.map_err(to_py)? {
+        return Ok(strs.get_item(i)?.cast_into::<PyString>()?);
+    }
     Ok(PyString::new(
         py,
         std::str::from_utf8(out).expect("prefix and hex are ASCII"),
     ))
 }
 
-/// What one row of a batch came to.
-enum RowResult {
-    /// `:hash=<hex>` was written into the row's slot of the output buffer.
-    Hashed,
-    /// The row holds a hash token: its part at this index is the result.
-    Token(usize),
+/// The borrowed parts of a chunk of rows: row `r` is `parts[ends[r - 1]..ends[r]]`.
+struct Rows<'a> {
+    parts: Vec<&'a str>,
+    ends: Vec<usize>,
+}
+
+/// A hashed chunk of rows: `:hash=<hex>` for every row, in `width`-byte slots, except the rows
+/// listed in `special` (in row order), whose slots are unused.
+struct HashedRows<'a> {
+    out: Vec<u8>,
+    special: Vec<(usize, Special<'a>)>,
+}
+
+/// A row that did not hash to `:hash=<hex>`.
+enum Special<'a> {
+    /// The row holds this hash token: it is the result.
+    Token(&'a str),
     Failed(IdentifierError),
 }
 
@@ -121,71 +136,119 @@ pub fn compute_hashes<'py>(
 ) -> PyResult<Bound<'py, PyList>> {
     let py = rows.py();
     let (alg, hex_len) = options(algorithm, length)?;
-    // Own every row as a tuple of str (a list row could be changed by another thread once the
-    // GIL is released; a tuple of str cannot) and borrow the parts' UTF-8 in the same pass:
-    // one reference count per row, flat vectors, no allocation per row.
-    let hint = rows.len().unwrap_or(0);
-    let mut owned: Vec<Bound<'py, PyTuple>> = Vec::with_capacity(hint);
-    let mut parts: Vec<&str> = Vec::with_capacity(3 * hint);
-    let mut ends: Vec<usize> = Vec::with_capacity(hint);
-    for (r, row) in rows.try_iter()?.enumerate() {
-        let row = str_tuple(row?).map_err(|e| row_error(py, e, r))?;
-        for item in row.iter_borrowed() {
-            let text: &str = item.extract()?;
-            // SAFETY: the str is an item of `row`, a tuple (immutable) that `owned` keeps alive
-            // until this function returns; `parts` is declared after `owned`, so it is dropped
-            // first and no borrowed slice outlives the object that holds its bytes.
-            parts.push(unsafe { std::mem::transmute::<&str, &'py str>(text) });
-        }
-        owned.push(row);
-        ends.push(parts.len());
-    }
+    let rows = batch::snapshot(rows)?;
+    let pins = Pins::default();
     let width = HASH_PREFIX.len() + hex_len;
-    let mut out = vec![0u8; ends.len() * width];
-    let hash_rows = |out: &mut [u8]| -> Vec<RowResult> {
-        let row = |r: usize, dst: &mut [u8], buf: &mut Vec<u8>| {
-            let start = if r == 0 { 0 } else { ends[r - 1] };
-            match identifier::hash_input_into(&parts[start..ends[r]], canonical, buf) {
-                Ok(None) => {
-                    identifier::write_hashed(alg, buf, dst);
-                    RowResult::Hashed
+    // Filled as chunks come back, so no pass over a million strings is left for the end.
+    let strings = PyList::empty(py);
+    batch::pipeline(
+        py,
+        rows.len(),
+        |range| collect_rows(&rows, range, &pins),
+        |chunk| chunk.parts.iter().map(|p| p.len()).sum::<usize>() >= GIL_RELEASE_BYTES,
+        |chunk| hash_rows(&chunk, alg, canonical, width),
+        |start, hashed| {
+            let mut special = hashed.special.into_iter().peekable();
+            for (r, slot) in hashed.out.chunks(width).enumerate() {
+                let Some((_, result)) = special.next_if(|(s, _)| *s == r) else {
+                    // Python decodes (and so checks) the ASCII slot anyway: no second check.
+                    strings.append(PyString::from_bytes(py, slot)?)?;
+                    continue;
+                };
+                match result {
+                    Special::Token(token) => strings.append(PyString::new(py, token))?,
+                    Special::Failed(e) => {
+                        let row = start + r;
+                        return Err(to_py(IdentifierError(format!("row {row}: {e}"))));
+                    }
                 }
-                Ok(Some(i)) => RowResult::Token(start + i),
-                Err(e) => RowResult::Failed(e),
             }
-        };
-        if ends.len() < PARALLEL_MIN_ROWS {
-            let mut buf = Vec::new();
-            out.chunks_mut(width)
-                .enumerate()
-                .map(|(r, dst)| row(r, dst, &mut buf))
-                .collect()
-        } else {
-            out.par_chunks_mut(width)
-                .enumerate()
-                .with_min_len(PARALLEL_MIN_ROWS / 4)
-                .map_init(Vec::new, |buf, (r, dst)| row(r, dst, buf))
-                .collect()
+            Ok(())
+        },
+    )?;
+    Ok(strings)
+}
+
+/// Borrow the parts of rows `range` of the snapshot `rows`.
+fn collect_rows<'a, 'py>(
+    rows: &'a Bound<'py, PyTuple>,
+    range: Range<usize>,
+    pins: &'a Pins<'py>,
+) -> PyResult<Rows<'a>> {
+    let py = rows.py();
+    let mut chunk = Rows {
+        parts: Vec::with_capacity(3 * range.len()),
+        ends: Vec::with_capacity(range.len()),
+    };
+    for r in range {
+        let row = rows.get_borrowed_item(r)?;
+        let borrowed = borrow_str_row(rows, &row, &mut chunk.parts);
+        if !borrowed.map_err(|e| row_error(py, e, r))? {
+            // Anything but a tuple of str: turn it into one of our own and pin its items.
+            let row = str_tuple(row.to_owned()).map_err(|e| row_error(py, e, r))?;
+            for item in row.iter() {
+                let text = item.cast_into::<PyString>()?;
+                chunk
+                    .parts
+                    .push(pins.str(text).map_err(|e| row_error(py, e, r))?);
+            }
         }
+        chunk.ends.push(chunk.parts.len());
+    }
+    Ok(chunk)
+}
+
+/// Borrow the parts of a row that is a tuple of str (the usual case) straight from `owner`,
+/// in one pass and without a new reference; `false`, with `parts` as it was, for any other
+/// row.  `row` is `owner` itself (one call's arguments) or one of its items (a batch's row).
+fn borrow_str_row<'a>(
+    owner: &'a Bound<'_, PyTuple>,
+    row: &Bound<'_, PyAny>,
+    parts: &mut Vec<&'a str>,
+) -> PyResult<bool> {
+    let Ok(row) = row.cast::<PyTuple>() else {
+        return Ok(false);
     };
-    let results = if ends.len() < PARALLEL_MIN_ROWS {
-        hash_rows(&mut out)
-    } else {
-        py.detach(|| hash_rows(&mut out))
+    let start = parts.len();
+    for item in row.iter_borrowed() {
+        let Ok(text) = item.cast::<PyString>() else {
+            parts.truncate(start);
+            return Ok(false);
+        };
+        // SAFETY: `text` is an item of `row`, which is `owner` or one of its items.
+        parts.push(unsafe { batch::str_in(owner, &text) }?);
+    }
+    Ok(true)
+}
+
+/// Hash a chunk of rows (no Python here: this runs on the workers).
+fn hash_rows<'a>(
+    chunk: &Rows<'a>,
+    alg: Algorithm,
+    canonical: bool,
+    width: usize,
+) -> HashedRows<'a> {
+    let mut hashed = HashedRows {
+        out: vec![0u8; chunk.ends.len() * width],
+        special: Vec::new(),
     };
-    let mut strings = Vec::with_capacity(results.len());
-    for (r, (result, slot)) in results
-        .into_iter()
-        .zip(out.chunks(width.max(1)))
+    let mut buf = Vec::new();
+    let mut start = 0;
+    for (r, (&end, dst)) in chunk
+        .ends
+        .iter()
+        .zip(hashed.out.chunks_mut(width))
         .enumerate()
     {
-        strings.push(match result {
-            RowResult::Hashed => PyString::new(py, std::str::from_utf8(slot).expect("ASCII")),
-            RowResult::Token(i) => PyString::new(py, parts[i]),
-            RowResult::Failed(e) => return Err(to_py(IdentifierError(format!("row {r}: {e}")))),
-        });
+        let parts = &chunk.parts[start..end];
+        start = end;
+        match identifier::hash_into(alg, parts, canonical, &mut buf, dst) {
+            Ok(None) => {}
+            Ok(Some(i)) => hashed.special.push((r, Special::Token(parts[i]))),
+            Err(e) => hashed.special.push((r, Special::Failed(e))),
+        }
     }
-    PyList::new(py, strings)
+    hashed
 }
 
 /// The row as a tuple whose items are all `str`: the row itself when it already is one.

@@ -8,6 +8,8 @@ pub mod identifier;
 pub mod ode;
 
 #[cfg(feature = "python")]
+mod batch;
+#[cfg(feature = "python")]
 mod bytes_view;
 #[cfg(feature = "python")]
 mod digest;

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -122,3 +123,55 @@ def test_rows_must_be_sequences_of_arguments() -> None:
         compute_hashes([("a",), "abc"])  # type: ignore[list-item]
     with pytest.raises(InputTypeError, match="row 0: .* got int"):
         compute_hashes([3])  # type: ignore[list-item]
+
+
+def test_large_batch_of_mixed_rows_equals_single_calls() -> None:
+    # The pipelined batch borrows tuples of str in place and converts every other row (lists,
+    # non-str arguments); both kinds, across chunk boundaries, must hash alike.
+    rows: list[Any] = []
+    for i in range(12_000):
+        args = (f":tsteps={i}+dt=2", i % 7, "imagenette")
+        rows.append(args if i % 3 else [str(a) for a in args])
+    expected = [compute_hash(*r) for r in rows]
+    assert compute_hashes(rows) == expected
+    assert compute_hashes(tuple(tuple(r) for r in rows)) == expected
+
+
+def test_large_batch_errors_name_the_first_bad_row_whatever_the_timing() -> None:
+    rows: list[Any] = [(f":tsteps={i}", "42", "x") for i in range(20_000)]
+    rows[9_000] = ("x", "hash=BAD")
+    rows[5_000] = ("x", "hash=")
+    for _ in range(3):
+        with pytest.raises(IdentifierError, match=r"^row 5000: argument 1"):
+            compute_hashes(rows)
+    # A row that is not a row at all is found even after a hashing error.
+    rows[19_000] = 7
+    with pytest.raises(InputTypeError, match=r"^row 19000: .* got int"):
+        compute_hashes(rows)
+
+
+def test_batch_reads_a_snapshot_while_another_thread_replaces_rows() -> None:
+    # While the workers hash, the GIL is free and another thread may replace the caller's rows;
+    # the old row tuples and their strings are then freed unless the batch holds them.
+    def fresh(i: int) -> tuple[str, ...]:
+        return tuple((a + "!")[:-1] for a in (f":tsteps={i}+dt=2", str(i % 7), "imagenette"))
+
+    n = 100_000
+    expected = [seed_compute_hash(*fresh(i)) for i in range(n)]
+    rows = [fresh(i) for i in range(n)]
+    stop = threading.Event()
+
+    def replace_rows_with_equal_copies() -> None:
+        i = 0
+        while not stop.is_set():
+            rows[i % n] = fresh(i % n)
+            i += 1
+
+    churn = threading.Thread(target=replace_rows_with_equal_copies)
+    churn.start()
+    try:
+        for _ in range(3):
+            assert compute_hashes(rows) == expected
+    finally:
+        stop.set()
+        churn.join()

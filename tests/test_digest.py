@@ -7,6 +7,7 @@ import hashlib
 import json
 import threading
 from pathlib import Path
+from typing import Any
 
 import blake3
 import cubie_hash
@@ -168,3 +169,16 @@ def test_large_inputs_hash_in_parallel_threads() -> None:
     for t in threads:
         t.join()
     assert results == {i: blake3.blake3(data[i]).hexdigest() for i in range(4)}
+
+
+def test_large_batch_of_mixed_inputs_keeps_order() -> None:
+    # str items are borrowed from the batch itself, bytes-like ones through pinned buffers.
+    kinds: tuple[Any, ...] = (bytes.decode, bytes, bytearray, memoryview)
+    raw = [f"tsteps={i}+dt=2_42".encode() for i in range(12_000)]
+    items = [kinds[i % 4](x) for i, x in enumerate(raw)]
+    assert digest_many(items) == [hashlib.md5(x).hexdigest() for x in raw]
+
+
+def test_few_large_inputs_are_hashed_apart() -> None:
+    items = [bytes([i]) * (3 << 20) for i in range(3)]
+    assert digest_many(items, "sha256") == [hashlib.sha256(x).hexdigest() for x in items]
