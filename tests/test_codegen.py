@@ -305,6 +305,18 @@ def test_prune_and_clear(cache: CodegenCache) -> None:
     assert cache.clear() == 1 and cache.entries() == []
 
 
+def test_bad_arguments_are_cache_errors_naming_the_problem(cache: CodegenCache) -> None:
+    with pytest.raises(CacheError, match="target must be one of"):
+        load_system(**LORENZ, target="opencl", cache=cache)
+    with pytest.raises(CacheError, match="precision must be one of"):
+        Variant("cpu", "float16")
+    system = cache.load(parse_equations(**LORENZ))
+    with pytest.raises(CacheError, match=r"y0 has shape \(1, 2\)"):
+        system.integrate(np.ones((1, 2)), LORENZ_PARAMS, dt=0.1, n_steps=1)
+    with pytest.raises(CacheError, match="parameters of shape"):
+        system.integrate(np.ones((4, 3)), np.ones((3, 3)), dt=0.1, n_steps=1)
+
+
 def test_bad_hash_is_refused(cache: CodegenCache) -> None:
     with pytest.raises(CacheError, match="not a system hash"):
         cache.entry_dir("../../etc")

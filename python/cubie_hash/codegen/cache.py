@@ -163,17 +163,25 @@ class CompiledSystem:
         dtype = np.dtype(self.variant.precision)
         y0 = np.ascontiguousarray(np.atleast_2d(y0), dtype=dtype)
         n = y0.shape[0]
-        # np.array copies: broadcast views are read-only, and Numba's signatures want writable
-        # C-contiguous rows.
-        params = np.array(np.broadcast_to(parameters, (n, len(self.parameters))), dtype, order="C")
-        if drivers is None:
-            drivers = np.zeros((n, len(self.drivers)), dtype)
-        drv = np.array(np.broadcast_to(drivers, (n, len(self.drivers))), dtype, order="C")
-        if y0.shape[1] != len(self.states):
+        if y0.ndim != 2 or y0.shape[1] != len(self.states):
             raise CacheError(
-                f"system {self.fn_hash[:12]}: y0 has {y0.shape[1]} columns, "
-                f"expected {len(self.states)} states {self.states}"
+                f"system {self.fn_hash[:12]}: y0 has shape {y0.shape}, expected "
+                f"(n, {len(self.states)}) for the states {self.states}"
             )
+
+        def rows(values: Any, names: tuple[str, ...], what: str) -> Any:
+            # np.array copies: broadcast views are read-only, and Numba's signatures want
+            # writable C-contiguous rows.
+            try:
+                return np.array(np.broadcast_to(values, (n, len(names))), dtype, order="C")
+            except ValueError:
+                raise CacheError(
+                    f"system {self.fn_hash[:12]}: {what} of shape {np.shape(values)} do not "
+                    f"fit ({n}, {len(names)}) for {names}"
+                ) from None
+
+        params = rows(parameters, self.parameters, "parameters")
+        drv = rows(0.0 if drivers is None else drivers, self.drivers, "drivers")
         out = np.empty_like(y0)
         args = (dtype.type(t0), dtype.type(dt), np.int64(n_steps))
         if self.variant.target == "cpu":

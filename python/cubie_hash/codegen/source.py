@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from cubie_hash.errors import EquationError
+from cubie_hash.errors import CacheError, EquationError
 
 if TYPE_CHECKING:  # SymPy is imported only when code is generated: warm starts skip it.
     import sympy
@@ -68,9 +68,9 @@ class Variant:
 
     def __post_init__(self) -> None:
         if self.target not in TARGETS:
-            raise ValueError(f"target must be one of {TARGETS}, got {self.target!r}")
+            raise CacheError(f"target must be one of {TARGETS}, got {self.target!r}")
         if self.precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+            raise CacheError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
 
     @property
     def name(self) -> str:
