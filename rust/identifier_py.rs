@@ -32,11 +32,28 @@ fn options(algorithm: &str, length: Option<&Bound<'_, PyAny>>) -> PyResult<(Algo
 }
 
 /// `str(obj)` as a Python string: the object itself when it already is one (no copy).
+///
+/// An object whose type defines neither `__str__` nor `__repr__` is refused: its `str()` is
+/// `<T object at 0x...>`, a memory address that differs in every process, so hashing it would
+/// give a different "deterministic" identifier on every run.
 fn as_py_str<'py>(obj: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyString>> {
-    match obj.cast_into::<PyString>() {
-        Ok(s) => Ok(s),
-        Err(e) => e.into_inner().str(),
+    let obj = match obj.cast_into::<PyString>() {
+        Ok(s) => return Ok(s),
+        Err(e) => e.into_inner(),
+    };
+    let py = obj.py();
+    let object = py.get_type::<PyAny>();
+    let ty = obj.get_type();
+    let inherited =
+        |name: &str| -> PyResult<bool> { Ok(ty.getattr(name)?.is(&object.getattr(name)?)) };
+    if inherited("__str__")? && inherited("__repr__")? {
+        let type_name = ty.name().map(|n| n.to_string()).unwrap_or_default();
+        return Err(InputTypeError::new_err(format!(
+            "a {type_name} argument has no __str__ or __repr__ of its own: its str() holds its \
+             memory address, which changes from run to run; pass a str"
+        )));
     }
+    obj.str()
 }
 
 /// Short deterministic identifier of the arguments: ``':hash=<hex>'``.

@@ -175,3 +175,18 @@ def test_batch_reads_a_snapshot_while_another_thread_replaces_rows() -> None:
     finally:
         stop.set()
         churn.join()
+
+
+def test_objects_whose_str_is_their_address_are_refused() -> None:
+    # str(object()) is '<object object at 0x...>': a different hash in every process.
+    with pytest.raises(InputTypeError, match="memory address"):
+        compute_hash(":a=1", object())
+    with pytest.raises(InputTypeError, match="row 1: .*memory address"):
+        compute_hashes([(":a=1", "1"), (":a=1", object())])
+
+    class Named:
+        def __str__(self) -> str:
+            return "named"
+
+    assert compute_hash(Named()) == compute_hash("named")
+    assert compute_hash(Path("x"), 42, 1.5) == compute_hash("x", "42", "1.5")

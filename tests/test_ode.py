@@ -273,3 +273,19 @@ def test_prehash_normalises_text_but_not_layout() -> None:
     assert prehash(**{**kw, "states": ["y", "x", "z"]}) != a
     assert prehash(**{**kw, "constants": {"rho": 28.5}}) != a
     assert prehash(**{**kw, "constants": {"rho": 28}}) != a
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"dxdt": 123, "states": ["x"]}, "equations must be text"),
+        ({"dxdt": "dx = -x", "states": 5}, "states must be a list of names or a dict"),
+        ({"dxdt": "dx = -x", "states": ["x"], "parameters": 2.0}, "parameters must be"),
+    ],
+)
+def test_inputs_of_the_wrong_type_are_typed_errors(kwargs: dict[str, Any], message: str) -> None:
+    from cubie_hash import InputTypeError
+    from cubie_hash.ode import parse_equations
+
+    with pytest.raises(InputTypeError, match=message):
+        parse_equations(**kwargs)

@@ -55,3 +55,13 @@ def test_check_identifier_before_a_run() -> None:
     assert short == []
     with pytest.raises(IdentifierError, match="status"):
         check_identifier(pattern, model_name="M", model_identifier="x")
+
+
+def test_a_missing_root_is_an_error_not_an_empty_report(tmp_path: Path) -> None:
+    from cubie_hash import PathError
+
+    with pytest.raises(PathError, match="not a folder"):
+        check_paths(tmp_path / "missing")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(PathError, match="file"):
+        check_paths(tmp_path / "file")

@@ -25,6 +25,7 @@ from cubie_hash.errors import (
     IdentifierError,
     InputTypeError,
     LinkError,
+    PathError,
 )
 
 __version__ = "0.1.0"
@@ -41,6 +42,7 @@ __all__ = [
     "IdentifierError",
     "InputTypeError",
     "LinkError",
+    "PathError",
     "__version__",
     "digest",
     "digest_many",

@@ -25,6 +25,7 @@ __all__ = [
     "IdentifierError",
     "InputTypeError",
     "LinkError",
+    "PathError",
 ]
 
 
@@ -58,6 +59,10 @@ class HashCollisionError(CubieHashError):
 
 class LinkError(CubieHashError):
     """A hashed folder link that cannot be made or read; the message names the path."""
+
+
+class PathError(CubieHashError):
+    """A folder to check or scan that does not exist or is not a folder; the message names it."""
 
 
 class EquationError(CubieHashError):

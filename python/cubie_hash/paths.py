@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from cubie_hash.errors import IdentifierError
+from cubie_hash.errors import IdentifierError, PathError
 
 __all__ = ["NAME_MAX", "PATH_MAX", "PathProblem", "check_identifier", "check_paths"]
 
@@ -58,10 +58,15 @@ def check_paths(
 
     Symlinks are listed but not followed.  Full paths are measured absolute.
 
+    Raises:
+        PathError: ``root`` is not an existing folder (an empty list would read as "all fine").
+
     Example:
         >>> check_paths("results")  # doctest: +SKIP
         []
     """
+    if not os.path.isdir(root):
+        raise PathError(f"{os.fspath(root)!r} is not a folder: nothing to check")
     found = []
     for folder, dirs, files in os.walk(root):
         for name in (*dirs, *files):

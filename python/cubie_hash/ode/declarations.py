@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cubie_hash.errors import EquationError
+from cubie_hash.errors import EquationError, InputTypeError
 
 __all__ = ["Declarations", "check_identifier", "constant_value", "declare"]
 
@@ -42,6 +42,10 @@ def _split(declared: Declared, what: str) -> tuple[tuple[str, ...], dict[str, An
     if isinstance(declared, Mapping):
         values = {_name(k, what): v for k, v in declared.items()}
         return tuple(values), values
+    if not isinstance(declared, Iterable):
+        raise InputTypeError(
+            f"{what}s must be a list of names or a dict, got {type(declared).__name__}"
+        )
     names = tuple(_name(item, what) for item in declared)
     return names, {}
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import sympy
 
-from cubie_hash.errors import EquationError
+from cubie_hash.errors import EquationError, InputTypeError
 from cubie_hash.ode.declarations import Declarations, Declared, check_identifier, declare
 from cubie_hash.ode.expressions import parse_expression
 from cubie_hash.ode.hashing import hash_system_definition
@@ -64,6 +64,11 @@ def _items(dxdt: Any) -> Iterable[_Item]:
         yield from _lines(dxdt)
         return
     items = dxdt.items() if isinstance(dxdt, Mapping) else dxdt
+    if not isinstance(items, Iterable):
+        raise InputTypeError(
+            "equations must be text, a list of 'lhs = rhs' strings, sympy.Eq objects or "
+            f"(lhs, rhs) pairs, a dict, or a ParsedEquations; got {type(dxdt).__name__}"
+        )
     for item in items:
         if isinstance(item, str):
             yield from _lines(item)
