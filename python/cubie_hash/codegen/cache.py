@@ -371,10 +371,7 @@ class CodegenCache:
                     stacklevel=3,
                 )
             module = self._generate(system, variant)
-            compiled = self._remember(fn_hash, variant, module, "miss", state, started, parsed)
-            self.events[-1] = CacheEvent(**{**asdict(self.events[-1]), "generated": True})
-            compiled.event = self.events[-1]
-            return compiled
+            return self._remember(fn_hash, variant, module, "miss", state, started, parsed)
 
     def _generate(self, system: SystemLike, variant: Variant) -> types.ModuleType:
         """Write the module, compile it (under the lock), then commit the sidecar."""
@@ -421,8 +418,15 @@ class CodegenCache:
         started: float,
         parsed: bool,
     ) -> CompiledSystem:
+        # Every miss generates (and compiles) the entry; a hit never does.
         event = CacheEvent(
-            kind, fn_hash, variant.name, reason, time.perf_counter() - started, parsed
+            kind,
+            fn_hash,
+            variant.name,
+            reason,
+            time.perf_counter() - started,
+            parsed,
+            generated=kind == "miss",
         )
         compiled = CompiledSystem(fn_hash, variant, module, event)
         self._loaded[(fn_hash, variant.name)] = compiled
