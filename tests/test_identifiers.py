@@ -125,15 +125,15 @@ def test_hashed_identifier_for_input_functions() -> None:
 def test_module_docstring_examples() -> None:
     import doctest
 
-    import cubie_hash.identifiers
-    import cubie_hash.paramspace
-    import cubie_hash.paths
     import cubie_hash.snakemake
+    import cubie_hash.snakemake.identifiers
+    import cubie_hash.snakemake.paramspace
+    import cubie_hash.snakemake.paths
 
     for module in (
-        cubie_hash.identifiers,
-        cubie_hash.paramspace,
-        cubie_hash.paths,
+        cubie_hash.snakemake.identifiers,
+        cubie_hash.snakemake.paramspace,
+        cubie_hash.snakemake.paths,
         cubie_hash.snakemake,
     ):
         assert doctest.testmod(module).failed == 0, module.__name__

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 from cubie_hash import HashCollisionError, IdentifierError, LinkError
-from cubie_hash import links as links_module
 from cubie_hash.snakemake import LinkFallbackWarning, link_hashed, resolve, scan_links
+from cubie_hash.snakemake import links as links_module
 
 FULL = "DyRCNNx8:tsteps=20+dt=2_42_imagenette"
 

@@ -19,9 +19,9 @@ from collections.abc import Sequence
 
 from cubie_hash._core import ALGORITHMS, compute_hash, digest
 from cubie_hash.errors import CubieHashError
-from cubie_hash.identifiers import ModelIdentifier
-from cubie_hash.links import link_hashed, resolve, scan_links
-from cubie_hash.paths import check_paths
+from cubie_hash.snakemake.identifiers import ModelIdentifier
+from cubie_hash.snakemake.links import link_hashed, resolve, scan_links
+from cubie_hash.snakemake.paths import check_paths
 
 
 def _cmd_digest(args: argparse.Namespace) -> int:

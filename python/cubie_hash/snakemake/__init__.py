@@ -4,8 +4,9 @@
 :func:`compute_hash` / :func:`compute_hashes` (Rust, byte-compatible with the seed),
 identifier parsing and flags, the polymorphic ``{model_identifier}`` wildcard, hashed folder
 links and their reverse lookup, hashed parameter spaces and path-length checks.  Each job lives
-in its own module (``identifiers``, ``links``, ``paramspace``, ``paths``); this one only
-gathers them.  It is named after the tool it serves and does not import Snakemake.
+in its own module of this package (``identifiers``, ``links``, ``paramspace``, ``paths``); the
+package itself only gathers them.  It is named after the tool it serves and does not import
+Snakemake.
 
 Example:
     >>> from cubie_hash.snakemake import compute_hash
@@ -24,7 +25,7 @@ from cubie_hash._core import (
     parse_args,
     parse_identifier,
 )
-from cubie_hash.identifiers import (
+from cubie_hash.snakemake.identifiers import (
     DATA_NAME_REGEX,
     MODEL_ARGS_REGEX,
     MODEL_NAME_REGEX,
@@ -36,9 +37,21 @@ from cubie_hash.identifiers import (
     parse_arguments,
     wildcard_constraints,
 )
-from cubie_hash.links import LinkFallbackWarning, ResolvedLink, link_hashed, resolve, scan_links
-from cubie_hash.paramspace import HashedParamspace
-from cubie_hash.paths import NAME_MAX, PATH_MAX, PathProblem, check_identifier, check_paths
+from cubie_hash.snakemake.links import (
+    LinkFallbackWarning,
+    ResolvedLink,
+    link_hashed,
+    resolve,
+    scan_links,
+)
+from cubie_hash.snakemake.paramspace import HashedParamspace
+from cubie_hash.snakemake.paths import (
+    NAME_MAX,
+    PATH_MAX,
+    PathProblem,
+    check_identifier,
+    check_paths,
+)
 
 __all__ = [
     "DATA_NAME_REGEX",

@@ -39,6 +39,7 @@ __all__ = [
     "model_identifier_regex",
     "parse_arguments",
     "wildcard_constraints",
+    "wildcard_value",
 ]
 
 #: A model name: no ``:``, ``_``, ``+``, ``=`` or ``/`` (each would move a boundary).
@@ -111,8 +112,13 @@ class ModelIdentifier:
         return args_to_flags(self.args)
 
 
-def _wildcard(wildcards: object, name: str) -> str:
-    """One wildcard's value from a Snakemake ``Wildcards`` object, a mapping or a namespace."""
+def wildcard_value(wildcards: object, name: str) -> str:
+    """One wildcard's value from a Snakemake ``Wildcards`` object, a mapping or a namespace.
+
+    Example:
+        >>> wildcard_value({"seed": 42}, "seed")
+        '42'
+    """
     try:
         if isinstance(wildcards, Mapping):
             return str(wildcards[name])
@@ -133,7 +139,7 @@ def parse_arguments(wildcards: object, key: str = "model_args") -> str:
         >>> parse_arguments("+a=x y")
         "--a 'x y'"
     """
-    text = wildcards if isinstance(wildcards, str) else _wildcard(wildcards, key)
+    text = wildcards if isinstance(wildcards, str) else wildcard_value(wildcards, key)
     return " ".join(shlex.quote(f) for f in args_to_flags(text))
 
 
@@ -194,9 +200,9 @@ def hashed_identifier(
         ':hash=3fce9ecb'
     """
     return compute_hash(
-        _wildcard(wildcards, args),
-        _wildcard(wildcards, seed),
-        _wildcard(wildcards, data),
+        wildcard_value(wildcards, args),
+        wildcard_value(wildcards, seed),
+        wildcard_value(wildcards, data),
         length=length,
         algorithm=algorithm,
         canonical=canonical,

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from cubie_hash._core import compute_hashes, parse_args
 from cubie_hash.errors import HashCollisionError, IdentifierError
-from cubie_hash.identifiers import _wildcard
+from cubie_hash.snakemake.identifiers import wildcard_value
 
 if TYPE_CHECKING:
     from cubie_hash._core import AlgorithmName
@@ -125,7 +125,7 @@ class HashedParamspace:
         Raises:
             IdentifierError: the hash is not one of this space's.
         """
-        hex_ = _wildcard(wildcards, self.wildcard).removeprefix("hash=")
+        hex_ = wildcard_value(wildcards, self.wildcard).removeprefix("hash=")
         try:
             return dict(parse_args(self._texts[hex_]))
         except KeyError:

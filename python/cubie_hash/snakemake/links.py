@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cubie_hash.errors import HashCollisionError, IdentifierError, LinkError
-from cubie_hash.identifiers import ModelIdentifier
+from cubie_hash.snakemake.identifiers import ModelIdentifier
 
 if TYPE_CHECKING:
     from cubie_hash._core import AlgorithmName
