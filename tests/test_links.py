@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import errno
 import os
+import re
+import shutil
+import stat
 from pathlib import Path
 
 import pytest
-from cubie_hash import HashCollisionError, IdentifierError, LinkError
+from cubie_hash import HashCollisionError, IdentifierError, LinkError, PathError
 from cubie_hash.snakemake import LinkFallbackWarning, link_hashed, resolve, scan_links
 from cubie_hash.snakemake import links as links_module
 
@@ -102,3 +105,80 @@ def test_resolve_refuses_a_link_whose_name_lies(tmp_path: Path) -> None:
     os.symlink(FULL, liar)
     with pytest.raises(LinkError, match="whose hash is not 00000000"):
         resolve(liar)
+
+
+def test_a_dangling_link_is_reported_not_resolved(tmp_path: Path) -> None:
+    full = model(tmp_path)
+    link = link_hashed(full)
+    kept = link_hashed(model(tmp_path, "AlexNet:tsteps=5_7_cifar"))
+    shutil.rmtree(full)  # the model folder is deleted, its link left behind
+    dangling = rf"{re.escape(str(link))} is a dangling link: .*{re.escape(FULL)}"
+    with pytest.raises(LinkError, match=dangling):
+        resolve(link)
+    with pytest.raises(LinkError, match="1 broken hashed link.*dangling"):
+        scan_links(tmp_path)
+    with pytest.raises(LinkError, match="dangling"):
+        resolve("3fce9ecb", tmp_path)
+    assert resolve(kept.name.partition(":")[2], tmp_path).link == kept  # others still resolve
+    (tmp_path / "models" / FULL).mkdir()
+    assert link_hashed(full) == link  # the same model, back again: fine
+    # A dead link of another model is no free name either: it is named, not replaced.
+    os.unlink(link)
+    os.symlink("DyRCNNx8:tsteps=99_1_deleted", link)
+    with pytest.raises(LinkError, match="dangling link: it points to 'DyRCNNx8:tsteps=99"):
+        link_hashed(full)
+    assert os.readlink(link) == "DyRCNNx8:tsteps=99_1_deleted"
+
+
+def test_a_stale_link_to_another_folder_of_the_same_name_is_refused(tmp_path: Path) -> None:
+    old_tree = model(tmp_path / "old")
+    full = model(tmp_path)
+    link = full.parent / "DyRCNNx8:hash=3fce9ecb"
+    os.symlink(os.path.relpath(old_tree, link.parent), link)  # same basename, other folder
+    with pytest.raises(LinkError, match="a folder of that name elsewhere.*stale"):
+        link_hashed(full)
+    assert os.readlink(link) == os.path.relpath(old_tree, link.parent)
+    assert not list(full.glob("*.hash"))
+    os.unlink(link)
+    os.symlink(full.resolve(), link)  # absolute, but to this very folder: accepted
+    assert link_hashed(full) == link
+
+
+@pytest.mark.parametrize("loop", ["self", "pair"])
+def test_a_symlink_loop_is_a_link_error_naming_it(tmp_path: Path, loop: str) -> None:
+    full = model(tmp_path)
+    link = full.parent / "DyRCNNx8:hash=3fce9ecb"
+    if loop == "self":
+        os.symlink(link.name, link)
+    else:
+        os.symlink("other", link)
+        os.symlink(link.name, full.parent / "other")
+    with pytest.raises(LinkError, match=rf"{re.escape(str(link))} is a symlink loop"):
+        link_hashed(full)
+    with pytest.raises(LinkError, match="symlink loop"):
+        resolve(link)
+    with pytest.raises(LinkError, match="symlink loop"):
+        scan_links(tmp_path)
+    looped_model = tmp_path / "models" / "M:a=1_1_d"
+    os.symlink(looped_model.name, looped_model)
+    with pytest.raises(LinkError, match="not a folder"):
+        link_hashed(looped_model)
+
+
+@pytest.mark.parametrize("umask", [0o002, 0o022, 0o077])
+def test_hash_files_follow_the_umask(tmp_path: Path, umask: int) -> None:
+    full = model(tmp_path)
+    old = os.umask(umask)
+    try:
+        link_hashed(full)
+    finally:
+        os.umask(old)
+    mode = stat.S_IMODE(os.stat(full / "3fce9ecb.hash").st_mode)
+    assert mode == 0o666 & ~umask  # group members read it where the umask lets them
+
+
+def test_scan_and_resolve_refuse_a_missing_root(tmp_path: Path) -> None:
+    with pytest.raises(PathError, match="not a folder"):
+        scan_links(tmp_path / "missing")
+    with pytest.raises(PathError, match="not a folder"):
+        resolve("3fce9ecb", tmp_path / "missing")

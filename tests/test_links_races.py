@@ -1,0 +1,92 @@
+"""Hashed links under races, in real child processes: many jobs of a cluster at once.
+
+The link is made with a primitive that fails when the name exists (``symlink`` to the final
+name), so of N jobs linking different models that share one short hash exactly one wins and
+the others get ``HashCollisionError``, and only the winner's folder gets a ``.hash`` file.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from pathlib import Path
+from typing import Any
+
+from cubie_hash.snakemake import ModelIdentifier, link_hashed
+
+JOBS = 16
+TRIALS = 40  # the old check-then-replace lost about one trial in seven; 40 all but catch it
+
+
+def sharing_one_hash(count: int, length: int = 1) -> list[str]:
+    """``count`` different full identifiers of one model name whose hashes are equal."""
+    by_hash: dict[str, list[str]] = {}
+    i = 0
+    while True:
+        full = f"M:a={i}_1_d"
+        group = by_hash.setdefault(ModelIdentifier.parse(full).hash(length), [])
+        group.append(full)
+        if len(group) == count:
+            return group
+        i += 1
+
+
+def worker(root: str, job: int, full: str, trials: int, start: Any, results: Any) -> None:
+    for trial in range(trials):
+        folder = Path(root, str(trial), full)
+        start.wait()  # every job links at the same moment
+        try:
+            link_hashed(folder, length=1)
+            results.put((trial, job, "won"))
+        except Exception as err:  # noqa: BLE001 - the parent checks which
+            results.put((trial, job, type(err).__name__))
+
+
+def race(root: Path, fulls: list[str], trials: int) -> list[list[str]]:
+    """Job ``j`` links model ``fulls[j]`` in ``root/<trial>`` for every trial, all jobs at once
+    (real processes); what each got, per trial, in job order."""
+    for trial in range(trials):
+        for full in fulls:
+            (root / str(trial) / full).mkdir(parents=True, exist_ok=True)
+    ctx = multiprocessing.get_context("spawn")  # no fork of a process that may hold threads
+    start, results = ctx.Barrier(len(fulls), timeout=120), ctx.Queue()
+    jobs = [
+        ctx.Process(target=worker, args=(str(root), j, full, trials, start, results))
+        for j, full in enumerate(fulls)
+    ]
+    for job in jobs:
+        job.start()
+    outcome = [[""] * len(fulls) for _ in range(trials)]
+    for _ in range(trials * len(fulls)):
+        trial, j, what = results.get(timeout=120)
+        outcome[trial][j] = what
+    for job in jobs:
+        job.join(timeout=60)
+        assert job.exitcode == 0  # a crashed job is a failure, not a missing line
+    return outcome
+
+
+def test_different_models_sharing_a_hash_have_exactly_one_winner(tmp_path: Path) -> None:
+    fulls = sharing_one_hash(JOBS)
+    token = ModelIdentifier.parse(fulls[0]).hash(1).removeprefix(":hash=")
+    outcome = race(tmp_path, fulls, TRIALS)
+    # First the race itself, over every trial: one winner, every other job told of the collision.
+    lost = [(t, r) for t, r in enumerate(outcome) if r.count("won") != 1]
+    assert lost == [], f"{len(lost)} of {TRIALS} trials without exactly one winner"
+    assert all(r.count("HashCollisionError") == JOBS - 1 for r in outcome), outcome
+    for trial, results in enumerate(outcome):
+        (winner,) = [f for f, what in zip(fulls, results, strict=True) if what == "won"]
+        folder = tmp_path / str(trial)
+        assert os.readlink(folder / f"M:hash={token}") == winner
+        claims = [p.parent.name for p in folder.glob(f"*/{token}.hash")]
+        claims = [name for name in claims if not (folder / name).is_symlink()]
+        assert claims == [winner], f"trial {trial}: losers wrote .hash files"
+        leftovers = [p.name for p in folder.iterdir() if p.name.startswith(".")]
+        assert leftovers == []
+
+
+def test_jobs_linking_one_model_all_succeed(tmp_path: Path) -> None:
+    full = "M:a=1_1_d"
+    assert race(tmp_path, [full] * 8, 1) == [["won"] * 8]
+    token = ModelIdentifier.parse(full).hash(1).removeprefix(":hash=")
+    assert (tmp_path / "0" / full / f"{token}.hash").read_text() == full + "\n"
