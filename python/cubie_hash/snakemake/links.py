@@ -67,13 +67,26 @@ class ResolvedLink:
         return str(self.identifier)
 
 
+#: The temporary names this module makes beside what it writes (never copied into stand-ins:
+#: another job may be about to rename or remove them).
+_TEMPORARY = re.compile(r"\..*\.[0-9a-f]{8}\.tmp")
+
+
+def _temporary(path: str | os.PathLike[str]) -> Path:
+    """A fresh temporary name beside ``path``, matching ``_TEMPORARY``."""
+    path = Path(path)
+    return path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
+
+
 def _write_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` via a temporary file and a rename: never half written.
 
     The file is created with mode 0666 less the umask, like any file the user makes (so group
-    members can read it where the umask lets them); ``mkstemp`` would make it 0600.
+    members can read it where the umask lets them); ``mkstemp`` would make it 0600.  A rename,
+    not a rewrite in place: ``path`` may be a hard link shared with a stand-in folder, and a
+    reader must never see it empty.
     """
-    tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
+    tmp = _temporary(path)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -152,12 +165,32 @@ def _stands_for(link: Path, full: Path) -> bool:
 
 
 def _hardlink_or_copy(src: str, dst: str) -> None:
+    """Put a hard link to ``src`` (a copy where that fails) at ``dst``, replacing what is there
+    by a rename: another job may be reading ``dst`` (a stand-in's ``.hash``) right now."""
     if os.path.exists(dst) and os.path.samefile(src, dst):
         return
+    tmp = _temporary(dst)
     try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copy2(src, dst)
+        try:
+            os.link(src, tmp)
+        except OSError:
+            shutil.copy2(src, tmp)
+        os.replace(tmp, dst)
+    except BaseException:
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _skip_temporary(_folder: str, names: list[str]) -> list[str]:
+    return [n for n in names if _TEMPORARY.fullmatch(n)]
+
+
+def _copy_into(full: Path, folder: Path) -> None:
+    """Mirror ``full``'s files into ``folder`` as hard links (or copies)."""
+    shutil.copytree(
+        full, folder, copy_function=_hardlink_or_copy, ignore=_skip_temporary, dirs_exist_ok=True
+    )
 
 
 def _warn_fallback(link: Path, reason: BaseException) -> None:
@@ -180,10 +213,10 @@ def _make_stand_in(link: Path, full: Path, hash_name: str, reason: BaseException
     caller then reads whose it is.
     """
     _warn_fallback(link, reason)
-    tmp = link.parent / f".{link.name}.{secrets.token_hex(4)}.tmp"
+    tmp = _temporary(link)
     try:
-        shutil.copytree(full, tmp, copy_function=_hardlink_or_copy)
-        (tmp / hash_name).write_text(full.name + "\n", encoding="utf-8")
+        _copy_into(full, tmp)
+        _write_atomic(tmp / hash_name, full.name + "\n")
         os.rename(tmp, link)
     except OSError as err:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -229,7 +262,7 @@ def link_hashed(
     if _stands_for(link, full):
         if not link.is_symlink():  # an earlier stand-in for this very model: bring it up to date
             _warn_fallback(link, LinkError("stand-in folder"))
-            shutil.copytree(full, link, copy_function=_hardlink_or_copy, dirs_exist_ok=True)
+            _copy_into(full, link)
     else:
         try:
             os.symlink(full.name, link, target_is_directory=True)
