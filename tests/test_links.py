@@ -7,12 +7,21 @@ import os
 import re
 import shutil
 import stat
+import tempfile
 from pathlib import Path
 
 import pytest
-from cubie_hash import HashCollisionError, IdentifierError, LinkError, PathError
-from cubie_hash.snakemake import LinkFallbackWarning, link_hashed, resolve, scan_links
+from cubie_hash import CubieHashError, HashCollisionError, IdentifierError, LinkError, PathError
+from cubie_hash.snakemake import (
+    LinkFallbackWarning,
+    check_paths,
+    link_hashed,
+    resolve,
+    scan_links,
+)
 from cubie_hash.snakemake import links as links_module
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 FULL = "DyRCNNx8:tsteps=20+dt=2_42_imagenette"
 
@@ -182,3 +191,42 @@ def test_scan_and_resolve_refuse_a_missing_root(tmp_path: Path) -> None:
         scan_links(tmp_path / "missing")
     with pytest.raises(PathError, match="not a folder"):
         resolve("3fce9ecb", tmp_path / "missing")
+
+
+# Folder names as Linux hands them to Python: any text, with non-UTF-8 bytes as lone surrogates.
+odd_names = st.lists(
+    st.one_of(
+        st.characters(exclude_categories=()),
+        st.sampled_from(["\udcff", "\ud800", "_", ":", "+", "=", "a=1", "hash=", "é", "\u202e"]),
+    ),
+    min_size=1,
+    max_size=40,
+).map("".join)
+
+
+# ... and names shaped like full identifiers, so that many of them link.
+shaped_names = st.tuples(odd_names, odd_names, odd_names).map(lambda t: "M:a={}_{}_{}".format(*t))
+
+
+@given(name=st.one_of(odd_names, shaped_names), query=odd_names)
+@example(name="M:a=\udcff_1_d", query="\udcff").via("a non-UTF-8 folder name")
+def test_odd_folder_names_link_resolve_or_refuse(name: str, query: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp, name)
+        try:
+            folder.mkdir()
+        except (OSError, ValueError):  # "/", NUL, "." or over 255 bytes: no such folder
+            return
+        try:
+            link = link_hashed(folder)
+        except CubieHashError:
+            link = None
+        if link is not None:
+            assert resolve(link).full == name
+            assert [r.full for r in scan_links(tmp)] == [name]
+            assert resolve(link.name.partition(":hash=")[2], tmp).link == link
+        try:
+            resolve(query, tmp)
+        except CubieHashError:
+            pass
+        assert all(p.kind != "unreadable" for p in check_paths(tmp))

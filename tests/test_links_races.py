@@ -84,7 +84,7 @@ def test_different_models_sharing_a_hash_have_exactly_one_winner(
 ) -> None:
     fulls = sharing_one_hash(JOBS)
     token = ModelIdentifier.parse(fulls[0]).hash(1).removeprefix(":hash=")
-    trials = TRIALS if symlinks else TRIALS // 4  # stand-ins: slower, and never had the bug
+    trials = TRIALS if symlinks else TRIALS // 4  # stand-ins: copies, slower
     outcome = race(tmp_path, fulls, trials, symlinks)
     # First the race itself, over every trial: one winner, every other job told of the collision.
     lost = [(t, r) for t, r in enumerate(outcome) if r.count("won") != 1]
