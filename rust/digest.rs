@@ -59,7 +59,9 @@ pub fn parse_length(algorithm: Algorithm, length: Option<&Bound<'_, PyAny>>) -> 
 ///
 /// Raises:
 ///     AlgorithmError: unknown algorithm.  DigestLengthError: bad length.
-///     InputTypeError: data is not text or bytes.  BufferLayoutError: a strided buffer.
+///     InputTypeError: data is not text or bytes, is a buffer of Python objects (an
+///         object-dtype array: memory addresses), or is a str holding a lone surrogate.
+///     BufferLayoutError: a strided buffer.
 ///
 /// Example:
 ///     >>> digest("hello")

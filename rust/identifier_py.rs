@@ -140,6 +140,9 @@ fn refuse_sets(obj: &Bound<'_, PyAny>) -> PyResult<()> {
 /// Raises:
 ///     IdentifierError: an argument starts like a hash token but is not one, or (canonical)
 ///         a ``key=value`` list is malformed; the message names the argument and position.
+///     InputTypeError: an argument whose text would change from run to run (an object
+///         without ``__str__``/``__repr__``, a lambda, a set or frozenset, also inside a list,
+///         tuple or dict), or a str holding a lone surrogate; the message names the argument.
 ///
 /// Example:
 ///     >>> compute_hash(":tsteps=20+dt=2", 42, "imagenette")

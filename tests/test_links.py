@@ -230,3 +230,16 @@ def test_odd_folder_names_link_resolve_or_refuse(name: str, query: str) -> None:
         except CubieHashError:
             pass
         assert all(p.kind != "unreadable" for p in check_paths(tmp))
+
+
+def test_corrupt_hash_files_are_rewritten_or_reported(tmp_path: Path) -> None:
+    full = model(tmp_path)
+    (full / "3fce9ecb.hash").write_bytes(b"\xff\xfe garbage")
+    link = link_hashed(full)
+    assert (full / "3fce9ecb.hash").read_text() == FULL + "\n"  # the model's own: rewritten
+    os.unlink(link)
+    stand_in = full.parent / "DyRCNNx8:hash=3fce9ecb"
+    stand_in.mkdir()
+    (stand_in / "3fce9ecb.hash").write_bytes(b"\xff")
+    with pytest.raises(LinkError, match="cannot be read as the full identifier"):
+        resolve(stand_in)

@@ -136,7 +136,10 @@ def _read_hash_file(folder: Path, match: re.Match[str] | None) -> str:
     found = sorted(folder.glob(f"{hex_}.hash"))
     if len(found) != 1:
         raise LinkError(f"{folder}: expected one {hex_}.hash file naming the full identifier")
-    return found[0].read_text("utf-8").strip()
+    try:
+        return found[0].read_text("utf-8").strip()
+    except (OSError, UnicodeDecodeError) as err:
+        raise LinkError(f"{found[0]} cannot be read as the full identifier: {err}") from err
 
 
 def _stands_for(link: Path, full: Path) -> bool:
@@ -273,7 +276,11 @@ def link_hashed(
         if not _stands_for(link, full):
             raise LinkError(f"{link} vanished right after it was made")
     # Only now, the link standing for this model: a job that lost the race writes nothing.
-    if not hash_file.is_file() or hash_file.read_text("utf-8").strip() != full.name:
+    try:
+        written = hash_file.read_text("utf-8").strip() if hash_file.is_file() else None
+    except UnicodeDecodeError:  # corrupt: written anew below
+        written = None
+    if written != full.name:
         _write_atomic(hash_file, full.name + "\n")
     return link
 
