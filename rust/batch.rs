@@ -52,7 +52,7 @@ pub unsafe fn str_in<'a>(
     _owner: &'a Bound<'_, PyTuple>,
     text: &Bound<'_, PyString>,
 ) -> PyResult<&'a str> {
-    let utf8: *const str = text.to_str()?;
+    let utf8: *const str = crate::bytes_view::utf8(text)?;
     // SAFETY: a tuple never changes its items, so while `owner` is borrowed (hence alive) it
     // keeps `text` alive; a str's UTF-8 (its data, or the encoding cached inside the object)
     // never changes or moves while the str lives.
@@ -71,7 +71,7 @@ pub struct Pins<'py> {
 impl<'py> Pins<'py> {
     /// Keep `text` alive as long as `self`, and borrow its UTF-8 for that long.
     pub fn str(&self, text: Bound<'py, PyString>) -> PyResult<&str> {
-        let utf8: *const str = text.to_str()?;
+        let utf8: *const str = crate::bytes_view::utf8(&text)?;
         self.strs.borrow_mut().push(text);
         // SAFETY: the bytes live inside the str object, not in the `Bound` handle that moved
         // into the vector; the vector keeps the object alive and is only ever pushed to, until

@@ -7,7 +7,7 @@ use rayon::prelude::*;
 use crate::algorithm::Algorithm;
 use crate::batch::{self, Pins};
 use crate::bytes_view::ByteView;
-use crate::errors::{AlgorithmError, DigestLengthError};
+use crate::errors::{prefixed, AlgorithmError, DigestLengthError};
 
 /// Inputs shorter than this are hashed without releasing the GIL: for short strings the
 /// release/re-acquire costs more than the hash (the threshold CPython's hashlib uses).
@@ -59,7 +59,9 @@ pub fn parse_length(algorithm: Algorithm, length: Option<&Bound<'_, PyAny>>) -> 
 ///
 /// Raises:
 ///     AlgorithmError: unknown algorithm.  DigestLengthError: bad length.
-///     InputTypeError: data is not text or bytes.  BufferLayoutError: a strided buffer.
+///     InputTypeError: data is not text or bytes, is a buffer of Python objects (an
+///         object-dtype array: memory addresses), or is a str holding a lone surrogate.
+///     BufferLayoutError: a strided buffer.
 ///
 /// Example:
 ///     >>> digest("hello")
@@ -113,7 +115,9 @@ pub fn digest_many<'py>(
         items.len(),
         |range| {
             range
-                .map(|i| borrow_item(&items, i, &pins).map_err(|e| with_index(py, e, i)))
+                .map(|i| {
+                    borrow_item(&items, i, &pins).map_err(|e| prefixed(py, e, &format!("item {i}")))
+                })
                 .collect::<PyResult<Vec<&[u8]>>>()
         },
         |slices| slices.iter().map(|s| s.len()).sum::<usize>() >= GIL_RELEASE_BYTES,
@@ -163,12 +167,4 @@ fn hex_digests(alg: Algorithm, hex_len: usize, slices: &[&[u8]]) -> Vec<u8> {
         }
     }
     hex
-}
-
-/// Prefix an error about one batch item with its position, keeping its type.
-fn with_index(py: Python<'_>, err: PyErr, index: usize) -> PyErr {
-    let message = format!("item {index}: {}", err.value(py));
-    let new = PyErr::from_type(err.get_type(py), message);
-    new.set_cause(py, err.cause(py));
-    new
 }

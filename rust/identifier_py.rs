@@ -5,13 +5,15 @@
 
 use std::ops::Range;
 
+use pyo3::exceptions::PyRecursionError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyFrozenSet, PyList, PySet, PyString, PyTuple};
 
 use crate::algorithm::Algorithm;
 use crate::batch::{self, Pins};
+use crate::bytes_view::utf8;
 use crate::digest::{parse_algorithm, parse_length, GIL_RELEASE_BYTES};
-use crate::errors::{IdentifierError as PyIdentifierError, InputTypeError};
+use crate::errors::{prefixed, IdentifierError as PyIdentifierError, InputTypeError};
 use crate::identifier::{self, IdentifierError, Param, HASH_PREFIX};
 
 /// The default hex length: 8 digits, the seed's `length=8`.
@@ -33,9 +35,11 @@ fn options(algorithm: &str, length: Option<&Bound<'_, PyAny>>) -> PyResult<(Algo
 
 /// `str(obj)` as a Python string: the object itself when it already is one (no copy).
 ///
-/// An object whose type defines neither `__str__` nor `__repr__` is refused: its `str()` is
-/// `<T object at 0x...>`, a memory address that differs in every process, so hashing it would
-/// give a different "deterministic" identifier on every run.
+/// Refused, because their `str()` differs from run to run, so hashing them would give a
+/// different "deterministic" identifier in every process: an object whose type defines neither
+/// `__str__` nor `__repr__` (its `str()` is `<T object at 0x...>`, a memory address), anything
+/// else whose text holds an address (a lambda, a bound method, a generator), and sets and
+/// frozensets, also inside lists, tuples and dicts (their order follows `PYTHONHASHSEED`).
 fn as_py_str<'py>(obj: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyString>> {
     let obj = match obj.cast_into::<PyString>() {
         Ok(s) => return Ok(s),
@@ -44,16 +48,78 @@ fn as_py_str<'py>(obj: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyString>> {
     let py = obj.py();
     let object = py.get_type::<PyAny>();
     let ty = obj.get_type();
+    let type_name = ty.name().map(|n| n.to_string()).unwrap_or_default();
     let inherited =
         |name: &str| -> PyResult<bool> { Ok(ty.getattr(name)?.is(&object.getattr(name)?)) };
     if inherited("__str__")? && inherited("__repr__")? {
-        let type_name = ty.name().map(|n| n.to_string()).unwrap_or_default();
         return Err(InputTypeError::new_err(format!(
             "a {type_name} argument has no __str__ or __repr__ of its own: its str() holds its \
              memory address, which changes from run to run; pass a str"
         )));
     }
-    obj.str()
+    refuse_sets(&obj)?;
+    let text = obj.str().map_err(|err| {
+        if !err.is_instance_of::<PyRecursionError>(py) {
+            return err;
+        }
+        let new = InputTypeError::new_err(format!(
+            "a {type_name} argument is nested too deeply to be turned into text; pass a str"
+        ));
+        new.set_cause(py, Some(err));
+        new
+    })?;
+    if holds_address(utf8(&text).unwrap_or_default()) {
+        return Err(InputTypeError::new_err(format!(
+            "a {type_name} argument's str() holds a memory address ({}), which changes from \
+             run to run; pass a str",
+            text.repr().map(|r| r.to_string()).unwrap_or_default()
+        )));
+    }
+    Ok(text)
+}
+
+/// Whether `text` holds what CPython's default reprs print for an address: ` at 0x<hex>`.
+fn holds_address(text: &str) -> bool {
+    text.match_indices(" at 0x")
+        .any(|(i, m)| text[i + m.len()..].starts_with(|c: char| c.is_ascii_hexdigit()))
+}
+
+/// Refuse a set or frozenset, alone or inside lists, tuples and dicts (keys and values).
+fn refuse_sets(obj: &Bound<'_, PyAny>) -> PyResult<()> {
+    // An explicit stack, not recursion: nesting depth is the caller's, not ours to overflow.
+    // Each container is looked into once, so a list that holds itself ends too.
+    let mut stack = vec![obj.clone()];
+    let mut seen = std::collections::HashSet::new();
+    while let Some(item) = stack.pop() {
+        if item.is_instance_of::<PySet>() || item.is_instance_of::<PyFrozenSet>() {
+            let (ty, inner) = (obj.get_type().name(), item.get_type().name());
+            let what = match (item.is(obj), ty, inner) {
+                (true, _, Ok(inner)) => format!("a {inner} argument"),
+                (false, Ok(ty), Ok(inner)) => format!("a {ty} argument holding a {inner}"),
+                _ => "a set".to_owned(),
+            };
+            return Err(InputTypeError::new_err(format!(
+                "{what}: a set's order, and so its str(), changes with PYTHONHASHSEED from \
+                 run to run; pass a sorted list or a str"
+            )));
+        }
+        let container = item.is_instance_of::<PyList>()
+            || item.is_instance_of::<PyTuple>()
+            || item.is_instance_of::<PyDict>();
+        if !container || !seen.insert(item.as_ptr()) {
+            continue;
+        }
+        if let Ok(dict) = item.cast::<PyDict>() {
+            for (k, v) in dict.iter() {
+                stack.extend([k, v]);
+            }
+        } else {
+            for part in item.try_iter()? {
+                stack.push(part?);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Short deterministic identifier of the arguments: ``':hash=<hex>'``.
@@ -74,6 +140,9 @@ fn as_py_str<'py>(obj: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyString>> {
 /// Raises:
 ///     IdentifierError: an argument starts like a hash token but is not one, or (canonical)
 ///         a ``key=value`` list is malformed; the message names the argument and position.
+///     InputTypeError: an argument whose text would change from run to run (an object
+///         without ``__str__``/``__repr__``, a lambda, a set or frozenset, also inside a list,
+///         tuple or dict), or a str holding a lone surrogate; the message names the argument.
 ///
 /// Example:
 ///     >>> compute_hash(":tsteps=20+dt=2", 42, "imagenette")
@@ -203,11 +272,10 @@ fn collect_rows<'a, 'py>(
         if !borrowed.map_err(|e| row_error(py, e, r))? {
             // Anything but a tuple of str: turn it into one of our own and pin its items.
             let row = str_tuple(row.to_owned()).map_err(|e| row_error(py, e, r))?;
-            for item in row.iter() {
-                let text = item.cast_into::<PyString>()?;
-                chunk
-                    .parts
-                    .push(pins.str(text).map_err(|e| row_error(py, e, r))?);
+            for (i, item) in row.iter().enumerate() {
+                let text = pins.str(item.cast_into::<PyString>()?);
+                let text = text.map_err(|e| prefixed(py, e, &format!("argument {i}")));
+                chunk.parts.push(text.map_err(|e| row_error(py, e, r))?);
             }
         }
         chunk.ends.push(chunk.parts.len());
@@ -227,13 +295,14 @@ fn borrow_str_row<'a>(
         return Ok(false);
     };
     let start = parts.len();
-    for item in row.iter_borrowed() {
+    for (i, item) in row.iter_borrowed().enumerate() {
         let Ok(text) = item.cast::<PyString>() else {
             parts.truncate(start);
             return Ok(false);
         };
         // SAFETY: `text` is an item of `row`, which is `owner` or one of its items.
-        parts.push(unsafe { batch::str_in(owner, &text) }?);
+        let part = unsafe { batch::str_in(owner, &text) };
+        parts.push(part.map_err(|e| prefixed(owner.py(), e, &format!("argument {i}")))?);
     }
     Ok(true)
 }
@@ -275,13 +344,22 @@ fn str_tuple<'py>(row: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTuple>> {
             return Ok(t.clone());
         }
     }
-    // A str is iterable too, but hashing its characters as parts would be wrong.
-    if row.is_instance_of::<PyString>() || row.is_instance_of::<PyBytes>() {
+    // A str is iterable too, but hashing its characters as parts would be wrong; a set's
+    // order changes with PYTHONHASHSEED.
+    if row.is_instance_of::<PyString>()
+        || row.is_instance_of::<PyBytes>()
+        || row.is_instance_of::<PySet>()
+        || row.is_instance_of::<PyFrozenSet>()
+    {
         return Err(not_a_row(&row));
     }
+    let py = row.py();
     let parts = row.try_iter().map_err(|_| not_a_row(&row))?;
-    let strs = parts.map(|p| as_py_str(p?)).collect::<PyResult<Vec<_>>>()?;
-    PyTuple::new(row.py(), strs)
+    let strs = parts
+        .enumerate()
+        .map(|(i, p)| as_py_str(p?).map_err(|e| prefixed(py, e, &format!("argument {i}"))))
+        .collect::<PyResult<Vec<_>>>()?;
+    PyTuple::new(py, strs)
 }
 
 fn not_a_row(row: &Bound<'_, PyAny>) -> PyErr {
@@ -290,16 +368,19 @@ fn not_a_row(row: &Bound<'_, PyAny>) -> PyErr {
         .name()
         .map(|n| n.to_string())
         .unwrap_or_default();
+    let why = if row.is_instance_of::<PySet>() || row.is_instance_of::<PyFrozenSet>() {
+        " (whose order changes with PYTHONHASHSEED from run to run)"
+    } else {
+        ""
+    };
     InputTypeError::new_err(format!(
-        "a row is a tuple or list of arguments, got {type_name}"
+        "a row is a tuple or list of arguments, got {type_name}{why}"
     ))
 }
 
-/// Prefix an error about one row with its index, keeping its type.
+/// Prefix an error about one row with its index.
 fn row_error(py: Python<'_>, err: PyErr, row: usize) -> PyErr {
-    let new = PyErr::from_type(err.get_type(py), format!("row {row}: {}", err.value(py)));
-    new.set_cause(py, Some(err));
-    new
+    prefixed(py, err, &format!("row {row}"))
 }
 
 /// `(name, args, params, seed, data)`, as `parse_identifier` returns it.
@@ -310,6 +391,18 @@ fn pairs_to_py(params: Vec<Param<'_>>) -> Vec<(String, String)> {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect()
+}
+
+/// The UTF-8 of a parser's text argument `what`; a lone surrogate is an `IdentifierError`
+/// naming the argument and position (CPython's own `UnicodeEncodeError` is no
+/// `CubieHashError`).
+fn text<'a>(obj: &'a Bound<'_, PyString>, what: &str) -> PyResult<&'a str> {
+    utf8(obj).map_err(|err| {
+        let py = obj.py();
+        let new = PyIdentifierError::new_err(format!("{what}: {}", err.value(py)));
+        new.set_cause(py, Some(err));
+        new
+    })
 }
 
 /// Split a full identifier ``NAME[:k=v+...]_SEED_DATA`` into its parts.
@@ -326,8 +419,8 @@ fn pairs_to_py(params: Vec<Param<'_>>) -> Vec<(String, String)> {
 ///     >>> parse_identifier("DyRCNNx8:tsteps=20+dt=2_42_imagenette")
 ///     ('DyRCNNx8', ':tsteps=20+dt=2', [('tsteps', '20'), ('dt', '2')], '42', 'imagenette')
 #[pyfunction]
-pub fn parse_identifier(identifier: &str) -> PyResult<ParsedIdentifier> {
-    let id = identifier::parse_identifier(identifier).map_err(to_py)?;
+pub fn parse_identifier(identifier: &Bound<'_, PyString>) -> PyResult<ParsedIdentifier> {
+    let id = identifier::parse_identifier(text(identifier, "identifier")?).map_err(to_py)?;
     Ok((
         id.name.to_owned(),
         id.args.to_owned(),
@@ -343,9 +436,13 @@ pub fn parse_identifier(identifier: &str) -> PyResult<ParsedIdentifier> {
 ///     >>> parse_args(":tsteps=20+dt=2")
 ///     [('tsteps', '20'), ('dt', '2')]
 #[pyfunction]
-pub fn parse_args(args: &str) -> PyResult<Vec<(String, String)>> {
-    Ok(pairs_to_py(identifier::parse_args(args).map_err(to_py)?))
+pub fn parse_args(args: &Bound<'_, PyString>) -> PyResult<Vec<(String, String)>> {
+    let params = identifier::parse_args(text(args, "args")?).map_err(to_py)?;
+    Ok(pairs_to_py(params))
 }
+
+/// A parameter list as Python passes it: `(key, value)` pairs of str.
+type PyParams<'py> = Vec<(Bound<'py, PyString>, Bound<'py, PyString>)>;
 
 /// Build ``NAME[:k=v+...]_SEED_DATA``; refuses parts that would not parse back unchanged.
 ///
@@ -354,15 +451,24 @@ pub fn parse_args(args: &str) -> PyResult<Vec<(String, String)>> {
 ///     'DyRCNNx8:tsteps=20+dt=2_42_imagenette'
 #[pyfunction]
 pub fn format_identifier(
-    name: &str,
-    params: Vec<(String, String)>,
-    seed: &str,
-    data: &str,
+    name: &Bound<'_, PyString>,
+    params: PyParams<'_>,
+    seed: &Bound<'_, PyString>,
+    data: &Bound<'_, PyString>,
 ) -> PyResult<String> {
-    let borrowed: Vec<Param<'_>> = params
+    let borrowed = params
         .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+        .enumerate()
+        .map(|(i, (k, v))| {
+            let what = format!("parameter {i}");
+            Ok((text(k, &what)?, text(v, &what)?))
+        })
+        .collect::<PyResult<Vec<Param<'_>>>>()?;
+    let (name, seed, data) = (
+        text(name, "name")?,
+        text(seed, "seed")?,
+        text(data, "data")?,
+    );
     identifier::format_identifier(name, &borrowed, seed, data).map_err(to_py)
 }
 
@@ -372,8 +478,8 @@ pub fn format_identifier(
 ///     >>> canonical_args(":tsteps=20+dt=2")
 ///     'dt=2+tsteps=20'
 #[pyfunction]
-pub fn canonical_args(args: &str) -> PyResult<String> {
-    identifier::canonical_args(args).map_err(to_py)
+pub fn canonical_args(args: &Bound<'_, PyString>) -> PyResult<String> {
+    identifier::canonical_args(text(args, "args")?).map_err(to_py)
 }
 
 /// Command-line flags for ``key=value+...`` text, like the seed's ``parse_arguments``.
@@ -382,6 +488,6 @@ pub fn canonical_args(args: &str) -> PyResult<String> {
 ///     >>> args_to_flags("+tsteps=20+dt=2")
 ///     ['--tsteps', '20', '--dt', '2']
 #[pyfunction]
-pub fn args_to_flags(args: &str) -> PyResult<Vec<String>> {
-    identifier::args_to_flags(args).map_err(to_py)
+pub fn args_to_flags(args: &Bound<'_, PyString>) -> PyResult<Vec<String>> {
+    identifier::args_to_flags(text(args, "args")?).map_err(to_py)
 }

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -190,3 +193,111 @@ def test_objects_whose_str_is_their_address_are_refused() -> None:
 
     assert compute_hash(Named()) == compute_hash("named")
     assert compute_hash(Path("x"), 42, 1.5) == compute_hash("x", "42", "1.5")
+
+
+UNSTABLE = {
+    "lambda": "lambda x: x",
+    "set": "{'tsteps=20', 'dt=2', 'tau=5'}",
+    "frozenset": "frozenset({'a', 'b', 'c'})",
+    "set in a list": "['a', {'b', 'c', 'd'}]",
+    "set in a dict": "{'k': {'b', 'c', 'd'}}",
+    "bound method": "[].append",
+    "generator": "(x for x in 'ab')",
+}
+
+
+@pytest.mark.parametrize("source", UNSTABLE.values(), ids=UNSTABLE.keys())
+def test_arguments_whose_str_changes_from_run_to_run_are_refused(source: str) -> None:
+    value = eval(source)  # a fresh object per call: generators are used up
+    with pytest.raises(InputTypeError, match=r"argument 1: .*(PYTHONHASHSEED|memory address)"):
+        compute_hash(":a=1", value)
+    with pytest.raises(InputTypeError, match=r"row 1: argument 2: "):
+        compute_hashes([(":a=1",), (":a=1", "42", eval(source))])
+
+
+@pytest.mark.parametrize("row", [{"a", "b", "c"}, frozenset({"a", "b", "c"})])
+def test_set_rows_are_refused(row: object) -> None:
+    with pytest.raises(InputTypeError, match=r"row 1: .*got (frozen)?set .*PYTHONHASHSEED"):
+        compute_hashes([("a", "b"), row])  # type: ignore[list-item]
+
+
+def test_a_list_that_holds_itself_is_hashed_like_its_str() -> None:
+    looped: list[object] = ["a"]
+    looped.append(looped)
+    assert compute_hash(looped) == compute_hash("['a', [...]]")
+
+
+HASH_IN_CHILD = """
+import json, sys
+from cubie_hash import InputTypeError
+from cubie_hash.snakemake import compute_hash, compute_hashes
+from pathlib import Path
+out = {}
+for name, source in json.loads(sys.argv[1]).items():
+    try:
+        out[name] = [compute_hash(":a=1", eval(source)), compute_hashes([(":a=1", eval(source))])]
+    except InputTypeError:
+        out[name] = "refused"
+    out[name + " as text"] = str(eval(source)) if "lambda" not in source else "-"
+print(json.dumps(out))
+"""
+
+
+def test_what_is_accepted_hashes_alike_under_every_hash_seed() -> None:
+    # Real processes with different PYTHONHASHSEED values: str-ing a set (say) differs between
+    # them, so every such input must be refused and every accepted one must agree.
+    stable = {
+        "int": "42",
+        "float": "1.5",
+        "dict": "{'b': 1, 'a': [1, 2.5, 'x']}",
+        "tuple": "('a', 1, None, True)",
+        "path": "Path('models/M_1_d')",
+        "str subclass": "type('S', (str,), {})('abc')",
+    }
+    results = []
+    for seed in ("0", "1", "2", "3"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        argv = [sys.executable, "-c", HASH_IN_CHILD, json.dumps({**stable, **UNSTABLE})]
+        done = subprocess.run(argv, env=env, capture_output=True, text=True, check=True)
+        results.append(json.loads(done.stdout))
+    for name in stable:
+        assert {json.dumps(r[name]) for r in results} == {json.dumps(results[0][name])}, name
+        assert results[0][name] != "refused", name
+    for name in UNSTABLE:
+        assert {r[name] for r in results} == {"refused"}, name
+    # What the refusal protects against: the sets' text does move with the seed.
+    assert len({r["set as text"] for r in results}) > 1
+
+
+def test_a_lone_surrogate_is_a_typed_error_naming_argument_and_row() -> None:
+    # Once a bare UnicodeEncodeError (single call) or "TypeError: function takes exactly 5
+    # arguments (1 given)" (batch): the row prefix could not be put on it.
+    with pytest.raises(InputTypeError, match=r"^argument 1: .*'\\ud800' at position 2"):
+        compute_hash("ok", "ab\ud800")
+    with pytest.raises(InputTypeError, match=r"^row 2: argument 0: .*lone surrogate"):
+        compute_hashes([("a",), ("b",), ("\udcff",)])
+    rows: list[Any] = [(f":tsteps={i}", "42", "x") for i in range(5_000)]
+    rows[4_321] = [":a=1", "\ud800"]  # a converted row, in a parallel batch
+    with pytest.raises(InputTypeError, match=r"^row 4321: argument 1: "):
+        compute_hashes(rows)
+    # The hash token check goes first and must not trip over a surrogate either.
+    with pytest.raises(InputTypeError, match="argument 0"):
+        compute_hash("hash=\ud800")
+
+
+def test_an_error_raised_by_str_keeps_its_row_whatever_its_constructor() -> None:
+    class Undecodable:
+        def __str__(self) -> str:
+            raise UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte")
+
+    class Missing:
+        def __str__(self) -> str:
+            raise RuntimeError("no such key")
+
+    # UnicodeDecodeError cannot be rebuilt from a message alone: a typed error instead of
+    # "TypeError: function takes exactly 5 arguments (1 given)".
+    with pytest.raises(InputTypeError, match=r"^row 1: argument 1: 'utf-8' codec") as info:
+        compute_hashes([("a",), ("a", Undecodable())])
+    assert isinstance(info.value.__cause__, UnicodeDecodeError)
+    with pytest.raises(RuntimeError, match=r"^row 0: argument 0: no such key$"):
+        compute_hashes([(Missing(),)])

@@ -182,3 +182,39 @@ def test_large_batch_of_mixed_inputs_keeps_order() -> None:
 def test_few_large_inputs_are_hashed_apart() -> None:
     items = [bytes([i]) * (3 << 20) for i in range(3)]
     assert digest_many(items, "sha256") == [hashlib.sha256(x).hexdigest() for x in items]
+
+
+def test_buffers_of_python_objects_are_refused() -> None:
+    # An object-dtype array exports its items' memory addresses: a new digest every run.
+    objects = np.array(["a", 1, None], dtype=object)
+    with pytest.raises(InputTypeError, match="Python objects or pointers .*memory addresses"):
+        digest(objects)
+    with pytest.raises(InputTypeError, match="^item 1: .*memory addresses"):
+        digest_many([b"x", objects])
+    structured = np.zeros(2, dtype=[("label", object), ("x", np.float64)])
+    with pytest.raises(InputTypeError, match="memory addresses"):
+        digest(structured)
+    # Field names are not formats: a field called "O" holding floats is plain numbers.
+    named = np.zeros(2, dtype=[("O", np.float64), ("P", np.int32)])
+    assert digest(named) == hashlib.md5(named.tobytes()).hexdigest()
+    assert (
+        digest(np.array([1, 2], dtype=np.uint64))
+        == hashlib.md5(b"\1" + 7 * b"\0" + b"\2" + 7 * b"\0").hexdigest()
+    )
+
+
+def test_a_lone_surrogate_is_a_typed_error_naming_the_item() -> None:
+    # Once a bare UnicodeEncodeError (digest) and "TypeError: function takes exactly 5
+    # arguments (1 given)" (digest_many), which no `except CubieHashError` catches.
+    with pytest.raises(InputTypeError, match=r"'\\ud800' at position 1 has no UTF-8"):
+        digest("a\ud800")
+    with pytest.raises(InputTypeError, match=r"^item 2: .*lone surrogate '\\udcff'"):
+        digest_many(["a", b"b", "\udcff"])
+    items: list[object] = ["x" * 10] * 5_000
+    items[3_210] = "\ud800"  # inside a parallel batch
+    with pytest.raises(InputTypeError, match=r"^item 3210: "):
+        digest_many(items)
+    assert (
+        digest("\ud800".encode("utf-8", "surrogatepass"))
+        == hashlib.md5(b"\xed\xa0\x80").hexdigest()
+    )

@@ -137,3 +137,16 @@ def test_module_docstring_examples() -> None:
         cubie_hash.snakemake,
     ):
         assert doctest.testmod(module).failed == 0, module.__name__
+
+
+@pytest.mark.timeout(60)  # a hang guard, not a timing assert: quadratic parsing took minutes
+def test_a_megabyte_identifier_parses_and_round_trips() -> None:
+    params = tuple((f"key{i}", f"value{i}") for i in range(70_000))
+    text = "M:" + "+".join(f"{k}={v}" for k, v in params) + "_42_data"
+    assert len(text) > 1_000_000
+    ident = ModelIdentifier.parse(text)
+    assert ident.params == params and str(ident) == text
+    assert len(parse_args(ident.args)) == len(params)
+    assert canonical_args(ident.args).startswith("key0=value0+key1=value1+key10=value10+")
+    with pytest.raises(IdentifierError, match=r"key 'key7'|key \"key7\" repeated"):
+        ModelIdentifier.parse(text.replace("_42_data", "+key7=x_42_data"))

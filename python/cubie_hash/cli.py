@@ -12,6 +12,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
@@ -31,7 +32,10 @@ def _cmd_digest(args: argparse.Namespace) -> int:
             # Bytes as they are: a file piped in hashes like `md5sum` would hash it.
             print(f"{digest(sys.stdin.buffer.read(), args.algorithm, args.length)}  -")
         else:
-            print(f"{digest(text, args.algorithm, args.length)}  {text}")
+            # A non-UTF-8 argument reaches Python with its bytes kept as lone surrogates
+            # (surrogateescape): hash those bytes, as `printf %s ARG | md5sum` would.
+            data = text.encode("utf-8", "surrogateescape")
+            print(f"{digest(data, args.algorithm, args.length)}  {text}")
     return 0
 
 
@@ -64,8 +68,21 @@ def _cmd_check_paths(args: argparse.Namespace) -> int:
     for problem in problems:
         print(problem)
     if problems:
-        print(f"{len(problems)} path(s) over the limit", file=sys.stderr)
+        unread = sum(p.kind == "unreadable" for p in problems)
+        over = len(problems) - unread
+        print(f"{over} path(s) over the limit, {unread} folder(s) not read", file=sys.stderr)
     return 1 if problems else 0
+
+
+def _positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (a count of systems or steps)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive count (at least 1)")
+    return value
 
 
 def _add_hash_options(p: argparse.ArgumentParser) -> None:
@@ -190,8 +207,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Parse, hash, generate, compile and integrate the bundled example ODE "
         "systems on the CPU, then repeat in a second process that hits the cache.",
     )
-    p.add_argument("--systems", type=int, default=2000, help="independent systems per batch")
-    p.add_argument("--steps", type=int, default=1000, help="RK4 steps")
+    p.add_argument(
+        "--systems", type=_positive_int, default=2000, help="independent systems per batch"
+    )
+    p.add_argument("--steps", type=_positive_int, default=1000, help="RK4 steps")
     p.add_argument("--cache", default=None, help="cache root (default: a fresh temporary one)")
     p.set_defaults(func=_cmd_demo)
     return parser
@@ -199,6 +218,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
+    # Arguments and paths that are not UTF-8 carry lone surrogates (surrogateescape); write
+    # them back as the bytes they came from instead of failing with a traceback mid-output.
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="surrogateescape")
     args = build_parser().parse_args(argv)
     try:
         status: int = args.func(args)
