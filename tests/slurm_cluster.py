@@ -7,6 +7,7 @@ instead of skipping them.  Elsewhere the tests skip with the reason.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -23,8 +24,9 @@ SNAKEMAKE_LIMIT_S = 300
 SUBMITTED = re.compile(r"Job (\d+) has been submitted with SLURM jobid (\d+) ")
 
 
+@functools.cache
 def _why_not() -> str | None:
-    """Why no SLURM cluster can be used here, or None when one answers."""
+    """Why no SLURM cluster can be used here, or None when one answers (asked once)."""
     for tool in ("sbatch", "squeue", "sinfo", "timeout"):
         if shutil.which(tool) is None:
             start = "" if os.geteuid() == 0 else " (needs root)"
