@@ -75,6 +75,10 @@ def test_one_job_every_kind() -> None:
     deep = "/".join(["d" * 200] * 21)
     (path,) = check_job("r", {"a": "d" * 200}, [deep])
     assert path.kind == "path" and path.limit == PATH_MAX and path.hash_wildcards == ("a",)
+    # Whole paths are measured from the workflow folder, not from where the check runs.
+    deep_root = "/" + "/".join(["w" * 250] * 17)
+    assert check_job("r", {}, ["out/x"]) == []
+    assert [p.kind for p in check_job("r", {}, ["out/x"], workdir=deep_root)] == ["path"] * 2
     # Bytes, not characters.
     (wide,) = check_job("r", {"a": "é" * 128}, [])
     assert wide.size == 256 > NAME_MAX

@@ -7,7 +7,9 @@ snakemake-executor-plugin-slurm (2.x) writes it to
 ``.snakemake/slurm_logs/rule_<rule>/<wildcard values joined by "_", "/" made "_">/%j.log`` and
 creates that folder before ``sbatch`` is called, so wildcards that each fit can still join to
 more than 255 bytes, and the job fails with ``[Errno 36] File name too long`` although every
-path of the rule fits.  ``--slurm-logdir`` moves the tree but keeps that folder.
+path of the rule fits.  ``--slurm-logdir`` moves the tree but keeps that folder.  The check
+is conservative: it holds every job to that, also jobs of local rules (never submitted) and
+jobs sent as array jobs (``--slurm-array-jobs``, whose logs go straight into ``rule_<rule>/``).
 
 Jobs behind a checkpoint that has not run yet are not known before it runs: they are counted
 in :attr:`WorkflowReport.pending_checkpoints`, and a second check after the checkpoints ran
@@ -147,7 +149,12 @@ def _fix(
 
 
 def _path_problems(
-    rule: str, wildcards: Mapping[str, str], path: str, name_max: int, path_max: int
+    rule: str,
+    wildcards: Mapping[str, str],
+    path: str,
+    workdir: str,
+    name_max: int,
+    path_max: int,
 ) -> list[JobPathProblem]:
     pairs = tuple(wildcards.items())
     found = []
@@ -157,7 +164,7 @@ def _path_problems(
             inside = [n for n, v in wildcards.items() if v and v in part]
             fix = _fix(wildcards, size, name_max, inside)
             found.append(JobPathProblem(rule, pairs, "component", path, size, name_max, fix))
-    size = _nbytes(os.path.abspath(path))
+    size = _nbytes(os.path.join(workdir, path))  # an absolute path stays as it is
     if size > path_max:
         inside = [n for n, v in wildcards.items() if v and v in path]
         fix = _fix(wildcards, size, path_max, inside)
@@ -171,29 +178,36 @@ def check_job(
     paths: Iterable[str],
     *,
     logdir: str = SLURM_LOGDIR,
+    workdir: str | os.PathLike[str] | None = None,
     name_max: int = NAME_MAX,
     path_max: int = PATH_MAX,
 ) -> list[JobPathProblem]:
     """The problems of one job: its ``paths`` (outputs, logs, benchmarks) and its log folder.
+
+    Relative paths (and ``logdir``) are measured from ``workdir`` (default: the current
+    folder), as the plugin resolves them.
 
     Example:
         >>> [p.kind for p in check_job("r", {"a": "x" * 200, "b": "y" * 100}, ["out/x.txt"])]
         ['executor-log']
     """
     values = {k: str(v) for k, v in wildcards.items()}
+    base = os.path.abspath(workdir if workdir is not None else os.curdir)
     found = []
     for path in paths:
-        found.extend(_path_problems(rule, values, path, name_max, path_max))
+        found.extend(_path_problems(rule, values, path, base, name_max, path_max))
     folder = slurm_log_folder(rule, values)
     size = _nbytes(folder)
-    log_path = f"{logdir}/rule_{rule}/{folder}"
+    log_path = f"{logdir}/rule_{rule}/{folder}".rstrip("/")  # no folder without wildcards
     if size > name_max:
         fix = _fix(values, size, name_max, values)
         pairs = tuple(values.items())
         found.append(JobPathProblem(rule, pairs, "executor-log", log_path, size, name_max, fix))
     found.extend(
         p
-        for p in _path_problems(rule, values, f"{log_path}/0000000000.log", name_max, path_max)
+        for p in _path_problems(
+            rule, values, f"{log_path}/0000000000.log", base, name_max, path_max
+        )
         if p.kind == "path"
     )
     return found
@@ -326,6 +340,7 @@ def check_workflow(
                 wildcards,
                 paths,
                 logdir=logdir or SLURM_LOGDIR,
+                workdir=root,
                 name_max=name_max,
                 path_max=path_max,
             )
