@@ -17,7 +17,7 @@ covers them.  Snakemake is imported only when :func:`check_workflow` is called.
 
 Example:
     >>> from cubie_hash.snakemake.workflow_check import slurm_log_folder
-    >>> slurm_log_folder("train", {"model": "AlexNet", "args": "a/b"})
+    >>> slurm_log_folder({"model": "AlexNet", "args": "a/b"})
     'AlexNet_a_b'
 """
 
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import os
+import posixpath
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -65,19 +66,17 @@ def _shown(value: str) -> str:
     return f"{value[:32]!r}... ({_nbytes(value)} bytes)"
 
 
-def slurm_log_folder(rule: str, wildcards: Mapping[str, object]) -> str:
+def slurm_log_folder(wildcards: Mapping[str, object]) -> str:
     """The folder name snakemake-executor-plugin-slurm makes for one job's log.
 
     The plugin's ``get_job_wildcards``: the job's wildcard values in the order the rule's
     output pattern names them, joined by ``_``, every ``/`` replaced by ``_``; empty (no
-    folder) for a job without wildcards.  ``rule`` names the job (the folder above is
-    ``rule_<rule>``).
+    folder) for a job without wildcards.  The folder above it is ``rule_<rule>``.
 
     Example:
-        >>> slurm_log_folder("init_model", {"model_name": "AlexNet", "seed": "7"})
+        >>> slurm_log_folder({"model_name": "AlexNet", "seed": "7"})
         'AlexNet_7'
     """
-    del rule  # the rule gives the folder above this one, not this name
     return "_".join(str(v) for v in wildcards.values()).replace("/", "_")
 
 
@@ -103,9 +102,10 @@ class JobPathProblem:
     def __str__(self) -> str:
         shown = ", ".join(f"{k}={_shown(v)}" for k, v in self.wildcards) or "no wildcards"
         if self.kind == "executor-log":
+            above = posixpath.dirname(self.path)
             what = (
-                f"cluster executor log folder {SLURM_LOGDIR}/rule_{self.rule}/<wildcards "
-                f'joined by "_"> is {self.size} bytes, over {self.limit}'
+                f'cluster executor log folder {above}/<wildcard values joined by "_"> is '
+                f"{self.size} bytes, over {self.limit}"
             )
         elif self.kind == "component":
             what = f"a component of {self.path!r} is {self.size} bytes, over {self.limit}"
@@ -196,7 +196,7 @@ def check_job(
     found = []
     for path in paths:
         found.extend(_path_problems(rule, values, path, base, name_max, path_max))
-    folder = slurm_log_folder(rule, values)
+    folder = slurm_log_folder(values)
     size = _nbytes(folder)
     log_path = f"{logdir}/rule_{rule}/{folder}".rstrip("/")  # no folder without wildcards
     if size > name_max:
