@@ -144,6 +144,7 @@ def test_outputs_logs_and_benchmarks_are_checked(tmp_path: Path) -> None:
         pytest.param("rule all\n  oops(\n", (), "cannot be checked", id="syntax-error"),
         # Snakemake's own message for an unknown target differs between 9.x releases.
         pytest.param("rule all:\n    input: []\n", ("nope",), "cannot be checked", id="target"),
+        pytest.param("import sys\nsys.exit(3)\n", (), "sys.exit(3)", id="sys-exit"),
         pytest.param("", ("-s", "Nope"), "not found", id="no-snakefile"),
         pytest.param("", ("--configfile", "no.yaml"), "no.yaml", id="no-configfile"),
         pytest.param("", ("--config", "=1"), "--config", id="bad-config"),

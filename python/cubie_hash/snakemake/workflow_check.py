@@ -267,8 +267,8 @@ def check_workflow(
     ``snakefile``, ``configfiles``, ``config`` (a dict, as ``--config`` gives) and ``targets``
     are what ``snakemake`` takes; relative paths are relative to ``workdir``.  Only jobs a
     run would execute are listed (jobs whose outputs exist have made their paths already);
-    ``forceall=True`` lists them all.
-    ``logdir`` is ``--slurm-logdir`` if you give one.
+    ``forceall=True`` lists them all.  ``logdir`` is ``--slurm-logdir`` if you give one.
+    Like ``snakemake -n``, it runs the Snakefile's code and may leave ``.snakemake/`` behind.
 
     Raises:
         WorkflowCheckError: the workflow cannot be loaded or its DAG built (syntax error,
@@ -277,7 +277,7 @@ def check_workflow(
     Example:
         >>> report = check_workflow("examples/snakemake")  # doctest: +SKIP
         >>> report.ok, report.pending_checkpoints  # doctest: +SKIP
-        (True, ('train_model', 'train_model'))
+        (True, ('train_model',))
     """
     try:
         from snakemake.api import SnakemakeApi
@@ -318,8 +318,10 @@ def check_workflow(
                 dag.execute_workflow(executor="dryrun")
             finally:
                 snakemake_logger.removeHandler(collector)
-    except Exception as err:  # Snakemake's errors share no base class worth naming
+    except (Exception, SystemExit) as err:  # Snakemake's errors share no useful base class
         message = " ".join(str(err).split()) or type(err).__name__
+        if isinstance(err, SystemExit):
+            message = f"it called sys.exit({err.code!r})"
         raise WorkflowCheckError(f"workflow in {root} cannot be checked: {message}") from None
     finally:
         os.chdir(before)
