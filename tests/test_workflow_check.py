@@ -111,6 +111,16 @@ def test_long_wildcards_named_with_the_one_to_hash(tmp_path: Path) -> None:
     hashed = check_workflow(workdir, config={"hash": True})
     assert hashed.ok and hashed.jobs == 3
     assert cli(workdir, "--config", "hash=True").returncode == 0
+    # Every path of the rule fits: run without a cluster executor, the workflow goes through.
+    local = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--cores", "1"],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert local.returncode == 0, local.stderr
+    assert len(list((workdir / "results").rglob("seed*.txt"))) == 2
     # The fix the report names is what the workflow does: compute_hash of the value.
     assert len(slurm_log_folder({"d": "d" * 63, "a": compute_hash(args), "s": 1})) < 255
 
