@@ -26,6 +26,7 @@ from cubie_hash.errors import (
     InputTypeError,
     LinkError,
     PathError,
+    WorkflowCheckError,
 )
 
 __version__ = "0.1.0"
@@ -43,6 +44,7 @@ __all__ = [
     "InputTypeError",
     "LinkError",
     "PathError",
+    "WorkflowCheckError",
     "__version__",
     "digest",
     "digest_many",

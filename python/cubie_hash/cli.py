@@ -85,6 +85,35 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _cmd_check_workflow(args: argparse.Namespace) -> int:
+    from cubie_hash.snakemake.workflow_check import check_workflow, parse_config
+
+    # Paths on the command line are relative to where it was typed, as for snakemake.
+    report = check_workflow(
+        args.directory,
+        snakefile=None if args.snakefile is None else os.path.abspath(args.snakefile),
+        configfiles=[os.path.abspath(f) for f in args.configfile],
+        config=parse_config(args.config) if args.config else None,
+        targets=args.targets,
+        forceall=args.forceall,
+        logdir=args.slurm_logdir,
+    )
+    for problem in report.problems:
+        print(problem)
+    if report.pending_checkpoints:
+        print(
+            f"{len(report.pending_checkpoints)} checkpoint job(s) not run yet "
+            f"({', '.join(sorted(set(report.pending_checkpoints)))}): the jobs after them are "
+            "not yet known; check again once they ran",
+            file=sys.stderr,
+        )
+    print(
+        f"{report.jobs} job(s) checked, {len(report.problems)} problem(s)",
+        file=sys.stderr,
+    )
+    return 0 if report.ok else 1
+
+
 def _add_hash_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--length", "-n", type=int, default=8, help="hex characters (default 8)")
     p.add_argument(
@@ -180,6 +209,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("dir", nargs="+", metavar="DIR")
     p.set_defaults(func=_cmd_check_paths)
+
+    p = sub.add_parser(
+        "check-workflow",
+        help="dry-run a Snakemake workflow and list jobs with paths over the limits",
+        description="Build the DAG of the workflow in --directory (a dry run through "
+        "Snakemake's API) and list every job with an output, log or benchmark path component "
+        "over 255 bytes or path over 4096 bytes, and every job whose cluster executor log "
+        "folder (.snakemake/slurm_logs/rule_<rule>/<wildcard values joined by '_'>) is over "
+        "255 bytes, with the wildcard to hash. Exit status 1 if any, 2 if the workflow is "
+        "broken.",
+    )
+    p.add_argument("targets", nargs="*", metavar="TARGET", help="rules or files, as snakemake")
+    p.add_argument("--snakefile", "-s", default=None, help="default: Snakemake's search")
+    p.add_argument("--directory", "-d", default=".", help="workflow directory (default: .)")
+    p.add_argument("--configfile", "--configfiles", nargs="+", default=[], metavar="FILE")
+    p.add_argument("--config", "-C", nargs="+", default=[], metavar="KEY=VALUE")
+    p.add_argument("--forceall", "-F", action="store_true", help="check jobs already done too")
+    p.add_argument("--slurm-logdir", default=None, help="as given to snakemake, if at all")
+    p.set_defaults(func=_cmd_check_workflow)
 
     p = sub.add_parser(
         "cache",

@@ -26,6 +26,7 @@ __all__ = [
     "InputTypeError",
     "LinkError",
     "PathError",
+    "WorkflowCheckError",
 ]
 
 
@@ -71,3 +72,7 @@ class EquationError(CubieHashError):
 
 class CacheError(CubieHashError):
     """A code-generation cache that is unsafe or unusable; the message names the path."""
+
+
+class WorkflowCheckError(CubieHashError):
+    """A Snakemake workflow that cannot be loaded or dry-run; the message is Snakemake's."""

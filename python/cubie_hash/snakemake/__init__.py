@@ -3,10 +3,11 @@
 ``from cubie_hash.snakemake import *`` brings the DynVision seed's helpers, made safe:
 :func:`compute_hash` / :func:`compute_hashes` (Rust, byte-compatible with the seed),
 identifier parsing and flags, the polymorphic ``{model_identifier}`` wildcard, hashed folder
-links and their reverse lookup, hashed parameter spaces and path-length checks.  Each job lives
-in its own module of this package (``identifiers``, ``links``, ``paramspace``, ``paths``); the
-package itself only gathers them.  It is named after the tool it serves and does not import
-Snakemake.
+links and their reverse lookup, hashed parameter spaces, path-length checks and the pre-flight
+check of a whole workflow.  Each job lives in its own module of this package (``identifiers``,
+``links``, ``paramspace``, ``paths``, ``workflow_check``); the package itself only gathers them.
+It is named after the tool it serves and does not import Snakemake (``check_workflow`` does,
+when called).
 
 Example:
     >>> from cubie_hash.snakemake import compute_hash
@@ -52,6 +53,7 @@ from cubie_hash.snakemake.paths import (
     check_identifier,
     check_paths,
 )
+from cubie_hash.snakemake.workflow_check import JobPathProblem, WorkflowReport, check_workflow
 
 __all__ = [
     "DATA_NAME_REGEX",
@@ -61,14 +63,17 @@ __all__ = [
     "PATH_MAX",
     "SEED_REGEX",
     "HashedParamspace",
+    "JobPathProblem",
     "LinkFallbackWarning",
     "ModelIdentifier",
     "PathProblem",
     "ResolvedLink",
+    "WorkflowReport",
     "args_to_flags",
     "canonical_args",
     "check_identifier",
     "check_paths",
+    "check_workflow",
     "compute_hash",
     "compute_hashes",
     "format_identifier",
