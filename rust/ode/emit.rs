@@ -1,0 +1,1755 @@
+//! The Numba module of a system, printed from its canonical form.
+//!
+//! The module is a pure function of (canonical system, target, precision, package version,
+//! [`GENERATOR_VERSION`]): nothing here sees how the system was typed, so every input form
+//! that hashes alike prints the same bytes and computes the same bits.
+//!
+//! # Stages
+//!
+//! 1. **Order.**  Assignments are ordered by the free symbols of their canonical right-hand
+//!    sides (each one after what it uses, ties broken by name); each function (`dxdt`,
+//!    `observables`) keeps only the assignments its outputs need.
+//! 2. **Lowering.**  Each canonical node becomes a node of a small code graph ([`Op`]) with
+//!    one fixed evaluation formula (`a*b/(c*d)`, `a - b`, `math.exp(a)`, `a if c else b`, …),
+//!    hash-consed, so identical canonical subtrees become one node.
+//! 3. **Common subexpressions.**  A node evaluated unconditionally more than once — or
+//!    unconditionally once and again inside a Piecewise branch — is computed once, into
+//!    `_c0`, `_c1`, … (numbered in the order they are first printed).  Nothing is hoisted out
+//!    of a Piecewise branch: a branch may guard a division or a log, and Numba's `njit` raises
+//!    `ZeroDivisionError` for `x/0`.  A temporary holds exactly the value its formula computes
+//!    inline, so CSE never changes a bit.
+//! 4. **Printing.**  Numbers are `_precision(<double>)` literals in their shortest round-trip
+//!    form (exact rationals and integers beyond int64 correctly rounded, or `math.inf`);
+//!    integer exponents stay integers (`x**2`); user symbols are `v_<name>` locals.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap, HashMap};
+use std::fmt;
+
+use num_bigint::BigInt;
+use num_traits::One;
+
+use super::encoding::{BoolOp, Expr, RelOp, View};
+use super::number::{rational_to_f64, Number};
+use super::system::System;
+use crate::algorithm::Algorithm;
+
+/// Version of the code printed here.  It is written into every module and into the cache
+/// entry's metadata; a change to what this module prints must bump it, so cached entries of
+/// the old printer are rebuilt instead of mixed with new ones.
+pub const GENERATOR_VERSION: u32 = 1;
+
+/// The independent variable: usable without being declared.
+pub const TIME: &str = "t";
+
+/// A right-hand side nested deeper than this (in brackets) is split into temporaries where it
+/// is evaluated unconditionally: CPython's parser refuses more than 200 nested brackets.
+const SPLIT_DEPTH: u32 = 40;
+/// The deepest nesting left inside a Piecewise branch, where nothing can be hoisted.
+const MAX_DEPTH: u32 = 150;
+
+/// Where the module runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    Cpu,
+    Cuda,
+}
+
+/// The floating-point type of every array and literal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Precision {
+    Float64,
+    Float32,
+}
+
+impl Target {
+    /// `"cpu"` or `"cuda"`.
+    pub fn parse(name: &str) -> Result<Target, EmitError> {
+        match name {
+            "cpu" => Ok(Target::Cpu),
+            "cuda" => Ok(Target::Cuda),
+            _ => Err(EmitError(format!(
+                "target must be 'cpu' or 'cuda', got {name:?}"
+            ))),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::Cpu => "cpu",
+            Target::Cuda => "cuda",
+        }
+    }
+}
+
+impl Precision {
+    /// `"float64"` or `"float32"`.
+    pub fn parse(name: &str) -> Result<Precision, EmitError> {
+        match name {
+            "float64" => Ok(Precision::Float64),
+            "float32" => Ok(Precision::Float32),
+            _ => Err(EmitError(format!(
+                "precision must be 'float64' or 'float32', got {name:?}"
+            ))),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::Float64 => "float64",
+            Precision::Float32 => "float32",
+        }
+    }
+}
+
+/// What cannot be generated, with the equation it is in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EmitError(pub String);
+
+impl fmt::Display for EmitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// How the module is printed.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// Compute common subexpressions once (the default).  Off, every expression is printed
+    /// inline: the same values, a longer module (for tests and benchmarks).
+    pub cse: bool,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options { cse: true }
+    }
+}
+
+/// The Python source of the Numba module for `system`.
+///
+/// ```
+/// use _core::ode::emit::{generate, Options, Precision, Target};
+/// use _core::ode::{encoding::Expr, system::System};
+/// let system = System {
+///     states: vec!["x".into()],
+///     parameters: vec!["k".into()],
+///     equations: vec![(
+///         "dx".into(),
+///         Expr::mul(vec![Expr::int(-1), Expr::symbol("k"), Expr::symbol("x")]),
+///     )],
+///     ..System::default()
+/// };
+/// let source = generate(&system, Target::Cpu, Precision::Float64, "0.1.0", Options::default())
+///     .unwrap();
+/// assert!(source.contains("    v_dx = -(v_k*v_x)\n    out[0] = v_dx\n"));
+/// ```
+pub fn generate(
+    system: &System,
+    target: Target,
+    precision: Precision,
+    package_version: &str,
+    options: Options,
+) -> Result<String, EmitError> {
+    // Lowering and printing recurse once per level of the canonical tree: on a stack of its
+    // own the depth the front ends accept is what decides, not the caller's thread stack.
+    std::thread::scope(|scope| {
+        let worker = std::thread::Builder::new()
+            .name("cubie_hash-emit".into())
+            .stack_size(STACK_BYTES)
+            .spawn_scoped(scope, || {
+                generate_here(system, target, precision, package_version, options)
+            })
+            .map_err(|e| EmitError(format!("cannot start the code generator: {e}")))?;
+        worker
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+/// Stack of the generating thread (reserved, touched only as deep as the tree goes).
+const STACK_BYTES: usize = 256 << 20;
+
+fn generate_here(
+    system: &System,
+    target: Target,
+    precision: Precision,
+    package_version: &str,
+    options: Options,
+) -> Result<String, EmitError> {
+    let plan = Plan::new(system)?;
+    let encoding = system.encode().map_err(|e| EmitError(e.to_string()))?;
+    let alg = Algorithm::Blake3;
+    let fn_hash = alg.hexdigest(&encoding, alg.hex_len());
+    let p = precision.name();
+    let derivatives: Vec<&str> = system
+        .states
+        .iter()
+        .map(|s| plan.index[format!("d{s}").as_str()])
+        .map(|i| system.equations[i].0.as_str())
+        .collect();
+    let observed: Vec<&str> = system.observables.iter().map(String::as_str).collect();
+    let (device, rk4_device, target_import, batch) = match target {
+        Target::Cpu => (
+            format!("@njit(\"void({p}[::1], {p}[::1], {p}[::1], {p}, {p}[::1])\", cache=True)"),
+            "@njit(cache=True)".to_owned(),
+            "from numba import njit",
+            CPU_BATCH,
+        ),
+        Target::Cuda => (
+            "@cuda.jit(device=True)".to_owned(),
+            "@cuda.jit(device=True)".to_owned(),
+            "from numba import cuda",
+            CUDA_BATCH,
+        ),
+    };
+    let header = HEADER
+        .replace("{version}", package_version)
+        .replace("{generator}", &GENERATOR_VERSION.to_string())
+        .replace("{fn_hash}", &fn_hash)
+        .replace("{target}", target.name())
+        .replace("{precision}", p)
+        .replace("{target_import}", target_import)
+        .replace("{n_states}", &system.states.len().to_string())
+        .replace("{n_parameters}", &system.parameters.len().to_string())
+        .replace("{n_drivers}", &system.drivers.len().to_string())
+        .replace("{n_observables}", &observed.len().to_string())
+        .replace("{states}", &py_tuple(&system.states))
+        .replace("{parameters}", &py_tuple(&system.parameters))
+        .replace("{drivers}", &py_tuple(&system.drivers))
+        .replace("{observables}", &py_tuple(&system.observables));
+    let mut parts = vec![header];
+    for (name, outputs) in [("dxdt", &derivatives), ("observables", &observed)] {
+        let body = plan.function(system, outputs, options)?;
+        let mut text = format!("\n\n{device}\ndef {name}(state, parameters, drivers, t, out):");
+        for line in body {
+            text.push_str("\n    ");
+            text.push_str(&line);
+        }
+        parts.push(text);
+    }
+    parts.push(format!("\n{}", RK4.replace("{device}", &rk4_device)));
+    parts.push(format!("\n{}", batch.replace("{p}", p)));
+    Ok(parts.join("\n").trim_end().to_owned() + "\n")
+}
+
+// -- names -------------------------------------------------------------------------------------
+
+/// The generated-code name of user symbol `name`: `v_<name>` for an ASCII identifier (no
+/// clash with `math`, `out` or a keyword), else `u_<hex of its UTF-8>` — Python folds
+/// non-ASCII identifiers by NFKC, which would make `ℌ` and `H` one variable.
+pub fn local_name(name: &str) -> String {
+    let ascii_identifier = name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && name.bytes().next().is_some_and(|b| !b.is_ascii_digit());
+    if ascii_identifier {
+        format!("v_{name}")
+    } else {
+        format!("u_{}", hex::encode(name.as_bytes()))
+    }
+}
+
+/// A Python string literal for `s` (ASCII only: anything else is escaped).
+fn py_str(s: &str) -> String {
+    let mut out = String::from("'");
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("\\'"),
+            ' '..='~' => out.push(c),
+            c if (c as u32) <= 0xffff => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push_str(&format!("\\U{:08x}", c as u32)),
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// A Python tuple of string literals, as `repr()` writes it.
+fn py_tuple(names: &[String]) -> String {
+    match names {
+        [] => "()".to_owned(),
+        [one] => format!("({},)", py_str(one)),
+        _ => format!(
+            "({})",
+            names
+                .iter()
+                .map(|n| py_str(n))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// The double literal of a number, typed to the module's precision.
+fn float_literal(f: f64) -> String {
+    if f.is_nan() {
+        "_precision(math.nan)".to_owned()
+    } else if f.is_infinite() {
+        let sign = if f < 0.0 { "-" } else { "" };
+        format!("_precision({sign}math.inf)")
+    } else {
+        // Debug is the shortest decimal that parses back to the same double, in a syntax
+        // Python reads (`0.1`, `28.0`, `1e23`, `5e-324`).
+        format!("_precision({f:?})")
+    }
+}
+
+/// The double a number is, correctly rounded (an exact rational or a big integer may round
+/// to infinity, never wrap).
+fn double(n: &Number) -> f64 {
+    match n {
+        Number::Float(f) | Number::Approx(_, f) => *f,
+        // `as` rounds to nearest, ties to even: the correctly rounded double.
+        Number::Int(i) => *i as f64,
+        Number::Exact(r) => rational_to_f64(r),
+    }
+}
+
+// -- the plan: declarations, checks and the order of assignments -----------------------------
+
+struct Plan<'s> {
+    /// Generated-code name of every declared or assigned symbol.
+    locals: HashMap<&'s str, String>,
+    /// Equation index by left-hand side.
+    index: HashMap<&'s str, usize>,
+    /// Every equation, in dependency order (ties by name).
+    order: Vec<usize>,
+    /// The assignments each equation's right-hand side uses.
+    deps: Vec<Vec<usize>>,
+}
+
+fn free_symbols<'a>(e: &'a Expr, out: &mut BTreeSet<&'a str>) {
+    match e.view() {
+        View::Sym(name) => {
+            out.insert(name);
+        }
+        View::Num(_) | View::Const(_) | View::Truth(_) => {}
+        View::Add(args) | View::Mul(args) | View::Func(_, args) | View::Bool(_, args) => {
+            for a in args {
+                free_symbols(a, out);
+            }
+        }
+        View::Pow(a, b) | View::Rel(_, a, b) => {
+            free_symbols(a, out);
+            free_symbols(b, out);
+        }
+        View::Piecewise(pairs) => {
+            for (v, c) in pairs {
+                free_symbols(v, out);
+                free_symbols(c, out);
+            }
+        }
+    }
+}
+
+impl<'s> Plan<'s> {
+    fn new(system: &'s System) -> Result<Plan<'s>, EmitError> {
+        let mut locals: HashMap<&str, String> = HashMap::new();
+        let mut kind: HashMap<&str, &str> = HashMap::new();
+        let declared = [
+            ("state", &system.states),
+            ("parameter", &system.parameters),
+            ("driver", &system.drivers),
+        ]
+        .into_iter()
+        .flat_map(|(what, names)| names.iter().map(move |n| (what, n.as_str())))
+        .chain(system.constants.iter().map(|c| ("constant", c.0.as_str())));
+        for (what, name) in declared {
+            if let Some(before) = kind.insert(name, what) {
+                return Err(EmitError(format!(
+                    "{name} is declared twice (as a {before} and as a {what})"
+                )));
+            }
+            locals.insert(name, local_name(name));
+        }
+        let mut index = HashMap::new();
+        for (i, (lhs, _)) in system.equations.iter().enumerate() {
+            if let Some(what) = kind.get(lhs.as_str()) {
+                return Err(EmitError(format!(
+                    "equation for {lhs}: assigns to {lhs}, which is declared as a {what}"
+                )));
+            }
+            if index.insert(lhs.as_str(), i).is_some() {
+                return Err(EmitError(format!("{lhs} is assigned twice")));
+            }
+            locals.insert(lhs.as_str(), local_name(lhs));
+        }
+        for s in &system.states {
+            if !index.contains_key(format!("d{s}").as_str()) {
+                return Err(EmitError(format!(
+                    "state {s} has no derivative: add an equation 'd{s} = ...'"
+                )));
+            }
+        }
+        for o in &system.observables {
+            if !index.contains_key(o.as_str()) {
+                return Err(EmitError(format!(
+                    "observable {o} is declared but never assigned"
+                )));
+            }
+        }
+        let mut deps = Vec::with_capacity(system.equations.len());
+        for (lhs, rhs) in &system.equations {
+            let mut symbols = BTreeSet::new();
+            free_symbols(rhs, &mut symbols);
+            let mut uses = Vec::new();
+            for s in symbols {
+                match index.get(s) {
+                    Some(&j) => uses.push(j),
+                    None if locals.contains_key(s) || s == TIME => {}
+                    None => {
+                        return Err(EmitError(format!(
+                            "equation for {lhs}: symbol {s:?} is not declared in the system"
+                        )))
+                    }
+                }
+            }
+            deps.push(uses);
+        }
+        let order = dependency_order(system, &deps)?;
+        Ok(Plan {
+            locals,
+            index,
+            order,
+            deps,
+        })
+    }
+
+    /// Body lines of one function writing `outputs` (left-hand sides) to `out`.
+    fn function(
+        &self,
+        system: &System,
+        outputs: &[&str],
+        options: Options,
+    ) -> Result<Vec<String>, EmitError> {
+        let local = |n: &str| self.locals[n].clone();
+        let mut lines = Vec::new();
+        for (array, names) in [
+            ("state", &system.states),
+            ("parameters", &system.parameters),
+            ("drivers", &system.drivers),
+        ] {
+            for (i, n) in names.iter().enumerate() {
+                lines.push(format!("{} = {array}[{i}]", local(n)));
+            }
+        }
+        let mut constants: Vec<&(String, Expr)> = system.constants.iter().collect();
+        constants.sort_by(|a, b| a.0.cmp(&b.0));
+        for (name, value) in constants {
+            let View::Num(n) = value.view() else {
+                return Err(EmitError(format!("constant {name} must be a number")));
+            };
+            lines.push(format!("{} = {}", local(name), float_literal(double(n))));
+        }
+        // The assignments the outputs need, in the global order.
+        let mut needed = vec![false; system.equations.len()];
+        let mut stack: Vec<usize> = outputs.iter().map(|o| self.index[o]).collect();
+        while let Some(i) = stack.pop() {
+            if !std::mem::replace(&mut needed[i], true) {
+                stack.extend(&self.deps[i]);
+            }
+        }
+        let assignments: Vec<usize> = self.order.iter().copied().filter(|&i| needed[i]).collect();
+        let mut graph = Graph::default();
+        let mut roots = Vec::with_capacity(assignments.len());
+        for &i in &assignments {
+            let (lhs, rhs) = &system.equations[i];
+            let mut lower = Lower {
+                graph: &mut graph,
+                locals: &self.locals,
+                equation: lhs,
+            };
+            roots.push(lower.expr(rhs)?);
+        }
+        let temps = if options.cse {
+            graph.shared(&roots)
+        } else {
+            vec![false; graph.ops.len()]
+        };
+        let mut printer = Printer {
+            graph: &graph,
+            temps,
+            names: vec![None; graph.ops.len()],
+            lines: &mut lines,
+            next: 0,
+            equation: "",
+        };
+        for (&i, &root) in assignments.iter().zip(&roots) {
+            let lhs = &system.equations[i].0;
+            printer.equation = lhs;
+            let target = local(lhs);
+            let text = match (&printer.names[root], &graph.ops[root]) {
+                (Some(name), _) => name.clone(),
+                (None, Op::Atom(text)) => text.clone(),
+                (None, _) => {
+                    let text = printer.body(root, true)?.text;
+                    if options.cse {
+                        printer.names[root] = Some(target.clone());
+                    }
+                    text
+                }
+            };
+            printer.lines.push(format!("{target} = {text}"));
+        }
+        for (i, o) in outputs.iter().enumerate() {
+            lines.push(format!("out[{i}] = {}", local(o)));
+        }
+        if lines.is_empty() {
+            lines.push("pass".to_owned());
+        }
+        Ok(lines)
+    }
+}
+
+/// Kahn's algorithm, the smallest ready name first; a cycle is an error naming its members.
+fn dependency_order(system: &System, deps: &[Vec<usize>]) -> Result<Vec<usize>, EmitError> {
+    let n = deps.len();
+    let mut waiting: Vec<usize> = deps.iter().map(Vec::len).collect();
+    let mut users: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (i, d) in deps.iter().enumerate() {
+        for &j in d {
+            users[j].push(i);
+        }
+    }
+    let name = |i: usize| system.equations[i].0.as_str();
+    let mut ready: BinaryHeap<Reverse<(&str, usize)>> = (0..n)
+        .filter(|&i| waiting[i] == 0)
+        .map(|i| Reverse((name(i), i)))
+        .collect();
+    let mut order = Vec::with_capacity(n);
+    while let Some(Reverse((_, i))) = ready.pop() {
+        order.push(i);
+        for &u in &users[i] {
+            waiting[u] -= 1;
+            if waiting[u] == 0 {
+                ready.push(Reverse((name(u), u)));
+            }
+        }
+    }
+    if order.len() < n {
+        let mut stuck: Vec<&str> = (0..n).filter(|&i| waiting[i] > 0).map(name).collect();
+        stuck.sort_unstable();
+        return Err(EmitError(format!(
+            "cycle among assignments: {} depend on each other",
+            stuck.join(", ")
+        )));
+    }
+    Ok(order)
+}
+
+// -- lowering: canonical nodes to a hash-consed code graph ---------------------------------------
+
+type Id = usize;
+
+/// One node of generated code, with a fixed evaluation formula.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Op {
+    /// A local name or a literal: printed as it is, never a temporary.
+    Atom(String),
+    /// `a + b - c` (a `Neg` term after the first is subtracted), left to right.
+    Sum(Vec<Id>),
+    /// `n0*n1/(d0*d1)`; no denominator: `n0*n1`; no numerator: `1.0/(d0*d1)`.
+    Prod(Vec<Id>, Vec<Id>),
+    Neg(Id),
+    Pow(Id, Id),
+    Mod(Id, Id),
+    Call(&'static str, Vec<Id>),
+    /// `v0 if c0 else (v1 if c1 else otherwise)`.
+    Cond(Vec<(Id, Id)>, Id),
+    Cmp(&'static str, Id, Id),
+    /// `&`, `|` or `^` of booleans: every operand is evaluated.
+    Logic(&'static str, Vec<Id>),
+    Not(Id),
+}
+
+impl Op {
+    fn children(&self) -> Vec<Id> {
+        match self {
+            Op::Atom(_) => Vec::new(),
+            Op::Sum(a) | Op::Call(_, a) | Op::Logic(_, a) => a.clone(),
+            Op::Prod(n, d) => n.iter().chain(d).copied().collect(),
+            Op::Neg(a) | Op::Not(a) => vec![*a],
+            Op::Pow(a, b) | Op::Mod(a, b) | Op::Cmp(_, a, b) => vec![*a, *b],
+            Op::Cond(pairs, otherwise) => pairs
+                .iter()
+                .flat_map(|(v, c)| [*c, *v])
+                .chain([*otherwise])
+                .collect(),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Graph {
+    ops: Vec<Op>,
+    ids: HashMap<Op, Id>,
+}
+
+impl Graph {
+    fn add(&mut self, op: Op) -> Id {
+        if let Some(&id) = self.ids.get(&op) {
+            return id;
+        }
+        let id = self.ops.len();
+        self.ops.push(op.clone());
+        self.ids.insert(op, id);
+        id
+    }
+
+    fn atom(&mut self, text: impl Into<String>) -> Id {
+        self.add(Op::Atom(text.into()))
+    }
+
+    /// Which nodes become temporaries: those evaluated unconditionally at least twice, or
+    /// unconditionally once and again inside a Piecewise branch (where the temporary, computed
+    /// before the statement, is read instead of recomputed).
+    fn shared(&self, roots: &[Id]) -> Vec<bool> {
+        let n = self.ops.len();
+        let mut uses = vec![0u32; n];
+        let mut branches = Vec::new();
+        let mut stack: Vec<Id> = roots.iter().rev().copied().collect();
+        while let Some(id) = stack.pop() {
+            uses[id] += 1;
+            if uses[id] > 1 {
+                continue;
+            }
+            match &self.ops[id] {
+                Op::Cond(pairs, otherwise) => {
+                    // Only the first condition is always evaluated.
+                    stack.push(pairs[0].1);
+                    branches.push(pairs[0].0);
+                    branches.extend(pairs[1..].iter().flat_map(|(v, c)| [*v, *c]));
+                    branches.push(*otherwise);
+                }
+                op => stack.extend(op.children()),
+            }
+        }
+        let mut in_branch = vec![false; n];
+        let mut seen = vec![false; n];
+        while let Some(id) = branches.pop() {
+            if uses[id] > 0 {
+                in_branch[id] = true;
+            } else if !std::mem::replace(&mut seen[id], true) {
+                branches.extend(self.ops[id].children());
+            }
+        }
+        (0..n)
+            .map(|i| {
+                !matches!(self.ops[i], Op::Atom(_))
+                    && (uses[i] > 1 || (uses[i] == 1 && in_branch[i]))
+            })
+            .collect()
+    }
+}
+
+struct Lower<'g, 'l> {
+    graph: &'g mut Graph,
+    locals: &'l HashMap<&'l str, String>,
+    equation: &'l str,
+}
+
+/// (generated name, arity) of the functions Numba compiles directly.
+fn math_function(name: &str) -> Option<(&'static str, usize)> {
+    Some(match name {
+        "exp" => ("math.exp", 1),
+        "log" => ("math.log", 1),
+        "sin" => ("math.sin", 1),
+        "cos" => ("math.cos", 1),
+        "tan" => ("math.tan", 1),
+        "asin" => ("math.asin", 1),
+        "acos" => ("math.acos", 1),
+        "atan" => ("math.atan", 1),
+        "atan2" => ("math.atan2", 2),
+        "sinh" => ("math.sinh", 1),
+        "cosh" => ("math.cosh", 1),
+        "tanh" => ("math.tanh", 1),
+        "asinh" => ("math.asinh", 1),
+        "acosh" => ("math.acosh", 1),
+        "atanh" => ("math.atanh", 1),
+        "Abs" => ("abs", 1),
+        "floor" => ("math.floor", 1),
+        "ceiling" => ("math.ceil", 1),
+        "erf" => ("math.erf", 1),
+        "erfc" => ("math.erfc", 1),
+        "gamma" => ("math.gamma", 1),
+        "loggamma" => ("math.lgamma", 1),
+        "expm1" => ("math.expm1", 1),
+        "log1p" => ("math.log1p", 1),
+        "log10" => ("math.log10", 1),
+        "log2" => ("math.log2", 1),
+        "hypot" => ("math.hypot", 2),
+        _ => return None,
+    })
+}
+
+impl Lower<'_, '_> {
+    fn error(&self, what: String) -> EmitError {
+        EmitError(format!("equation for {}: {what}", self.equation))
+    }
+
+    fn literal(&mut self, n: &Number) -> Id {
+        self.graph.atom(float_literal(double(n)))
+    }
+
+    fn one(&mut self) -> Id {
+        self.graph.atom(float_literal(1.0))
+    }
+
+    fn expr(&mut self, e: &Expr) -> Result<Id, EmitError> {
+        Ok(match e.view() {
+            View::Num(n) => self.literal(n),
+            View::Sym(name) => match self.locals.get(name) {
+                Some(local) => self.graph.atom(local.clone()),
+                None if name == TIME => self.graph.atom(TIME),
+                None => return Err(self.error(format!("symbol {name:?} is not declared"))),
+            },
+            View::Const(name) => {
+                let text = match name {
+                    "pi" => "_precision(math.pi)".to_owned(),
+                    "E" => "_precision(math.e)".to_owned(),
+                    "oo" => "_precision(math.inf)".to_owned(),
+                    "nan" => "_precision(math.nan)".to_owned(),
+                    "EulerGamma" => float_literal(0.577_215_664_901_532_9),
+                    "GoldenRatio" => float_literal(1.618_033_988_749_895),
+                    _ => {
+                        return Err(self.error(format!(
+                            "cannot generate code for {}: Numba computes real numbers only",
+                            e.render()
+                        )))
+                    }
+                };
+                self.graph.atom(text)
+            }
+            View::Add(terms) => {
+                let items = terms
+                    .iter()
+                    .map(|t| self.expr(t))
+                    .collect::<Result<_, _>>()?;
+                self.graph.add(Op::Sum(items))
+            }
+            View::Mul(factors) => self.product(factors)?,
+            View::Pow(base, exp) => match negative_exponent(exp) {
+                Some(positive) => {
+                    let d = self.power(base, &positive)?;
+                    let one = self.one();
+                    self.graph.add(Op::Prod(vec![one], vec![d]))
+                }
+                None => self.power(base, exp)?,
+            },
+            View::Func(name, args) => self.call(e, name, args)?,
+            View::Piecewise(pairs) => {
+                let mut branches = Vec::new();
+                let mut otherwise = None;
+                for (value, cond) in pairs {
+                    match cond.view() {
+                        View::Truth(false) => continue,
+                        View::Truth(true) => {
+                            otherwise = Some(self.expr(value)?);
+                            break;
+                        }
+                        _ => {
+                            let c = self.expr(cond)?;
+                            branches.push((self.expr(value)?, c));
+                        }
+                    }
+                }
+                // SymPy's Piecewise is undefined (nan) where no condition holds.
+                let otherwise = match otherwise {
+                    Some(o) => o,
+                    None => self.graph.atom(float_literal(f64::NAN)),
+                };
+                if branches.is_empty() {
+                    otherwise
+                } else {
+                    self.graph.add(Op::Cond(branches, otherwise))
+                }
+            }
+            View::Rel(op, l, r) => {
+                let sym = match op {
+                    RelOp::Lt => "<",
+                    RelOp::Le => "<=",
+                    RelOp::Gt => ">",
+                    RelOp::Ge => ">=",
+                    RelOp::Eq => "==",
+                    RelOp::Ne => "!=",
+                };
+                let (l, r) = (self.expr(l)?, self.expr(r)?);
+                self.graph.add(Op::Cmp(sym, l, r))
+            }
+            View::Bool(op, args) => {
+                let ids: Vec<Id> = args
+                    .iter()
+                    .map(|a| self.expr(a))
+                    .collect::<Result<_, _>>()?;
+                match (op, &ids[..]) {
+                    (BoolOp::Not, [a]) => self.graph.add(Op::Not(*a)),
+                    (BoolOp::Not, _) => {
+                        return Err(self.error(format!("Not takes one argument: {}", e.render())))
+                    }
+                    (_, [a]) => *a,
+                    (BoolOp::And, _) => self.graph.add(Op::Logic("&", ids)),
+                    (BoolOp::Or, _) => self.graph.add(Op::Logic("|", ids)),
+                    (BoolOp::Xor, _) => self.graph.add(Op::Logic("^", ids)),
+                }
+            }
+            View::Truth(v) => self.graph.atom(if v { "True" } else { "False" }),
+        })
+    }
+
+    /// A product: its numeric coefficient first (a negative one becomes a negation), then
+    /// the factors in canonical order; a factor with a negative exponent divides.
+    fn product(&mut self, factors: &[Expr]) -> Result<Id, EmitError> {
+        let mut coefficient = 1.0;
+        let mut num = Vec::new();
+        let mut den = Vec::new();
+        for f in factors {
+            if let View::Num(n) = f.view() {
+                coefficient = double(n);
+                continue;
+            }
+            match f.view() {
+                View::Pow(base, exp) => match negative_exponent(exp) {
+                    Some(positive) => den.push(self.power(base, &positive)?),
+                    None => num.push(self.power(base, exp)?),
+                },
+                _ => num.push(self.expr(f)?),
+            }
+        }
+        // (-c)*x is -(c*x) exactly, and 1.0*x is x: the sign moves out, a unit goes.
+        let negative = coefficient.is_sign_negative() && !coefficient.is_nan();
+        let magnitude = coefficient.abs();
+        if magnitude != 1.0 {
+            num.insert(0, self.graph.atom(float_literal(magnitude)));
+        }
+        let product = match (&num[..], &den[..]) {
+            ([one], []) => *one,
+            ([], _) => {
+                let one = self.one();
+                self.graph.add(Op::Prod(vec![one], den))
+            }
+            _ => self.graph.add(Op::Prod(num, den)),
+        };
+        Ok(if negative {
+            self.graph.add(Op::Neg(product))
+        } else {
+            product
+        })
+    }
+
+    /// `base**exp` for an exponent that is not a negative number.
+    fn power(&mut self, base: &Expr, exp: &Expr) -> Result<Id, EmitError> {
+        let b = self.expr(base)?;
+        let e = match exp.view() {
+            View::Num(Number::Int(1)) => return Ok(b),
+            // An integer exponent stays an integer: Numba multiplies instead of calling pow.
+            View::Num(Number::Int(n)) => self.graph.atom(n.to_string()),
+            View::Num(Number::Exact(r)) if r.numer().is_one() && *r.denom() == BigInt::from(2) => {
+                return Ok(self.graph.add(Op::Call("math.sqrt", vec![b])));
+            }
+            View::Num(n) => self.literal(n),
+            _ => self.expr(exp)?,
+        };
+        Ok(self.graph.add(Op::Pow(b, e)))
+    }
+
+    fn call(&mut self, e: &Expr, name: &str, args: &[Expr]) -> Result<Id, EmitError> {
+        let ids: Vec<Id> = args
+            .iter()
+            .map(|a| self.expr(a))
+            .collect::<Result<_, _>>()?;
+        let arity = |n: usize| -> Result<(), EmitError> {
+            if ids.len() == n {
+                Ok(())
+            } else {
+                Err(self.error(format!(
+                    "{name} takes {n} argument(s), got {}: {}",
+                    ids.len(),
+                    e.render()
+                )))
+            }
+        };
+        if let Some((function, n)) = math_function(name) {
+            arity(n)?;
+            return Ok(self.graph.add(Op::Call(function, ids)));
+        }
+        let zero = || float_literal(0.0);
+        Ok(match name {
+            "Min" | "Max" if !ids.is_empty() => {
+                let f = if name == "Min" { "min" } else { "max" };
+                self.graph.add(Op::Call(f, ids))
+            }
+            "cot" | "sec" | "csc" => {
+                arity(1)?;
+                let f = match name {
+                    "cot" => "math.tan",
+                    "sec" => "math.cos",
+                    _ => "math.sin",
+                };
+                let d = self.graph.add(Op::Call(f, ids));
+                let one = self.one();
+                self.graph.add(Op::Prod(vec![one], vec![d]))
+            }
+            "Mod" => {
+                arity(2)?;
+                self.graph.add(Op::Mod(ids[0], ids[1]))
+            }
+            // SymPy's printer: 0.0 if x == 0 else math.copysign(1, x).
+            "sign" => {
+                arity(1)?;
+                let z = self.graph.atom(zero());
+                let one = self.one();
+                let is_zero = self.graph.add(Op::Cmp("==", ids[0], z));
+                let copysign = self.graph.add(Op::Call("math.copysign", vec![one, ids[0]]));
+                self.graph.add(Op::Cond(vec![(z, is_zero)], copysign))
+            }
+            // SymPy's printer: 0 if x < 0 else (H0 if x == 0 else 1); H0 is 1/2 by default.
+            "Heaviside" => {
+                let h0 = match &ids[..] {
+                    [_] => self.graph.atom(float_literal(0.5)),
+                    [_, h0] => *h0,
+                    _ => {
+                        return Err(
+                            self.error(format!("Heaviside takes 1 or 2 arguments: {}", e.render()))
+                        )
+                    }
+                };
+                let x = ids[0];
+                let z = self.graph.atom(zero());
+                let one = self.one();
+                let below = self.graph.add(Op::Cmp("<", x, z));
+                let at = self.graph.add(Op::Cmp("==", x, z));
+                self.graph.add(Op::Cond(vec![(z, below), (h0, at)], one))
+            }
+            _ => {
+                return Err(self.error(format!(
+                    "cannot generate code for {}: Numba has no {name}",
+                    e.render()
+                )))
+            }
+        })
+    }
+}
+
+/// `-e` for an exponent that is a negative exact number (`x**-2` divides by `x**2`).
+fn negative_exponent(exp: &Expr) -> Option<Expr> {
+    match exp.view() {
+        View::Num(n @ (Number::Int(_) | Number::Exact(_))) if n.is_negative() => {
+            Some(Expr::number(Number::exact(-n.value())))
+        }
+        _ => None,
+    }
+}
+
+// -- printing ------------------------------------------------------------------------------------
+
+// Python operator precedence, lowest first.
+const COND: u8 = 1;
+const NOT: u8 = 2;
+const OR: u8 = 3;
+const XOR: u8 = 4;
+const AND: u8 = 5;
+const CMP: u8 = 6;
+const SUM: u8 = 7;
+const PROD: u8 = 8;
+const NEG: u8 = 9;
+const POW: u8 = 10;
+const ATOM: u8 = 11;
+
+struct Printed {
+    text: String,
+    prec: u8,
+    /// Bracket nesting of `text`.
+    depth: u32,
+}
+
+impl Printed {
+    fn atom(text: String) -> Printed {
+        Printed {
+            text,
+            prec: ATOM,
+            depth: 0,
+        }
+    }
+}
+
+struct Printer<'g, 'l> {
+    graph: &'g Graph,
+    temps: Vec<bool>,
+    names: Vec<Option<String>>,
+    lines: &'l mut Vec<String>,
+    next: usize,
+    equation: &'g str,
+}
+
+impl Printer<'_, '_> {
+    /// Bind `text` to the next temporary, defined before the current statement.
+    fn bind(&mut self, id: Id, text: String) -> Printed {
+        let name = format!("_c{}", self.next);
+        self.next += 1;
+        self.lines.push(format!("{name} = {text}"));
+        self.names[id] = Some(name.clone());
+        Printed::atom(name)
+    }
+
+    /// Node `id` as an operand; `always`: it is evaluated whenever the statement is.
+    fn expr(&mut self, id: Id, always: bool) -> Result<Printed, EmitError> {
+        if let Some(name) = &self.names[id] {
+            return Ok(Printed::atom(name.clone()));
+        }
+        if let Op::Atom(text) = &self.graph.ops[id] {
+            return Ok(Printed::atom(text.clone()));
+        }
+        if self.temps[id] {
+            // Temporaries are evaluated unconditionally somewhere: computing one before this
+            // statement is safe even when it is read inside a branch.
+            let body = self.body(id, true)?;
+            return Ok(self.bind(id, body.text));
+        }
+        let body = self.body(id, always)?;
+        if always && body.depth > SPLIT_DEPTH {
+            return Ok(self.bind(id, body.text));
+        }
+        if body.depth > MAX_DEPTH {
+            return Err(EmitError(format!(
+                "equation for {}: nested too deeply inside a Piecewise branch for Python to \
+                 compile",
+                self.equation
+            )));
+        }
+        Ok(body)
+    }
+
+    /// Node `id` as an operand of precedence at least `prec` (else parenthesised).
+    fn operand(&mut self, id: Id, prec: u8, always: bool) -> Result<(String, u32), EmitError> {
+        let p = self.expr(id, always)?;
+        Ok(if p.prec < prec {
+            (format!("({})", p.text), p.depth + 1)
+        } else {
+            (p.text, p.depth)
+        })
+    }
+
+    /// The formula of node `id` itself (never its temporary's name).
+    fn body(&mut self, id: Id, always: bool) -> Result<Printed, EmitError> {
+        let graph = self.graph;
+        let mut depth = 0;
+        let mut text = String::new();
+        let mut put = |(t, d): (String, u32), text: &mut String| {
+            depth = depth.max(d);
+            text.push_str(&t);
+        };
+        let prec = match &graph.ops[id] {
+            Op::Atom(t) => return Ok(Printed::atom(t.clone())),
+            Op::Sum(items) => {
+                for (i, &item) in items.iter().enumerate() {
+                    if i == 0 {
+                        put(self.operand(item, SUM, always)?, &mut text);
+                        continue;
+                    }
+                    match &graph.ops[item] {
+                        Op::Neg(x) if !self.temps[item] && self.names[item].is_none() => {
+                            text.push_str(" - ");
+                            put(self.operand(*x, SUM + 1, always)?, &mut text);
+                        }
+                        _ => {
+                            text.push_str(" + ");
+                            put(self.operand(item, SUM + 1, always)?, &mut text);
+                        }
+                    }
+                }
+                SUM
+            }
+            Op::Prod(num, den) => {
+                for (i, &f) in num.iter().enumerate() {
+                    if i > 0 {
+                        text.push('*');
+                    }
+                    put(self.operand(f, PROD + u8::from(i > 0), always)?, &mut text);
+                }
+                if let [d] = den[..] {
+                    text.push('/');
+                    put(self.operand(d, PROD + 1, always)?, &mut text);
+                } else if !den.is_empty() {
+                    text.push_str("/(");
+                    for (i, &d) in den.iter().enumerate() {
+                        if i > 0 {
+                            text.push('*');
+                        }
+                        let (t, d) = self.operand(d, PROD + u8::from(i > 0), always)?;
+                        put((t, d + 1), &mut text);
+                    }
+                    text.push(')');
+                }
+                PROD
+            }
+            Op::Neg(x) => {
+                text.push('-');
+                put(self.operand(*x, NEG + 1, always)?, &mut text);
+                NEG
+            }
+            Op::Pow(b, e) => {
+                put(self.operand(*b, ATOM, always)?, &mut text);
+                text.push_str("**");
+                put(self.operand(*e, ATOM, always)?, &mut text);
+                POW
+            }
+            Op::Mod(a, b) => {
+                put(self.operand(*a, PROD, always)?, &mut text);
+                text.push_str(" % ");
+                put(self.operand(*b, PROD + 1, always)?, &mut text);
+                PROD
+            }
+            Op::Call(f, args) => {
+                text.push_str(f);
+                text.push('(');
+                for (i, &a) in args.iter().enumerate() {
+                    if i > 0 {
+                        text.push_str(", ");
+                    }
+                    let (t, d) = self.operand(a, COND, always)?;
+                    put((t, d + 1), &mut text);
+                }
+                text.push(')');
+                ATOM
+            }
+            Op::Cond(pairs, otherwise) => {
+                // Only the first condition runs whenever the statement does.
+                for (i, &(v, c)) in pairs.iter().enumerate() {
+                    let first = i == 0;
+                    let (ct, cd) = self.operand(c, COND + 1, always && first)?;
+                    let (vt, vd) = self.operand(v, COND + 1, false)?;
+                    let nest = u32::try_from(i).unwrap_or(u32::MAX);
+                    depth = depth
+                        .max(cd.saturating_add(nest))
+                        .max(vd.saturating_add(nest));
+                    if !first {
+                        text.push('(');
+                    }
+                    text.push_str(&vt);
+                    text.push_str(" if ");
+                    text.push_str(&ct);
+                    text.push_str(" else ");
+                }
+                let (ot, od) = self.operand(*otherwise, COND + 1, false)?;
+                let nest = u32::try_from(pairs.len() - 1).unwrap_or(u32::MAX);
+                depth = depth.max(od.saturating_add(nest));
+                text.push_str(&ot);
+                text.push_str(&")".repeat(pairs.len() - 1));
+                COND
+            }
+            Op::Cmp(op, a, b) => {
+                put(self.operand(*a, SUM, always)?, &mut text);
+                text.push(' ');
+                text.push_str(op);
+                text.push(' ');
+                put(self.operand(*b, SUM, always)?, &mut text);
+                CMP
+            }
+            Op::Logic(op, args) => {
+                for (i, &a) in args.iter().enumerate() {
+                    if i > 0 {
+                        text.push(' ');
+                        text.push_str(op);
+                        text.push(' ');
+                    }
+                    put(self.operand(a, ATOM, always)?, &mut text);
+                }
+                match *op {
+                    "&" => AND,
+                    "^" => XOR,
+                    _ => OR,
+                }
+            }
+            Op::Not(x) => {
+                text.push_str("not ");
+                put(self.operand(*x, ATOM, always)?, &mut text);
+                NOT
+            }
+        };
+        Ok(Printed { text, prec, depth })
+    }
+}
+
+// -- module templates (the text `codegen/source.py` printed before this module) ----------------
+
+const HEADER: &str = r#""""Generated by cubie_hash {version}: system {fn_hash}, target {target}, precision {precision}.
+
+Printed from the canonical form by code generator version {generator}.
+Do not edit: the codegen cache checks this file's digest before executing it.
+"""
+
+import math
+
+import numpy as np
+from numba import {precision} as _precision
+{target_import}
+
+N_STATES = {n_states}
+N_PARAMETERS = {n_parameters}
+N_DRIVERS = {n_drivers}
+N_OBSERVABLES = {n_observables}
+STATES = {states}
+PARAMETERS = {parameters}
+DRIVERS = {drivers}
+OBSERVABLES = {observables}
+FN_HASH = '{fn_hash}'
+GENERATOR_VERSION = {generator}
+_NP_PRECISION = np.{precision}
+"#;
+
+const RK4: &str = "
+{device}
+def rk4(y, parameters, drivers, t0, dt, n_steps, k1, k2, k3, k4, tmp):
+    half = _precision(0.5) * dt
+    sixth = dt / _precision(6.0)
+    for step in range(n_steps):
+        t = _precision(t0 + step * dt)
+        dxdt(y, parameters, drivers, t, k1)
+        for i in range(N_STATES):
+            tmp[i] = y[i] + half * k1[i]
+        dxdt(tmp, parameters, drivers, _precision(t + half), k2)
+        for i in range(N_STATES):
+            tmp[i] = y[i] + half * k2[i]
+        dxdt(tmp, parameters, drivers, _precision(t + half), k3)
+        for i in range(N_STATES):
+            tmp[i] = y[i] + dt * k3[i]
+        dxdt(tmp, parameters, drivers, _precision(t + dt), k4)
+        for i in range(N_STATES):
+            y[i] = y[i] + sixth * (k1[i] + _precision(2.0) * (k2[i] + k3[i]) + k4[i])
+";
+
+const CPU_BATCH: &str = r#"
+@njit("void({p}[:, ::1], {p}[:, ::1], {p}[:, ::1], {p}, {p}, int64, {p}[:, ::1])", cache=True)
+def integrate_batch(y0, parameters, drivers, t0, dt, n_steps, out):
+    """Fixed-step RK4 from t0 for n_steps of dt, one row per independent system."""
+    y = np.empty(N_STATES, _NP_PRECISION)
+    k1 = np.empty(N_STATES, _NP_PRECISION)
+    k2 = np.empty(N_STATES, _NP_PRECISION)
+    k3 = np.empty(N_STATES, _NP_PRECISION)
+    k4 = np.empty(N_STATES, _NP_PRECISION)
+    tmp = np.empty(N_STATES, _NP_PRECISION)
+    for s in range(y0.shape[0]):
+        for i in range(N_STATES):
+            y[i] = y0[s, i]
+        rk4(y, parameters[s], drivers[s], t0, dt, n_steps, k1, k2, k3, k4, tmp)
+        for i in range(N_STATES):
+            out[s, i] = y[i]
+"#;
+
+const CUDA_BATCH: &str = r#"
+@cuda.jit("void({p}[:, ::1], {p}[:, ::1], {p}[:, ::1], {p}, {p}, int64, {p}[:, ::1])", cache=True)
+def integrate_batch(y0, parameters, drivers, t0, dt, n_steps, out):
+    """Fixed-step RK4, one thread per independent system (row)."""
+    s = cuda.grid(1)
+    if s >= y0.shape[0]:
+        return
+    y = cuda.local.array(N_STATES, _precision)
+    k1 = cuda.local.array(N_STATES, _precision)
+    k2 = cuda.local.array(N_STATES, _precision)
+    k3 = cuda.local.array(N_STATES, _precision)
+    k4 = cuda.local.array(N_STATES, _precision)
+    tmp = cuda.local.array(N_STATES, _precision)
+    for i in range(N_STATES):
+        y[i] = y0[s, i]
+    rk4(y, parameters[s], drivers[s], t0, dt, n_steps, k1, k2, k3, k4, tmp)
+    for i in range(N_STATES):
+        out[s, i] = y[i]
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use num_rational::BigRational;
+
+    fn s(name: &str) -> Expr {
+        Expr::symbol(name)
+    }
+    fn f(x: f64) -> Expr {
+        Expr::number(Number::Float(x))
+    }
+    fn neg(e: Expr) -> Expr {
+        Expr::mul(vec![Expr::int(-1), e])
+    }
+    fn div(a: Expr, b: Expr) -> Expr {
+        Expr::mul(vec![a, Expr::pow(b, Expr::int(-1))])
+    }
+    fn gt(a: Expr, b: Expr) -> Expr {
+        Expr::relation(RelOp::Gt, a, b)
+    }
+    fn system(states: &[&str], params: &[&str], eqs: Vec<(&str, Expr)>) -> System {
+        System {
+            states: states.iter().map(|s| s.to_string()).collect(),
+            parameters: params.iter().map(|s| s.to_string()).collect(),
+            equations: eqs.into_iter().map(|(n, e)| (n.to_owned(), e)).collect(),
+            ..System::default()
+        }
+    }
+    fn cpu(sys: &System, cse: bool) -> Result<String, EmitError> {
+        generate(sys, Target::Cpu, Precision::Float64, "0.0", Options { cse })
+    }
+    /// The body of `dxdt`, one statement a line.
+    fn dxdt(source: &str) -> Vec<String> {
+        let start = source.find("def dxdt(").expect("a dxdt");
+        source[start..]
+            .lines()
+            .skip(1)
+            .take_while(|l| l.starts_with("    "))
+            .map(|l| l.trim().to_owned())
+            .collect()
+    }
+
+    fn lorenz(order: &[usize]) -> System {
+        let (x, y, z) = (|| s("x"), || s("y"), || s("z"));
+        let eqs = [
+            (
+                "dx",
+                Expr::mul(vec![s("sigma"), Expr::add(vec![y(), neg(x())])]),
+            ),
+            (
+                "dy",
+                Expr::add(vec![
+                    Expr::mul(vec![x(), Expr::add(vec![s("rho"), neg(z())])]),
+                    neg(y()),
+                ]),
+            ),
+            (
+                "dz",
+                Expr::add(vec![
+                    Expr::mul(vec![x(), y()]),
+                    neg(Expr::mul(vec![s("beta"), z()])),
+                ]),
+            ),
+            (
+                "e",
+                Expr::add(vec![
+                    Expr::pow(x(), Expr::int(2)),
+                    Expr::pow(y(), Expr::int(2)),
+                ]),
+            ),
+        ];
+        let mut sys = system(
+            &["x", "y", "z"],
+            &["sigma", "rho", "beta"],
+            order.iter().map(|&i| eqs[i].clone()).collect(),
+        );
+        sys.observables = vec!["e".into()];
+        sys
+    }
+
+    #[test]
+    fn lorenz_prints_the_expected_module() {
+        let source = cpu(&lorenz(&[0, 1, 2, 3]), true).unwrap();
+        assert!(source.starts_with("\"\"\"Generated by cubie_hash 0.0: system "));
+        assert!(source.contains("code generator version 1.\n"));
+        assert!(source.contains("\nSTATES = ('x', 'y', 'z')\n"));
+        assert!(source.contains("\nOBSERVABLES = ('e',)\n"));
+        assert!(source.contains("\nDRIVERS = ()\n"));
+        assert!(source.contains("\nGENERATOR_VERSION = 1\n"));
+        assert_eq!(
+            dxdt(&source),
+            [
+                "v_x = state[0]",
+                "v_y = state[1]",
+                "v_z = state[2]",
+                "v_sigma = parameters[0]",
+                "v_rho = parameters[1]",
+                "v_beta = parameters[2]",
+                // Canonical order: sums sort first, shorter names first.
+                "v_dx = (-v_x + v_y)*v_sigma",
+                "v_dy = (-v_z + v_rho)*v_x - v_y",
+                "v_dz = v_x*v_y - v_z*v_beta",
+                "out[0] = v_dx",
+                "out[1] = v_dy",
+                "out[2] = v_dz",
+            ]
+        );
+        assert!(source.contains("    v_e = v_x**2 + v_y**2\n    out[0] = v_e\n"));
+        assert!(source.ends_with("            out[s, i] = y[i]\n"));
+    }
+
+    #[test]
+    fn equation_order_never_reaches_the_module() {
+        let a = cpu(&lorenz(&[0, 1, 2, 3]), true).unwrap();
+        let b = cpu(&lorenz(&[3, 2, 0, 1]), true).unwrap();
+        assert_eq!(a, b);
+    }
+
+    fn q(p: i64, d: i64) -> Expr {
+        Expr::number(Number::exact(BigRational::new(p.into(), d.into())))
+    }
+    fn one_state(rhs: Expr) -> System {
+        system(&["x"], &["a", "b"], vec![("dx", rhs)])
+    }
+    /// The right-hand side printed for `dx` in a one-state system.
+    fn rhs(e: Expr) -> String {
+        let source = cpu(&one_state(e), true).unwrap();
+        let lines = dxdt(&source);
+        let line = lines.iter().find(|l| l.starts_with("v_dx = ")).unwrap();
+        line["v_dx = ".len()..].to_owned()
+    }
+
+    #[test]
+    fn numbers_are_correctly_rounded_double_literals() {
+        let x = || s("x");
+        let big = |e: u32| Expr::number(Number::integer(num_bigint::BigInt::from(10).pow(e)));
+        assert_eq!(rhs(Expr::mul(vec![big(23), x()])), "_precision(1e23)*v_x");
+        assert_eq!(
+            rhs(Expr::mul(vec![big(400), x()])),
+            "_precision(math.inf)*v_x"
+        );
+        assert_eq!(
+            rhs(Expr::mul(vec![big(400), Expr::int(-1), x()])),
+            "-(_precision(math.inf)*v_x)"
+        );
+        // 6.022*10**23 folds exactly, then rounds once.
+        assert_eq!(
+            rhs(Expr::mul(vec![f(6.022), big(23), x()])),
+            format!("_precision({:?})*v_x", 6.022e23)
+        );
+        assert_eq!(
+            rhs(Expr::mul(vec![q(1, 3), x()])),
+            "_precision(0.3333333333333333)*v_x"
+        );
+        assert_eq!(
+            rhs(Expr::add(vec![q(-2, 3), x()])),
+            "_precision(-0.6666666666666666) + v_x"
+        );
+        assert_eq!(
+            rhs(Expr::mul(vec![Expr::int(3), x()])),
+            "_precision(3.0)*v_x"
+        );
+        assert_eq!(rhs(Expr::mul(vec![f(0.1), x()])), "_precision(0.1)*v_x");
+        assert_eq!(
+            rhs(Expr::mul(vec![f(1e-300), x()])),
+            "_precision(1e-300)*v_x"
+        );
+        let tiny = Expr::number(Number::exact(BigRational::new(
+            1.into(),
+            num_bigint::BigInt::from(10).pow(400),
+        )));
+        assert_eq!(rhs(Expr::mul(vec![tiny, x()])), "_precision(0.0)*v_x");
+        assert_eq!(
+            rhs(Expr::mul(vec![Expr::constant("pi"), x()])),
+            "_precision(math.pi)*v_x"
+        );
+        // Integer exponents stay integers; a huge one is a double.
+        assert_eq!(rhs(Expr::pow(x(), Expr::int(3))), "v_x**3");
+        assert_eq!(rhs(Expr::pow(x(), big(30))), "v_x**_precision(1e30)");
+    }
+
+    #[test]
+    fn constants_are_literals_in_name_order() {
+        let mut sys = one_state(Expr::mul(vec![s("c"), s("k"), s("x")]));
+        sys.parameters.clear();
+        sys.constants = vec![
+            (
+                "k".into(),
+                Expr::number(Number::integer(num_bigint::BigInt::from(10).pow(400))),
+            ),
+            ("c".into(), q(1, 4)),
+        ];
+        let lines = dxdt(&cpu(&sys, true).unwrap());
+        assert_eq!(
+            lines[1..3],
+            ["v_c = _precision(0.25)", "v_k = _precision(math.inf)"]
+        );
+    }
+
+    #[test]
+    fn powers_and_divisions() {
+        let x = || s("x");
+        assert_eq!(rhs(div(s("a"), x())), "v_a/v_x");
+        assert_eq!(rhs(Expr::pow(x(), Expr::int(-1))), "_precision(1.0)/v_x");
+        assert_eq!(rhs(div(s("a"), Expr::pow(x(), Expr::int(2)))), "v_a/v_x**2");
+        assert_eq!(
+            rhs(Expr::mul(vec![
+                s("a"),
+                Expr::pow(x(), Expr::int(-1)),
+                Expr::pow(s("b"), Expr::int(-1))
+            ])),
+            "v_a/(v_b*v_x)"
+        );
+        assert_eq!(rhs(Expr::pow(x(), q(1, 2))), "math.sqrt(v_x)");
+        assert_eq!(
+            rhs(Expr::pow(x(), q(-1, 2))),
+            "_precision(1.0)/math.sqrt(v_x)"
+        );
+        assert_eq!(
+            rhs(Expr::pow(x(), q(1, 3))),
+            "v_x**_precision(0.3333333333333333)"
+        );
+        assert_eq!(rhs(Expr::pow(x(), f(2.5))), "v_x**_precision(2.5)");
+        assert_eq!(rhs(Expr::pow(x(), f(-0.5))), "v_x**_precision(-0.5)");
+        assert_eq!(rhs(Expr::pow(x(), s("a"))), "v_x**v_a");
+        assert_eq!(
+            rhs(Expr::pow(Expr::add(vec![x(), s("a")]), Expr::int(2))),
+            "(v_a + v_x)**2"
+        );
+    }
+
+    #[test]
+    fn functions_constants_and_booleans() {
+        let x = || s("x");
+        let fx = |name: &str| rhs(Expr::func(name, vec![x()]));
+        assert_eq!(fx("exp"), "math.exp(v_x)");
+        assert_eq!(fx("Abs"), "abs(v_x)");
+        assert_eq!(fx("ceiling"), "math.ceil(v_x)");
+        assert_eq!(fx("loggamma"), "math.lgamma(v_x)");
+        assert_eq!(fx("cot"), "_precision(1.0)/math.tan(v_x)");
+        assert_eq!(rhs(Expr::func("Max", vec![x(), s("a")])), "max(v_a, v_x)");
+        assert_eq!(rhs(Expr::func("Mod", vec![x(), s("a")])), "v_x % v_a");
+        assert_eq!(
+            fx("sign"),
+            "_precision(0.0) if v_x == _precision(0.0) else math.copysign(_precision(1.0), v_x)"
+        );
+        assert_eq!(
+            rhs(Expr::func("Heaviside", vec![x(), q(1, 2)])),
+            "_precision(0.0) if v_x < _precision(0.0) else (_precision(0.5) if v_x == \
+             _precision(0.0) else _precision(1.0))"
+        );
+        let both = Expr::boolean(
+            BoolOp::And,
+            vec![
+                gt(x(), Expr::int(0)),
+                Expr::boolean(BoolOp::Not, vec![gt(s("a"), x())]),
+            ],
+        );
+        assert_eq!(
+            rhs(Expr::piecewise(vec![
+                (s("a"), both),
+                (s("b"), Expr::truth(true))
+            ])),
+            "v_a if (not (v_x < v_a)) & (_precision(0.0) < v_x) else v_b"
+        );
+        // No condition holds: SymPy's Piecewise is nan there.
+        assert_eq!(
+            rhs(Expr::piecewise(vec![(s("a"), gt(x(), Expr::int(0)))])),
+            "v_a if _precision(0.0) < v_x else _precision(math.nan)"
+        );
+        assert_eq!(
+            rhs(Expr::mul(vec![Expr::int(2), s("t")])),
+            "_precision(2.0)*t"
+        );
+    }
+
+    #[test]
+    fn what_numba_cannot_compile_is_an_error_naming_the_equation() {
+        let x = || s("x");
+        for (e, what) in [
+            (Expr::mul(vec![Expr::constant("I"), x()]), "<I>"),
+            (Expr::mul(vec![Expr::constant("zoo"), x()]), "<zoo>"),
+            (
+                Expr::func("besselj", vec![x(), x()]),
+                "Numba has no besselj",
+            ),
+            (Expr::func("exp", vec![x(), x()]), "exp takes 1 argument"),
+            (Expr::mul(vec![s("q"), x()]), "\"q\" is not declared"),
+        ] {
+            let err = cpu(&one_state(e), true).unwrap_err().0;
+            assert!(err.starts_with("equation for dx: "), "{err}");
+            assert!(err.contains(what), "{err}");
+        }
+        let mut sys = one_state(s("a"));
+        sys.states.push("y".into());
+        assert!(cpu(&sys, true)
+            .unwrap_err()
+            .0
+            .contains("state y has no derivative"));
+        let cycle = system(
+            &["x"],
+            &[],
+            vec![("dx", s("u")), ("u", s("w")), ("w", s("u"))],
+        );
+        assert_eq!(
+            cpu(&cycle, true).unwrap_err().0,
+            "cycle among assignments: dx, u, w depend on each other"
+        );
+        let mut sys = one_state(s("a"));
+        sys.observables.push("o".into());
+        assert!(cpu(&sys, true)
+            .unwrap_err()
+            .0
+            .contains("observable o is declared"));
+        let clash = system(&["x"], &["x"], vec![("dx", s("x"))]);
+        assert!(cpu(&clash, true).unwrap_err().0.contains("declared twice"));
+    }
+
+    #[test]
+    fn shared_subtrees_are_computed_once() {
+        let e = || Expr::func("exp", vec![Expr::mul(vec![s("a"), s("x")])]);
+        let sys = system(
+            &["x", "y"],
+            &["a"],
+            vec![
+                ("dx", Expr::add(vec![e(), s("y")])),
+                ("dy", Expr::mul(vec![e(), s("y")])),
+            ],
+        );
+        let source = cpu(&sys, true).unwrap();
+        let body = dxdt(&source);
+        assert!(
+            body.contains(&"_c0 = math.exp(v_a*v_x)".to_owned()),
+            "{body:?}"
+        );
+        assert!(body.contains(&"v_dx = v_y + _c0".to_owned()), "{body:?}");
+        assert!(body.contains(&"v_dy = v_y*_c0".to_owned()), "{body:?}");
+        assert_eq!(source.matches("math.exp").count(), 1);
+        // Without CSE: the same formulas, inline.
+        let plain = cpu(&sys, false).unwrap();
+        assert!(!plain.contains("_c0"));
+        assert!(plain.contains("v_dx = v_y + math.exp(v_a*v_x)\n"));
+        assert!(plain.contains("v_dy = v_y*math.exp(v_a*v_x)\n"));
+        // A whole right-hand side used again is read from its variable.
+        let sys = system(
+            &["x"],
+            &["a"],
+            vec![
+                ("u", Expr::mul(vec![s("a"), s("x")])),
+                (
+                    "dx",
+                    Expr::add(vec![s("u"), Expr::mul(vec![s("a"), s("x")])]),
+                ),
+            ],
+        );
+        let body = dxdt(&cpu(&sys, true).unwrap());
+        assert!(body.contains(&"v_u = v_a*v_x".to_owned()), "{body:?}");
+        assert!(body.contains(&"v_dx = v_u + v_u".to_owned()), "{body:?}");
+    }
+
+    #[test]
+    fn nothing_is_hoisted_out_of_a_branch() {
+        let x = || s("x");
+        let guarded = || div(s("a"), x());
+        let positive = || gt(x(), Expr::int(0));
+        // a/x twice, but only ever inside a branch that x > 0 guards: never a temporary.
+        let sys = system(
+            &["x", "y"],
+            &["a"],
+            vec![
+                (
+                    "dx",
+                    Expr::piecewise(vec![
+                        (guarded(), positive()),
+                        (Expr::int(0), Expr::truth(true)),
+                    ]),
+                ),
+                (
+                    "dy",
+                    Expr::piecewise(vec![
+                        (guarded(), positive()),
+                        (Expr::int(1), Expr::truth(true)),
+                    ]),
+                ),
+            ],
+        );
+        let body = dxdt(&cpu(&sys, true).unwrap());
+        for line in body.iter().filter(|l| l.starts_with("_c")) {
+            assert!(!line.contains("v_a/v_x"), "hoisted out of a branch: {line}");
+        }
+        assert!(
+            body.contains(&"v_dx = v_a/v_x if _c0 else _precision(0.0)".to_owned()),
+            "{body:?}"
+        );
+        assert!(
+            body.contains(&"_c0 = _precision(0.0) < v_x".to_owned()),
+            "{body:?}"
+        );
+        // Evaluated unconditionally anyway: the branch reads the temporary.
+        let e = || Expr::func("exp", vec![x()]);
+        let sys = one_state(Expr::add(vec![
+            e(),
+            Expr::piecewise(vec![
+                (Expr::mul(vec![s("a"), e()]), positive()),
+                (Expr::int(0), Expr::truth(true)),
+            ]),
+        ]));
+        let body = dxdt(&cpu(&sys, true).unwrap());
+        assert!(body.contains(&"_c0 = math.exp(v_x)".to_owned()), "{body:?}");
+        assert!(
+            body.contains(
+                &"v_dx = (v_a*_c0 if _precision(0.0) < v_x else _precision(0.0)) + _c0".to_owned()
+            ),
+            "{body:?}"
+        );
+        // Later branches and conditions are conditional too.
+        let sys = one_state(Expr::piecewise(vec![
+            (Expr::int(0), positive()),
+            (s("a"), gt(guarded(), Expr::int(1))),
+            (guarded(), Expr::truth(true)),
+        ]));
+        let body = dxdt(&cpu(&sys, true).unwrap());
+        assert!(!body.iter().any(|l| l.starts_with("_c")), "{body:?}");
+    }
+
+    #[test]
+    fn deep_nesting_is_split_into_temporaries() {
+        let mut e = s("x");
+        for _ in 0..500 {
+            e = Expr::func("sin", vec![e]);
+        }
+        let source = cpu(&one_state(e), true).unwrap();
+        let max_nesting = source
+            .lines()
+            .map(|l| {
+                let mut depth = 0i32;
+                let mut deepest = 0;
+                for c in l.chars() {
+                    depth += i32::from(c == '(') - i32::from(c == ')');
+                    deepest = deepest.max(depth);
+                }
+                deepest
+            })
+            .max()
+            .unwrap();
+        assert!(max_nesting <= 50, "{max_nesting}");
+        assert_eq!(source.matches("math.sin(").count(), 500);
+        // In a branch nothing can be hoisted: too deep is an error, not a module Python refuses.
+        let mut e = s("x");
+        for _ in 0..500 {
+            e = Expr::func("sin", vec![e]);
+        }
+        let branch = Expr::piecewise(vec![
+            (e, gt(s("x"), Expr::int(0))),
+            (Expr::int(0), Expr::truth(true)),
+        ]);
+        let err = cpu(&one_state(branch), true).unwrap_err().0;
+        assert!(
+            err.contains("equation for dx") && err.contains("nested too deeply"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn names_python_would_fold_stay_distinct() {
+        let sys = system(
+            &["H", "\u{210c}"],
+            &[],
+            vec![("dH", s("\u{210c}")), ("d\u{210c}", s("H"))],
+        );
+        let source = cpu(&sys, true).unwrap();
+        assert!(source.contains("\nSTATES = ('H', '\\u210c')\n"));
+        let body = dxdt(&source);
+        assert_eq!(body[..2], ["v_H = state[0]", "u_e2848c = state[1]"]);
+        assert!(body.contains(&"v_dH = u_e2848c".to_owned()), "{body:?}");
+        assert!(source.is_ascii());
+    }
+
+    #[test]
+    fn cuda_and_float32_change_only_decorators_and_types() {
+        let sys = lorenz(&[0, 1, 2, 3]);
+        let cuda = generate(
+            &sys,
+            Target::Cuda,
+            Precision::Float32,
+            "0.0",
+            Options::default(),
+        )
+        .unwrap();
+        assert!(cuda.contains("from numba import float32 as _precision\nfrom numba import cuda\n"));
+        assert!(
+            cuda.contains("@cuda.jit(device=True)\ndef dxdt(state, parameters, drivers, t, out):")
+        );
+        assert!(cuda.contains("@cuda.jit(\"void(float32[:, ::1], "));
+        assert_eq!(dxdt(&cuda), dxdt(&cpu(&sys, true).unwrap()));
+    }
+}
