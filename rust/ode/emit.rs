@@ -27,7 +27,8 @@ use std::collections::{BTreeSet, BinaryHeap, HashMap};
 use std::fmt;
 
 use num_bigint::BigInt;
-use num_traits::One;
+use num_integer::Integer;
+use num_traits::{One, Signed, ToPrimitive, Zero};
 
 use super::encoding::{BoolOp, Expr, RelOp, View};
 use super::number::{rational_to_f64, Number};
@@ -728,6 +729,10 @@ impl Lower<'_, '_> {
                 self.graph.add(Op::Sum(items))
             }
             View::Mul(factors) => self.product(factors)?,
+            View::Pow(base, exp) if integer_power(base, exp).is_some() => {
+                let value = integer_power(base, exp).expect("checked");
+                self.graph.atom(float_literal(value))
+            }
             View::Pow(base, exp) => match negative_exponent(exp) {
                 Some(positive) => {
                     let d = self.power(base, &positive)?;
@@ -808,6 +813,10 @@ impl Lower<'_, '_> {
                 continue;
             }
             match f.view() {
+                View::Pow(base, exp) if integer_power(base, exp).is_some() => {
+                    let value = integer_power(base, exp).expect("checked");
+                    num.push(self.graph.atom(float_literal(value)));
+                }
                 View::Pow(base, exp) => match negative_exponent(exp) {
                     Some(positive) => den.push(self.power(base, &positive)?),
                     None => num.push(self.power(base, exp)?),
@@ -938,6 +947,47 @@ fn negative_exponent(exp: &Expr) -> Option<Expr> {
         }
         _ => None,
     }
+}
+
+/// The correctly rounded double of `base**n` for a number base and an integer exponent the
+/// canonical form left unfolded (it folds small exponents only), when that is cheap to know
+/// exactly or certainly overflows (`10**400` → inf, `10**10**10` → inf); `None` leaves the
+/// power to run time.
+fn numeric_power(base: &Number, n: &BigInt) -> Option<f64> {
+    // Exact expansion up to this many bits of result is cheap.
+    const MAX_BITS: u64 = 1 << 16;
+    let r = base.value();
+    if r.is_zero() {
+        return n.is_positive().then_some(0.0);
+    }
+    let negative = r.is_negative() && n.is_odd();
+    let signed = |m: f64| if negative { -m } else { m };
+    let (p_bits, q_bits) = (r.numer().bits(), r.denom().bits());
+    let magnitude = n.magnitude().to_u64();
+    if let Some(e) = magnitude.filter(|e| e.saturating_mul(p_bits.max(q_bits)) <= MAX_BITS) {
+        let mut value = num_traits::pow(r, usize::try_from(e).ok()?);
+        if n.is_negative() {
+            value = value.recip();
+        }
+        return Some(rational_to_f64(&value));
+    }
+    // p/q lies in (2^(d-1), 2^(d+1)) for d = bits(p) - bits(q): |log2 |p/q|| > |d| - 1, so
+    // beyond 1100 the power is certainly past the largest double (or below the smallest).
+    let gap = p_bits.abs_diff(q_bits).saturating_sub(1);
+    let certain = gap > 0 && magnitude.is_none_or(|e| e.saturating_mul(gap) > 1100);
+    if !certain {
+        return None;
+    }
+    let grows = (p_bits > q_bits) == n.is_positive();
+    Some(signed(if grows { f64::INFINITY } else { 0.0 }))
+}
+
+/// [`numeric_power`] of a power whose base is a number and exponent an exact integer.
+fn integer_power(base: &Expr, exp: &Expr) -> Option<f64> {
+    let (View::Num(b), View::Num(e)) = (base.view(), exp.view()) else {
+        return None;
+    };
+    numeric_power(b, &e.as_exact_integer()?)
 }
 
 // -- printing ------------------------------------------------------------------------------------
@@ -1435,6 +1485,42 @@ mod tests {
         // Integer exponents stay integers; a huge one is a double.
         assert_eq!(rhs(Expr::pow(x(), Expr::int(3))), "v_x**3");
         assert_eq!(rhs(Expr::pow(x(), big(30))), "v_x**_precision(1e30)");
+        // Powers of numbers the canonical form leaves unfolded: exactly, then rounded once.
+        let pow = |b: Expr, e: Expr| Expr::mul(vec![Expr::pow(b, e), x()]);
+        assert_eq!(
+            rhs(pow(Expr::int(10), Expr::int(400))),
+            "_precision(math.inf)*v_x"
+        );
+        assert_eq!(rhs(pow(Expr::int(10), big(10))), "_precision(math.inf)*v_x");
+        assert_eq!(
+            rhs(pow(Expr::int(-10), big(10))),
+            "_precision(math.inf)*v_x"
+        );
+        assert_eq!(
+            rhs(pow(Expr::int(-10), Expr::int(401))),
+            "_precision(-math.inf)*v_x"
+        );
+        assert_eq!(
+            rhs(pow(Expr::int(10), Expr::int(-400))),
+            "_precision(0.0)*v_x"
+        );
+        assert_eq!(
+            rhs(pow(Expr::int(10), Expr::int(100))),
+            "_precision(1e100)*v_x"
+        );
+        assert_eq!(
+            rhs(pow(f(1.1), Expr::int(100))),
+            "_precision(13780.61233982238)*v_x"
+        );
+        assert_eq!(
+            rhs(Expr::pow(Expr::int(10), big(10))),
+            "_precision(math.inf)"
+        );
+        // Base near 1, exponent too large to expand: left to run time.
+        assert_eq!(
+            rhs(pow(f(1.0 + f64::EPSILON), big(12))),
+            "_precision(1.0000000000000002)**1000000000000*v_x"
+        );
     }
 
     #[test]
