@@ -467,11 +467,13 @@ impl<'s> Plan<'s> {
         } else {
             vec![false; graph.ops.len()]
         };
+        let fixed = lines.len();
         let mut printer = Printer {
             graph: &graph,
             temps,
             names: vec![None; graph.ops.len()],
             lines: &mut lines,
+            literals: Vec::new(),
             next: 0,
             equation: "",
         };
@@ -481,7 +483,7 @@ impl<'s> Plan<'s> {
             let target = local(lhs);
             let text = match (&printer.names[root], &graph.ops[root]) {
                 (Some(name), _) => name.clone(),
-                (None, Op::Atom(text)) => text.clone(),
+                (None, Op::Atom(_)) => printer.expr(root, true)?.text,
                 (None, _) => {
                     let text = printer.body(root, true)?.text;
                     if options.cse {
@@ -492,6 +494,8 @@ impl<'s> Plan<'s> {
             };
             printer.lines.push(format!("{target} = {text}"));
         }
+        let literals = std::mem::take(&mut printer.literals);
+        lines.splice(fixed..fixed, literals);
         for (i, o) in outputs.iter().enumerate() {
             lines.push(format!("out[{i}] = {}", local(o)));
         }
@@ -605,13 +609,16 @@ impl Graph {
     /// unconditionally once and again inside a Piecewise branch (where the temporary, computed
     /// before the statement, is read instead of recomputed).
     fn shared(&self, roots: &[Id]) -> Vec<bool> {
+        // A negation costs nothing to repeat: it is never a temporary, and each of its uses
+        // counts as a use of what it negates (so `-e` twice computes `e` once).
+        let transparent = |id: Id| matches!(self.ops[id], Op::Neg(_));
         let n = self.ops.len();
         let mut uses = vec![0u32; n];
         let mut branches = Vec::new();
         let mut stack: Vec<Id> = roots.iter().rev().copied().collect();
         while let Some(id) = stack.pop() {
             uses[id] += 1;
-            if uses[id] > 1 {
+            if uses[id] > 1 && !transparent(id) {
                 continue;
             }
             match &self.ops[id] {
@@ -628,7 +635,7 @@ impl Graph {
         let mut in_branch = vec![false; n];
         let mut seen = vec![false; n];
         while let Some(id) = branches.pop() {
-            if uses[id] > 0 {
+            if uses[id] > 0 && !transparent(id) {
                 in_branch[id] = true;
             } else if !std::mem::replace(&mut seen[id], true) {
                 branches.extend(self.ops[id].children());
@@ -636,7 +643,7 @@ impl Graph {
         }
         (0..n)
             .map(|i| {
-                !matches!(self.ops[i], Op::Atom(_))
+                !matches!(self.ops[i], Op::Atom(_) | Op::Neg(_))
                     && (uses[i] > 1 || (uses[i] == 1 && in_branch[i]))
             })
             .collect()
@@ -1027,6 +1034,9 @@ struct Printer<'g, 'l> {
     temps: Vec<bool>,
     names: Vec<Option<String>>,
     lines: &'l mut Vec<String>,
+    /// `_kN = _precision(...)`: each distinct literal is typed once per function, which is
+    /// what Numba's compile time pays for, not once per occurrence.
+    literals: Vec<String>,
     next: usize,
     equation: &'g str,
 }
@@ -1047,7 +1057,13 @@ impl Printer<'_, '_> {
             return Ok(Printed::atom(name.clone()));
         }
         if let Op::Atom(text) = &self.graph.ops[id] {
-            return Ok(Printed::atom(text.clone()));
+            if !text.starts_with("_precision(") {
+                return Ok(Printed::atom(text.clone()));
+            }
+            let name = format!("_k{}", self.literals.len());
+            self.literals.push(format!("{name} = {text}"));
+            self.names[id] = Some(name.clone());
+            return Ok(Printed::atom(name));
         }
         if self.temps[id] {
             // Temporaries are evaluated unconditionally somewhere: computing one before this
@@ -1337,14 +1353,28 @@ mod tests {
     fn cpu(sys: &System, cse: bool) -> Result<String, EmitError> {
         generate(sys, Target::Cpu, Precision::Float64, "0.0", Options { cse })
     }
-    /// The body of `dxdt`, one statement a line.
+    /// The body of `dxdt`, one statement a line, literals (`_kN`) written back in place.
     fn dxdt(source: &str) -> Vec<String> {
         let start = source.find("def dxdt(").expect("a dxdt");
-        source[start..]
-            .lines()
-            .skip(1)
-            .take_while(|l| l.starts_with("    "))
-            .map(|l| l.trim().to_owned())
+        let mut literals: Vec<(String, String)> = Vec::new();
+        let mut body = Vec::new();
+        for line in source[start..].lines().skip(1) {
+            let Some(line) = line.strip_prefix("    ") else {
+                break;
+            };
+            match line.split_once(" = ") {
+                Some((k, v)) if k.starts_with("_k") => literals.push((k.into(), v.into())),
+                _ => body.push(line.to_owned()),
+            }
+        }
+        // Longest names first: `_k1` must not replace the start of `_k12`.
+        literals.sort_by_key(|(k, _)| std::cmp::Reverse(k.len()));
+        body.iter()
+            .map(|line| {
+                literals
+                    .iter()
+                    .fold(line.clone(), |l, (k, v)| l.replace(k.as_str(), v))
+            })
             .collect()
     }
 
@@ -1520,6 +1550,31 @@ mod tests {
         assert_eq!(
             rhs(pow(f(1.0 + f64::EPSILON), big(12))),
             "_precision(1.0000000000000002)**1000000000000*v_x"
+        );
+    }
+
+    #[test]
+    fn each_distinct_literal_is_bound_once_per_function() {
+        let half = |e: Expr| Expr::mul(vec![f(0.5), e]);
+        let sys = system(
+            &["x", "y"],
+            &[],
+            vec![
+                ("dx", Expr::add(vec![half(s("x")), f(2.0)])),
+                ("dy", Expr::add(vec![half(s("y")), f(2.0)])),
+            ],
+        );
+        let source = cpu(&sys, true).unwrap();
+        let start = source.find("def dxdt(").unwrap();
+        let body: Vec<&str> = source[start..].lines().skip(3).take(4).collect();
+        assert_eq!(
+            body,
+            [
+                "    _k0 = _precision(2.0)",
+                "    _k1 = _precision(0.5)",
+                "    v_dx = _k0 + _k1*v_x",
+                "    v_dy = _k0 + _k1*v_y",
+            ]
         );
     }
 
@@ -1700,6 +1755,21 @@ mod tests {
         let body = dxdt(&cpu(&sys, true).unwrap());
         assert!(body.contains(&"v_u = v_a*v_x".to_owned()), "{body:?}");
         assert!(body.contains(&"v_dx = v_u + v_u".to_owned()), "{body:?}");
+        // A negation is never a temporary: what it negates is.
+        let sys = system(
+            &["x", "y"],
+            &["a"],
+            vec![
+                ("dx", Expr::add(vec![neg(e()), s("a")])),
+                ("dy", Expr::add(vec![neg(e()), s("y")])),
+            ],
+        );
+        let body = dxdt(&cpu(&sys, true).unwrap());
+        assert!(
+            body.contains(&"_c0 = math.exp(v_a*v_x)".to_owned()),
+            "{body:?}"
+        );
+        assert!(body.contains(&"v_dx = -_c0 + v_a".to_owned()), "{body:?}");
     }
 
     #[test]
