@@ -246,3 +246,23 @@ def test_an_entry_of_another_generator_version_is_rebuilt(tmp_path: Path) -> Non
         again = CodegenCache(cache.root).load(parsed)
     assert again.event.kind == "miss" and "code generator version" in again.event.reason
     assert json.loads(meta_path.read_text())["generator"] == GENERATOR_VERSION
+
+
+def test_long_and_deep_expressions_give_a_module_python_compiles() -> None:
+    # CPython refuses 200 nested brackets and runs out of recursion compiling a chain of a few
+    # thousand operators: the emitter splits both into temporaries, left to right.
+    p = sympy.symbols("p0:3000")
+    x, y, z = sympy.symbols("x y z")
+    deep: Any = x
+    # 150 levels: parse_equations' str() of a SymPy tree gives out not far beyond.
+    for _ in range(150):
+        deep = sympy.sin(deep)
+    eqs = [
+        (sympy.Symbol("dx"), sympy.Add(*p, evaluate=False)),
+        (sympy.Symbol("dy"), sympy.Mul(*p[:900], evaluate=False)),
+        (sympy.Symbol("dz"), deep),
+    ]
+    parsed = parse_equations(eqs, states=["x", "y", "z"], parameters=[s.name for s in p])
+    source = generate_source(parsed, Variant(), "1.0")
+    compile(source, "long_and_deep", "exec")
+    assert source.count("math.sin(") == 150

@@ -43,11 +43,16 @@ pub const GENERATOR_VERSION: u32 = 1;
 /// The independent variable: usable without being declared.
 pub const TIME: &str = "t";
 
-/// A right-hand side nested deeper than this (in brackets) is split into temporaries where it
-/// is evaluated unconditionally: CPython's parser refuses more than 200 nested brackets.
-const SPLIT_DEPTH: u32 = 40;
+/// A subexpression nested deeper than this (its syntax tree's depth: a chain `a + b + c` of
+/// n terms counts n) is split into temporaries where it is evaluated unconditionally:
+/// CPython's parser refuses more than 200 nested brackets and its compiler runs out of
+/// recursion on a chain of a few thousand operators.
+const SPLIT_DEPTH: u32 = 100;
+/// The longest chain of `+`/`-` or `*` in one expression before the partial result is bound
+/// to a temporary (left to right, so the same operations in the same order).
+const CHUNK: u32 = 100;
 /// The deepest nesting left inside a Piecewise branch, where nothing can be hoisted.
-const MAX_DEPTH: u32 = 150;
+const MAX_DEPTH: u32 = 190;
 
 /// Where the module runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -1051,6 +1056,33 @@ impl Printer<'_, '_> {
         Printed::atom(name)
     }
 
+    /// `t0 op t1 op t2 …` from (separator, node, precedence) parts, left to right; where it
+    /// runs unconditionally, every [`CHUNK`] parts the result so far becomes a temporary and
+    /// the chain goes on from it: the same operations, in the same order.
+    fn chain(
+        &mut self,
+        parts: Vec<(&str, Id, u8)>,
+        always: bool,
+    ) -> Result<(String, u32), EmitError> {
+        let mut text = String::new();
+        let (mut length, mut deepest) = (0u32, 0u32);
+        for (sep, id, prec) in parts {
+            if always && length >= CHUNK {
+                let name = format!("_c{}", self.next);
+                self.next += 1;
+                self.lines.push(format!("{name} = {text}"));
+                text = name;
+                (length, deepest) = (1, 0);
+            }
+            let (t, d) = self.operand(id, prec, always)?;
+            text.push_str(sep);
+            text.push_str(&t);
+            deepest = deepest.max(d);
+            length += 1;
+        }
+        Ok((text, deepest + length))
+    }
+
     /// Node `id` as an operand; `always`: it is evaluated whenever the statement is.
     fn expr(&mut self, id: Id, always: bool) -> Result<Printed, EmitError> {
         if let Some(name) = &self.names[id] {
@@ -1107,34 +1139,34 @@ impl Printer<'_, '_> {
         let prec = match &graph.ops[id] {
             Op::Atom(t) => return Ok(Printed::atom(t.clone())),
             Op::Sum(items) => {
-                for (i, &item) in items.iter().enumerate() {
-                    if i == 0 {
-                        put(self.operand(item, SUM, always)?, &mut text);
-                        continue;
-                    }
-                    match &graph.ops[item] {
+                let terms = items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &item)| match &graph.ops[item] {
+                        _ if i == 0 => ("", item, SUM),
                         Op::Neg(x) if !self.temps[item] && self.names[item].is_none() => {
-                            text.push_str(" - ");
-                            put(self.operand(*x, SUM + 1, always)?, &mut text);
+                            (" - ", *x, SUM + 1)
                         }
-                        _ => {
-                            text.push_str(" + ");
-                            put(self.operand(item, SUM + 1, always)?, &mut text);
-                        }
-                    }
-                }
+                        _ => (" + ", item, SUM + 1),
+                    });
+                let (t, d) = self.chain(terms.collect(), always)?;
+                text = t;
+                depth = d;
                 SUM
             }
             Op::Prod(num, den) => {
-                for (i, &f) in num.iter().enumerate() {
-                    if i > 0 {
-                        text.push('*');
-                    }
-                    put(self.operand(f, PROD + u8::from(i > 0), always)?, &mut text);
-                }
+                let factors = num.iter().enumerate().map(|(i, &f)| match i {
+                    0 => ("", f, PROD),
+                    _ => ("*", f, PROD + 1),
+                });
+                let (t, d) = self.chain(factors.collect(), always)?;
+                text = t;
+                depth = d;
                 if let [d] = den[..] {
                     text.push('/');
-                    put(self.operand(d, PROD + 1, always)?, &mut text);
+                    let (t, d) = self.operand(d, PROD + 1, always)?;
+                    text.push_str(&t);
+                    depth = depth.max(d) + 1;
                 } else if !den.is_empty() {
                     text.push_str("/(");
                     for (i, &d) in den.iter().enumerate() {
@@ -1142,8 +1174,10 @@ impl Printer<'_, '_> {
                             text.push('*');
                         }
                         let (t, d) = self.operand(d, PROD + u8::from(i > 0), always)?;
-                        put((t, d + 1), &mut text);
+                        text.push_str(&t);
+                        depth = depth.max(d + 1);
                     }
+                    depth += u32::try_from(den.len()).unwrap_or(u32::MAX);
                     text.push(')');
                 }
                 PROD
@@ -1857,7 +1891,7 @@ mod tests {
             })
             .max()
             .unwrap();
-        assert!(max_nesting <= 50, "{max_nesting}");
+        assert!(max_nesting <= SPLIT_DEPTH as i32 + 10, "{max_nesting}");
         assert_eq!(source.matches("math.sin(").count(), 500);
         // In a branch nothing can be hoisted: too deep is an error, not a module Python refuses.
         let mut e = s("x");
@@ -1873,6 +1907,38 @@ mod tests {
             err.contains("equation for dx") && err.contains("nested too deeply"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn long_chains_are_split_left_to_right() {
+        let names: Vec<String> = (0..3000).map(|i| format!("p{i}")).collect();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let sum = Expr::add(refs.iter().map(|n| s(n)).collect());
+        let product = Expr::mul(refs[..900].iter().map(|n| s(n)).collect());
+        let sys = system(&["x", "y"], &refs, vec![("dx", sum), ("dy", product)]);
+        let source = cpu(&sys, true).unwrap();
+        for line in source.lines() {
+            assert!(line.matches(" + ").count() <= CHUNK as usize, "{line}");
+            assert!(line.matches('*').count() <= CHUNK as usize + 1, "{line}");
+        }
+        let body = dxdt(&source);
+        // The first chunk is bound, and the chain goes on from it.
+        let first = body.iter().find(|l| l.starts_with("_c0 = ")).unwrap();
+        assert!(first.starts_with("_c0 = v_p0 + v_p1 + "), "{first}");
+        assert!(
+            body.iter().any(|l| l.starts_with("_c1 = _c0 + ")),
+            "{body:?}"
+        );
+        // Loaded in dxdt and in observables, added once.
+        assert_eq!(source.matches("v_p2999").count(), 3);
+        // A long chain inside a branch cannot be split: refused, not printed unparsable.
+        let sum = Expr::add(refs.iter().map(|n| s(n)).collect());
+        let branch = Expr::piecewise(vec![
+            (sum, gt(s("x"), Expr::int(0))),
+            (Expr::int(0), Expr::truth(true)),
+        ]);
+        let sys = system(&["x"], &refs, vec![("dx", branch)]);
+        assert!(cpu(&sys, true).unwrap_err().0.contains("nested too deeply"));
     }
 
     #[test]
