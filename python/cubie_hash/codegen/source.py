@@ -1,6 +1,6 @@
 """Generate the Python source of a Numba module for one parsed ODE system.
 
-The source is printed in Rust (``rust/ode/emit.rs``) from the system's canonical form — the
+The source is printed in Rust (``rust/ode/emit/``) from the system's canonical form — the
 form its ``fn_hash`` is the digest of — never from the SymPy trees it came in as, so a module is
 a pure function of (canonical system, variant, package version, generator version).
 
