@@ -12,7 +12,9 @@ Models: ``examples.generated(340)`` (synthetic, few repeats) and a 26-compartmen
 Hodgkin-Huxley cable (338 equations: gating rates share exponentials, currents share
 ``V - E``), closer to the cardiac models of issue 9.
 
-Run with ``python benches/ratios.py benches/bench_emit.py``.
+Also timed: generating the source itself (SymPy printer against the emitter).
+
+Run with ``python benches/ratios.py benches/bench_emit.py`` (after ``maturin develop --release``).
 """
 
 from __future__ import annotations
@@ -140,3 +142,15 @@ def test_compile_340_equations(benchmark, model: str, impl: str) -> None:  # typ
     benchmark.extra_info["impl"] = impl
     benchmark.extra_info["source_chars"] = len(source)
     benchmark.pedantic(compile_module, args=(source,), rounds=3, iterations=1, warmup_rounds=0)
+
+
+@pytest.mark.parametrize("impl", ["reference", "cubie_hash"])
+def test_generate_340_equations(benchmark, impl: str) -> None:  # type: ignore[no-untyped-def]
+    # The reference's figure includes one canonical generation (its template): a few percent.
+    parsed = parse_equations(**MODELS["HH cable (338)"]())
+    benchmark.group = "generate source, HH cable (338)"
+    benchmark.extra_info["impl"] = impl
+    if impl == "reference":
+        benchmark.pedantic(reference_source, args=(parsed,), rounds=5, iterations=1)
+    else:
+        benchmark.pedantic(generate_source, args=(parsed, Variant(), "bench"), rounds=5)
