@@ -69,6 +69,11 @@ def main(argv: list[str]) -> int:
         print("\nmeasured inside the process (extra_info['ready_s'], last round):")
         for group, ref, ours, ratio in inner:
             print(f"{group:<44} {fmt_time(ref):>12} {fmt_time(ours):>12} {ratio:8.2f}x")
+    sizes = table(report, stat="source_chars")
+    if sizes:
+        print("\ngenerated module length (extra_info['source_chars']):")
+        for group, ref, ours, ratio in sizes:
+            print(f"{group:<44} {ref:>10.0f} ch {ours:>10.0f} ch {ratio:8.2f}x")
     return 0
 
 

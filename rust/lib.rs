@@ -30,7 +30,8 @@ mod _core {
     };
     #[pymodule_export]
     use super::ode::bindings::{
-        ode_canonical_text, ode_encode_expr, ode_hash_system, ode_prehash, ode_render_expr,
+        ode_canonical_text, ode_encode_expr, ode_generate_source, ode_hash_system, ode_prehash,
+        ode_render_expr,
     };
 
     use pyo3::prelude::*;
@@ -44,6 +45,7 @@ mod _core {
         m.add("GIL_RELEASE_BYTES", super::digest::GIL_RELEASE_BYTES)?;
         m.add("ODE_FORMAT_VERSION", crate::ode::encoding::FORMAT_VERSION)?;
         m.add("ODE_PREHASH_VERSION", crate::ode::prehash::PREHASH_VERSION)?;
+        m.add("ODE_GENERATOR_VERSION", crate::ode::emit::GENERATOR_VERSION)?;
         m.add("ODE_FUNCTIONS", crate::ode::sympy_walk::FUNCTIONS.to_vec())?;
         Ok(())
     }

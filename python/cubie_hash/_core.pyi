@@ -50,6 +50,7 @@ def args_to_flags(args: str) -> list[str]:
 
 ODE_FORMAT_VERSION: Final[int]
 ODE_PREHASH_VERSION: Final[int]
+ODE_GENERATOR_VERSION: Final[int]
 ODE_FUNCTIONS: Final[list[str]]
 
 def ode_hash_system(
@@ -72,6 +73,21 @@ def ode_canonical_text(
     observables: Iterable[Any],
 ) -> str:
     """Readable rendering of a system's canonical form (``cubie_hash.ode.canonical_text``)."""
+
+def ode_generate_source(
+    equations: Iterable[Any],
+    constants: Mapping[Any, Any] | None,
+    states: Iterable[Any],
+    parameters: Iterable[Any],
+    drivers: Iterable[Any],
+    observables: Iterable[Any],
+    target: str,
+    precision: str,
+    version: str,
+    *,
+    cse: bool = True,
+) -> str:
+    """Numba module printed from the canonical form (``cubie_hash.codegen.generate_source``)."""
 
 def ode_encode_expr(expr: Any) -> bytes:
     """Canonical encoding of one SymPy expression (or Python number)."""

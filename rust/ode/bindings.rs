@@ -1,10 +1,13 @@
 //! Python entry points of the ODE canonical form: `ode_hash_system`, `ode_canonical_text`,
-//! `ode_encode_expr`, `ode_render_expr` and `ode_prehash`.  The public, documented API is
+//! `ode_generate_source`, `ode_encode_expr`, `ode_render_expr` and `ode_prehash`.  The public, documented API is
 //! `cubie_hash.ode`, which calls these.
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyMapping, PyString, PyTuple};
 
+use pyo3::exceptions::PyValueError;
+
+use super::emit::{generate, Options, Precision, Target};
 use super::encoding::Expr;
 use super::number::Number;
 use super::prehash::RawSystem;
@@ -162,6 +165,40 @@ pub fn ode_canonical_text(
     )?
     .render()
     .map_err(|e| EquationError::new_err(e.to_string()))
+}
+
+/// Python source of the Numba module for a system (see ``cubie_hash.codegen.generate_source``),
+/// printed from its canonical form.
+// Mirrors `ode_hash_system`, plus what is compiled and how it is printed.
+#[allow(clippy::too_many_arguments)]
+#[pyfunction]
+#[pyo3(signature = (equations, constants, states, parameters, drivers, observables, target, precision, version, *, cse = true))]
+pub fn ode_generate_source(
+    py: Python<'_>,
+    equations: &Bound<'_, PyAny>,
+    constants: Option<&Bound<'_, PyAny>>,
+    states: &Bound<'_, PyAny>,
+    parameters: &Bound<'_, PyAny>,
+    drivers: &Bound<'_, PyAny>,
+    observables: &Bound<'_, PyAny>,
+    target: &str,
+    precision: &str,
+    version: &str,
+    cse: bool,
+) -> PyResult<String> {
+    let target = Target::parse(target).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let precision =
+        Precision::parse(precision).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let system = build_system(
+        equations,
+        constants,
+        states,
+        parameters,
+        drivers,
+        observables,
+    )?;
+    py.detach(|| generate(&system, target, precision, version, Options { cse }))
+        .map_err(|e| EquationError::new_err(e.to_string()))
 }
 
 /// Canonical encoding of one expression (for tests and diagnostics).

@@ -105,6 +105,24 @@ pub struct Expr {
     enc: Vec<u8>,
 }
 
+/// A read-only view of one normalised node, for back ends that print the canonical form
+/// (the code emitter): the children are the canonical children, in canonical order.
+#[derive(Clone, Copy, Debug)]
+pub enum View<'a> {
+    Num(&'a Number),
+    Sym(&'a str),
+    Const(&'a str),
+    Add(&'a [Expr]),
+    Mul(&'a [Expr]),
+    Pow(&'a Expr, &'a Expr),
+    Func(&'a str, &'a [Expr]),
+    Piecewise(&'a [(Expr, Expr)]),
+    /// Only `Lt`, `Le`, `Eq` and `Ne` occur (rule 6).
+    Rel(RelOp, &'a Expr, &'a Expr),
+    Bool(BoolOp, &'a [Expr]),
+    Truth(bool),
+}
+
 pub fn put_len(out: &mut Vec<u8>, n: usize) {
     let n = u32::try_from(n).expect("canonical parts are shorter than 4 GiB");
     out.extend_from_slice(&n.to_be_bytes());
@@ -311,6 +329,23 @@ impl Expr {
     /// The canonical encoding of this expression.
     pub fn encoding(&self) -> &[u8] {
         &self.enc
+    }
+
+    /// What this node is, and its children, read-only.
+    pub fn view(&self) -> View<'_> {
+        match &self.kind {
+            Kind::Num(n) => View::Num(n),
+            Kind::Sym(name) => View::Sym(name),
+            Kind::Const(name) => View::Const(name),
+            Kind::Add(args) => View::Add(args),
+            Kind::Mul(args) => View::Mul(args),
+            Kind::Pow(b, e) => View::Pow(b, e),
+            Kind::Func(name, args) => View::Func(name, args),
+            Kind::Piecewise(pairs) => View::Piecewise(pairs),
+            Kind::Rel(op, l, r) => View::Rel(*op, l, r),
+            Kind::Bool(op, args) => View::Bool(*op, args),
+            Kind::Truth(v) => View::Truth(*v),
+        }
     }
 
     pub fn number(n: Number) -> Expr {

@@ -24,10 +24,17 @@ from cubie_hash.codegen.cache import (
     default_root,
 )
 from cubie_hash.codegen.loader import load_system
-from cubie_hash.codegen.source import PRECISIONS, TARGETS, Variant, generate_source
+from cubie_hash.codegen.source import (
+    GENERATOR_VERSION,
+    PRECISIONS,
+    TARGETS,
+    Variant,
+    generate_source,
+)
 
 __all__ = [
     "CACHE_FORMAT",
+    "GENERATOR_VERSION",
     "PRECISIONS",
     "TARGETS",
     "CacheEvent",

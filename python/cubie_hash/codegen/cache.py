@@ -34,7 +34,7 @@ from typing import Any
 
 from cubie_hash._core import digest
 from cubie_hash.codegen.files import atomic_write, remove_tree
-from cubie_hash.codegen.source import SystemLike, Variant, generate_source
+from cubie_hash.codegen.source import GENERATOR_VERSION, SystemLike, Variant, generate_source
 from cubie_hash.errors import CacheError
 
 __all__ = [
@@ -289,6 +289,11 @@ class CodegenCache:
             return f"metadata {meta_path.name} is not cache format {CACHE_FORMAT}"
         if meta.get("fn_hash") != fn_hash or meta.get("variant") != variant.name:
             return f"metadata {meta_path.name} describes another entry"
+        if meta.get("generator") != GENERATOR_VERSION:
+            return (
+                f"module {module_path.name} was printed by code generator version "
+                f"{meta.get('generator')}, this is version {GENERATOR_VERSION}"
+            )
         try:
             source = module_path.read_bytes()
         except OSError as err:
@@ -398,6 +403,7 @@ class CodegenCache:
             "target": variant.target,
             "precision": variant.precision,
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "generator": GENERATOR_VERSION,
             "versions": _versions(),
             "canonical": _canonical(system),
             "source_blake3": digest(source, "blake3"),
