@@ -32,6 +32,8 @@ mod _core {
     use super::ode::bindings::{
         ode_canonical_text, ode_encode_expr, ode_hash_system, ode_prehash, ode_render_expr,
     };
+    #[pymodule_export]
+    use super::ode::canonical_py::CanonicalSystem;
 
     use pyo3::prelude::*;
 
