@@ -33,7 +33,7 @@ mod _core {
         ode_canonical_text, ode_encode_expr, ode_hash_system, ode_prehash, ode_render_expr,
     };
     #[pymodule_export]
-    use super::ode::canonical_py::CanonicalSystem;
+    use super::ode::canonical_py::{ode_encode_text, ode_render_text, CanonicalSystem};
 
     use pyo3::prelude::*;
 

@@ -136,3 +136,9 @@ class CanonicalSystem:
     def rhs_texts(self) -> list[str | None]:
         """Each right-hand side's text (None where given as SymPy), in evaluation order."""
     def __len__(self) -> int: ...
+
+def ode_encode_text(text: str) -> bytes:
+    """Canonical encoding of one right-hand side given as text (parsed in Rust)."""
+
+def ode_render_text(text: str) -> str:
+    """Readable canonical form of one right-hand side given as text."""

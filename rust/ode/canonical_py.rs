@@ -6,7 +6,7 @@
 //! `PyRef<'_, CanonicalSystem>` needs nothing else.
 
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 
 use super::bindings::{constant_value, mapping_items, name_of, names};
 use super::canonical::{parse_text, Canonical, Lowered};
@@ -264,4 +264,18 @@ impl CanonicalSystem {
     fn __repr__(&self) -> String {
         format!("<CanonicalSystem of {} equations>", self.__len__())
     }
+}
+
+/// Canonical encoding of one right-hand side given as text (for tests and diagnostics).
+#[pyfunction]
+pub fn ode_encode_text<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyBytes>> {
+    let eq = parse_rhs("", py_strip(text)).map_err(|e| EquationError::new_err(e.describe(text)))?;
+    Ok(PyBytes::new(py, eq.rhs.encoding()))
+}
+
+/// Readable canonical form of one right-hand side given as text.
+#[pyfunction]
+pub fn ode_render_text(text: &str) -> PyResult<String> {
+    let eq = parse_rhs("", py_strip(text)).map_err(|e| EquationError::new_err(e.describe(text)))?;
+    Ok(eq.rhs.render())
 }

@@ -88,7 +88,7 @@ pub enum Shape {
     And(Vec<Value>),
     Or(Vec<Value>),
     Xor(Vec<Value>),
-    Not,
+    Not(Box<Value>),
     /// A parenthesised tuple: only a `Piecewise` argument may be one.
     Tuple(Vec<Value>),
 }
@@ -104,6 +104,8 @@ pub struct Value {
     pub has_piecewise: bool,
     /// Byte offset where the node starts, for errors.
     pub start: usize,
+    /// For a relation: whether both sides are numeric literals.
+    pub literal_sides: bool,
 }
 
 /// A refusal, with the byte offset of the node it concerns.
@@ -120,6 +122,7 @@ fn truth(value: bool, start: usize) -> Value {
         names: Vec::new(),
         has_piecewise: false,
         start,
+        literal_sides: false,
     }
 }
 
@@ -135,6 +138,7 @@ impl Value {
             names,
             has_piecewise: parts.iter().any(|p| p.has_piecewise),
             start,
+            literal_sides: false,
         }
     }
 
@@ -147,7 +151,7 @@ impl Value {
                 | Shape::And(_)
                 | Shape::Or(_)
                 | Shape::Xor(_)
-                | Shape::Not
+                | Shape::Not(_)
         )
     }
 
@@ -194,22 +198,42 @@ impl Value {
         matches!(self.shape, Shape::Rel(..))
     }
 
-    /// The canonical encoding of this relation's negation.
+    /// What SymPy compares when it drops repeated arguments of `And`/`Or`/`Xor`: for a
+    /// relation, its canonical form; SymPy does not reverse a relation whose sides are equal
+    /// or both free of symbols (`a < a`, `1 + 1 < 2`), so those keep the operator as written.
+    fn key(&self) -> Vec<u8> {
+        match &self.shape {
+            Shape::Rel(op, left, right) => relation_key(*op, left, right, self.keeps_sides()),
+            _ => self.expr.encoding().to_vec(),
+        }
+    }
+
+    fn keeps_sides(&self) -> bool {
+        let Shape::Rel(_, left, right) = &self.shape else {
+            return false;
+        };
+        left.encoding() == right.encoding() || (self.names.is_empty() && !self.literal_sides)
+    }
+
+    /// The key of this relation's negation.
     fn negated(&self) -> Option<Vec<u8>> {
         let Shape::Rel(op, left, right) = &self.shape else {
             return None;
         };
-        let neg = match op {
-            RelOp::Lt => RelOp::Ge,
-            RelOp::Le => RelOp::Gt,
-            RelOp::Gt => RelOp::Le,
-            RelOp::Ge => RelOp::Lt,
-            RelOp::Eq => RelOp::Ne,
-            RelOp::Ne => RelOp::Eq,
-        };
-        let e = Expr::relation(neg, (**left).clone(), (**right).clone());
-        Some(e.encoding().to_vec())
+        Some(relation_key(negate(*op), left, right, self.keeps_sides()))
     }
+}
+
+fn relation_key(op: RelOp, left: &Expr, right: &Expr, as_written: bool) -> Vec<u8> {
+    if as_written {
+        let mut key = vec![b'r', op as u8];
+        key.extend_from_slice(left.encoding());
+        key.extend_from_slice(right.encoding());
+        return key;
+    }
+    Expr::relation(op, left.clone(), right.clone())
+        .encoding()
+        .to_vec()
 }
 
 pub fn symbol(name: &str, id: u32, start: usize) -> Value {
@@ -219,6 +243,7 @@ pub fn symbol(name: &str, id: u32, start: usize) -> Value {
         names: vec![id],
         has_piecewise: false,
         start,
+        literal_sides: false,
     }
 }
 
@@ -229,6 +254,7 @@ pub fn int(value: BigInt, start: usize) -> Value {
         names: Vec::new(),
         has_piecewise: false,
         start,
+        literal_sides: false,
     }
 }
 
@@ -245,6 +271,7 @@ pub fn float(value: f64, start: usize) -> Value {
         names: Vec::new(),
         has_piecewise: false,
         start,
+        literal_sides: false,
     }
 }
 
@@ -259,6 +286,7 @@ pub fn tuple(items: Vec<Value>, start: usize) -> Value {
         names: Vec::new(),
         has_piecewise: false,
         start,
+        literal_sides: false,
     }
 }
 
@@ -325,27 +353,72 @@ pub fn neg(a: Value, start: usize) -> Result<Value, Refusal> {
 /// `not x` and `~x`: SymPy's `Not`, never evaluated.
 pub fn not(a: Value, start: usize) -> Result<Value, Refusal> {
     let a = a.plain()?;
-    if !a.is_condition() {
+    // SymPy keeps `Not(1)` as it is (the literal is not made True here).
+    let zero_or_one = matches!(&a.shape, Shape::Int(i) if i.is_one() || i.is_zero());
+    if !a.is_condition() && !zero_or_one {
         return refuse(
             a.start,
             "expected a condition (a comparison, and/or/not, True/False), got a number",
         );
     }
     let expr = Expr::boolean(BoolOp::Not, vec![a.expr.clone()]);
-    Ok(Value::combine(expr, Shape::Not, &[&a], start))
+    let mut v = Value::combine(expr, Shape::Arith, &[&a], start);
+    v.shape = Shape::Not(Box::new(a));
+    Ok(v)
+}
+
+fn negate(op: RelOp) -> RelOp {
+    match op {
+        RelOp::Lt => RelOp::Ge,
+        RelOp::Le => RelOp::Gt,
+        RelOp::Gt => RelOp::Le,
+        RelOp::Ge => RelOp::Lt,
+        RelOp::Eq => RelOp::Ne,
+        RelOp::Ne => RelOp::Eq,
+    }
+}
+
+/// SymPy's evaluated `Not(a)`, which `Xor` builds: `Not(True)` is False, `Not(Not(a))` is
+/// `a`, the negation of a relation is the negated relation.
+fn evaluated_not(a: Value, start: usize) -> Value {
+    match a.shape {
+        Shape::Truth(b) => truth(!b, start),
+        Shape::Not(inner) => *inner,
+        Shape::Rel(op, left, right) => {
+            let neg = negate(op);
+            let expr = Expr::relation(neg, (*left).clone(), (*right).clone());
+            Value {
+                expr,
+                shape: Shape::Rel(neg, left, right),
+                ..a
+            }
+        }
+        _ => {
+            let expr = Expr::boolean(BoolOp::Not, vec![a.expr.clone()]);
+            let mut v = Value::combine(expr, Shape::Arith, &[&a], start);
+            v.shape = Shape::Not(Box::new(a));
+            v
+        }
+    }
 }
 
 pub fn relation(op: RelOp, a: Value, b: Value) -> Result<Value, Refusal> {
     let (a, b) = (a.number()?, b.number()?);
     let expr = Expr::relation(op, a.expr.clone(), b.expr.clone());
     let shape = Shape::Rel(op, Box::new(a.expr.clone()), Box::new(b.expr.clone()));
-    Ok(Value::combine(expr, shape, &[&a, &b], a.start))
+    let literal = |v: &Value| matches!(v.shape, Shape::Int(_) | Shape::Float(_));
+    let mut v = Value::combine(expr, shape, &[&a, &b], a.start);
+    v.literal_sides = literal(&a) && literal(&b);
+    Ok(v)
 }
 
 fn dedup(args: Vec<Value>) -> Vec<Value> {
     let mut out: Vec<Value> = Vec::with_capacity(args.len());
+    let mut keys: Vec<Vec<u8>> = Vec::with_capacity(args.len());
     for a in args {
-        if !out.iter().any(|o| o.expr.encoding() == a.expr.encoding()) {
+        let key = a.key();
+        if !keys.contains(&key) {
+            keys.push(key);
             out.push(a);
         }
     }
@@ -376,7 +449,7 @@ fn relations(args: Vec<Value>) -> Option<Vec<Value>> {
     let mut out = Vec::with_capacity(args.len());
     for a in args {
         if a.is_relation() {
-            let c = a.expr.encoding().to_vec();
+            let c = a.key();
             if seen.contains(&c) {
                 continue;
             }
@@ -430,10 +503,8 @@ pub fn or(args: Vec<Value>, start: usize) -> Result<Value, Refusal> {
 }
 
 fn toggle(set: &mut Vec<Value>, v: Value) {
-    match set
-        .iter()
-        .position(|o| o.expr.encoding() == v.expr.encoding())
-    {
+    let key = v.key();
+    match set.iter().position(|o| o.key() == key) {
         Some(i) => {
             set.remove(i);
         }
@@ -475,11 +546,11 @@ pub fn xor(args: Vec<Value>, start: usize) -> Result<Value, Refusal> {
     let mut remove: Vec<(usize, usize)> = Vec::new();
     let rels: Vec<usize> = (0..set.len()).filter(|&i| set[i].is_relation()).collect();
     for (k, &i) in rels.iter().enumerate() {
-        let c = set[i].expr.encoding();
+        let c = set[i].key();
         let nc = set[i].negated().expect("a relation");
         for &j in &rels[k + 1..] {
-            let cj = set[j].expr.encoding();
-            if cj == nc.as_slice() {
+            let cj = set[j].key();
+            if cj == nc {
                 odd = !odd;
                 remove.push((i, j));
                 break;
@@ -511,9 +582,7 @@ fn xor_set(mut set: Vec<Value>, start: usize) -> Value {
     {
         if set.len() > 1 {
             set.remove(i);
-            let inner = xor_set(set, start);
-            let expr = Expr::boolean(BoolOp::Not, vec![inner.expr.clone()]);
-            return Value::combine(expr, Shape::Not, &[&inner], start);
+            return evaluated_not(xor_set(set, start), start);
         }
     }
     match set.len() {
