@@ -3,6 +3,11 @@
 //! The pure modules (no Python) are always built and are what `cargo test` checks; the PyO3
 //! bindings are compiled with the `python` feature, which maturin switches on.
 
+// Building canonical forms allocates many small vectors (every node keeps its encoding):
+// mimalloc makes that markedly cheaper than the system allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub mod algorithm;
 pub mod identifier;
 pub mod ode;

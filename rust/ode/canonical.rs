@@ -35,18 +35,19 @@ impl Lowered {
     }
 }
 
-/// Every equation of a multi-line text, with the message of the first problem found.
+fn parse_one(line: &str) -> Result<Lowered, String> {
+    let label = py_strip(line);
+    let eq = parse_line(label).map_err(|e| e.describe(label))?;
+    Ok(Lowered::from_text(eq, label.to_owned()))
+}
+
+/// Every equation of a multi-line text, or the message of the first problem.
 pub fn parse_text(text: &str) -> Result<Vec<Lowered>, String> {
-    let mut out = Vec::new();
-    for line in super::text::split_lines(text) {
-        if is_blank(line) {
-            continue;
-        }
-        let label = py_strip(line);
-        let eq = parse_line(label).map_err(|e| e.describe(label))?;
-        out.push(Lowered::from_text(eq, label.to_owned()));
-    }
-    Ok(out)
+    super::text::split_lines(text)
+        .into_iter()
+        .filter(|line| !is_blank(line))
+        .map(parse_one)
+        .collect()
 }
 
 /// A checked system: its canonical form and, per equation in evaluation order, its names.
@@ -64,9 +65,14 @@ impl Canonical {
         constants: Vec<(String, Expr)>,
         equations: Vec<Lowered>,
     ) -> Result<Canonical, String> {
-        let items: Vec<Item> = equations.iter().map(|e| e.item.clone()).collect();
+        let mut items = Vec::with_capacity(equations.len());
+        let mut rest = Vec::with_capacity(equations.len());
+        for eq in equations {
+            items.push(eq.item);
+            rest.push(Some((eq.rhs, eq.rhs_text)));
+        }
         let order = check_and_order(&declared, &items)?;
-        let mut slots: Vec<Option<Lowered>> = equations.into_iter().map(Some).collect();
+        let mut slots: Vec<Option<Item>> = items.into_iter().map(Some).collect();
         let mut system = System {
             states: declared.states,
             parameters: declared.parameters,
@@ -78,10 +84,11 @@ impl Canonical {
         let mut items = Vec::with_capacity(order.len());
         let mut rhs_texts = Vec::with_capacity(order.len());
         for i in order {
-            let eq = slots[i].take().expect("each index once");
-            system.equations.push((eq.item.lhs.clone(), eq.rhs));
-            items.push(eq.item);
-            rhs_texts.push(eq.rhs_text);
+            let item = slots[i].take().expect("each index once");
+            let (rhs, text) = rest[i].take().expect("each index once");
+            system.equations.push((item.lhs.clone(), rhs));
+            items.push(item);
+            rhs_texts.push(text);
         }
         Ok(Canonical {
             system,

@@ -17,7 +17,6 @@ from cubie_hash import _core
 from cubie_hash.errors import EquationError, InputTypeError
 from cubie_hash.ode.declarations import Declared, check_identifier, declare
 from cubie_hash.ode.parsed import ParsedEquations
-from cubie_hash.ode.raw import prehash as raw_prehash
 from cubie_hash.ode.raw import raw_lines
 
 __all__ = ["TIME", "parse_equations"]
@@ -159,13 +158,8 @@ def parse_equations(
         fn_hash=canonical.fn_hash(algorithm),
         prehash=None
         if lines is None
-        else raw_prehash(
-            lines,
-            states=d.states,
-            parameters=d.parameters,
-            constants=d.constants,
-            observables=d.observables,
-            drivers=d.drivers,
+        else _core.ode_prehash(
+            lines, d.states, d.parameters, d.drivers, d.observables, d.constants
         ),
         canonical=canonical,
         sympy_inputs=given.pairs,

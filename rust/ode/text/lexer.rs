@@ -80,6 +80,7 @@ pub enum TokenKind {
 #[derive(Clone, Debug)]
 pub enum TokenValue {
     None,
+    /// A name that NFKC normalisation changed; other names are their source text.
     Name(String),
     Int(BigInt),
     Float(f64),
@@ -91,6 +92,16 @@ pub struct Token {
     /// Byte range in the source.
     pub range: Range<usize>,
     pub value: TokenValue,
+}
+
+impl Token {
+    /// The (normalised) name of a `Name` token in `src`.
+    pub fn name<'a>(&'a self, src: &'a str) -> &'a str {
+        match &self.value {
+            TokenValue::Name(n) => n,
+            _ => &src[self.range.clone()],
+        }
+    }
 }
 
 fn keyword(text: &str) -> Option<TokenKind> {
@@ -254,11 +265,15 @@ impl Lexer<'_> {
                 value: TokenValue::None,
             });
         }
-        let name: String = if raw.is_ascii() {
-            raw.to_owned()
-        } else {
-            raw.nfkc().collect()
-        };
+        if raw.is_ascii() {
+            // Starts with a letter or `_` (digits start numbers): an identifier as it is.
+            return Ok(Token {
+                kind: TokenKind::Name,
+                range: start..self.pos,
+                value: TokenValue::None,
+            });
+        }
+        let name: String = raw.nfkc().collect();
         if !is_identifier(&name) {
             let bad = raw
                 .chars()
@@ -279,10 +294,15 @@ impl Lexer<'_> {
                 format!("invalid character '{bad}' (U+{:04X})", bad as u32),
             ));
         }
+        let value = if name == raw {
+            TokenValue::None
+        } else {
+            TokenValue::Name(name)
+        };
         Ok(Token {
             kind: TokenKind::Name,
             range: start..self.pos,
-            value: TokenValue::Name(name),
+            value,
         })
     }
 
@@ -488,7 +508,11 @@ impl Lexer<'_> {
             (";", K::Semi),
             (".", K::Dot),
         ];
-        let Some((text, kind)) = OPS.iter().find(|(text, _)| rest.starts_with(text)) else {
+        let first = rest.as_bytes()[0];
+        let Some((text, kind)) = OPS
+            .iter()
+            .find(|(text, _)| text.as_bytes()[0] == first && rest.starts_with(text))
+        else {
             let c = self.peek().expect("not at the end");
             return Err(self.error(
                 start,
@@ -569,13 +593,12 @@ mod tests {
 
     #[test]
     fn names_are_nfkc_normalised() {
-        let t = tokenize("ℌ µ x·y").unwrap();
+        let src = "ℌ µ x·y";
+        let t = tokenize(src).unwrap();
         let names: Vec<_> = t
             .iter()
-            .filter_map(|t| match &t.value {
-                TokenValue::Name(n) => Some(n.clone()),
-                _ => None,
-            })
+            .filter(|t| t.kind == TokenKind::Name)
+            .map(|t| t.name(src).to_owned())
             .collect();
         assert_eq!(names, ["H", "μ", "x·y"]);
         let err = tokenize("a×b").unwrap_err();

@@ -294,60 +294,65 @@ fn arith(expr: Expr, parts: &[&Value], start: usize) -> Value {
     Value::combine(expr, Shape::Arith, parts, start)
 }
 
-pub fn add(a: Value, b: Value) -> Result<Value, Refusal> {
+/// An arithmetic node of two numbers, their expressions moved into `build`.
+fn binary(a: Value, b: Value, build: impl FnOnce(Expr, Expr) -> Expr) -> Result<Value, Refusal> {
     let (a, b) = (a.number()?, b.number()?);
-    let expr = Expr::add(vec![a.expr.clone(), b.expr.clone()]);
-    Ok(arith(expr, &[&a, &b], a.start))
+    let mut names = a.names;
+    names.extend_from_slice(&b.names);
+    Ok(Value {
+        expr: build(a.expr, b.expr),
+        shape: Shape::Arith,
+        names,
+        has_piecewise: a.has_piecewise || b.has_piecewise,
+        start: a.start,
+        literal_sides: false,
+    })
 }
 
 fn neg_expr(e: Expr) -> Expr {
     Expr::mul(vec![Expr::int(-1), e])
 }
 
-pub fn sub(a: Value, b: Value) -> Result<Value, Refusal> {
-    let (a, b) = (a.number()?, b.number()?);
-    let expr = Expr::add(vec![a.expr.clone(), neg_expr(b.expr.clone())]);
-    Ok(arith(expr, &[&a, &b], a.start))
-}
-
-pub fn mul(a: Value, b: Value) -> Result<Value, Refusal> {
-    let (a, b) = (a.number()?, b.number()?);
-    let expr = Expr::mul(vec![a.expr.clone(), b.expr.clone()]);
-    Ok(arith(expr, &[&a, &b], a.start))
-}
-
 fn div_expr(a: Expr, b: Expr) -> Expr {
     Expr::mul(vec![a, Expr::pow(b, Expr::int(-1))])
 }
 
+pub fn add(a: Value, b: Value) -> Result<Value, Refusal> {
+    binary(a, b, |a, b| Expr::add(vec![a, b]))
+}
+
+pub fn sub(a: Value, b: Value) -> Result<Value, Refusal> {
+    binary(a, b, |a, b| Expr::add(vec![a, neg_expr(b)]))
+}
+
+pub fn mul(a: Value, b: Value) -> Result<Value, Refusal> {
+    binary(a, b, |a, b| Expr::mul(vec![a, b]))
+}
+
 pub fn div(a: Value, b: Value) -> Result<Value, Refusal> {
-    let (a, b) = (a.number()?, b.number()?);
-    let expr = div_expr(a.expr.clone(), b.expr.clone());
-    Ok(arith(expr, &[&a, &b], a.start))
+    binary(a, b, div_expr)
 }
 
 pub fn floordiv(a: Value, b: Value) -> Result<Value, Refusal> {
-    let (a, b) = (a.number()?, b.number()?);
-    let expr = Expr::func("floor", vec![div_expr(a.expr.clone(), b.expr.clone())]);
-    Ok(arith(expr, &[&a, &b], a.start))
+    binary(a, b, |a, b| Expr::func("floor", vec![div_expr(a, b)]))
 }
 
 pub fn modulo(a: Value, b: Value) -> Result<Value, Refusal> {
-    let (a, b) = (a.number()?, b.number()?);
-    let expr = Expr::func("Mod", vec![a.expr.clone(), b.expr.clone()]);
-    Ok(arith(expr, &[&a, &b], a.start))
+    binary(a, b, |a, b| Expr::func("Mod", vec![a, b]))
 }
 
 pub fn pow(a: Value, b: Value) -> Result<Value, Refusal> {
-    let (a, b) = (a.number()?, b.number()?);
-    let expr = Expr::pow(a.expr.clone(), b.expr.clone());
-    Ok(arith(expr, &[&a, &b], a.start))
+    binary(a, b, Expr::pow)
 }
 
 pub fn neg(a: Value, start: usize) -> Result<Value, Refusal> {
     let a = a.number()?;
-    let expr = neg_expr(a.expr.clone());
-    Ok(arith(expr, &[&a], start))
+    Ok(Value {
+        expr: neg_expr(a.expr),
+        shape: Shape::Arith,
+        start,
+        ..a
+    })
 }
 
 /// `not x` and `~x`: SymPy's `Not`, never evaluated.

@@ -9,8 +9,6 @@
 //! text is refused, so no input can exhaust the stack.  Chains of one precedence level
 //! (`a + b + … + z`) are loops, not recursion, and have no limit.
 
-use std::collections::HashMap;
-
 use super::super::encoding::{Expr, RelOp};
 use super::lexer::{Token, TokenKind as K, TokenValue};
 use super::lower::{self, Refusal, Value};
@@ -24,8 +22,7 @@ pub struct Parser<'a> {
     tokens: &'a [Token],
     pos: usize,
     depth: usize,
-    names: Vec<String>,
-    ids: HashMap<String, u32>,
+    names: Vec<&'a str>,
 }
 
 type Parsed<T> = Result<T, TextError>;
@@ -45,7 +42,6 @@ impl<'a> Parser<'a> {
             pos: 0,
             depth: 0,
             names: Vec::new(),
-            ids: HashMap::new(),
         }
     }
 
@@ -106,7 +102,7 @@ impl<'a> Parser<'a> {
         ids.dedup();
         let mut names: Vec<String> = ids
             .into_iter()
-            .map(|i| self.names[i as usize].clone())
+            .map(|i| self.names[i as usize].to_owned())
             .collect();
         names.sort();
         names
@@ -136,11 +132,9 @@ impl<'a> Parser<'a> {
         };
         let lhs = match (self.peek(), self.peek_at(1)) {
             (K::Name, K::Equal) => {
-                let TokenValue::Name(name) = &self.bump().value else {
-                    unreachable!("a name token")
-                };
+                let name = self.bump().name(self.src).to_owned();
                 self.bump();
-                name.clone()
+                name
             }
             _ => return Err(self.statement_error(shape_error())),
         };
@@ -287,9 +281,14 @@ impl<'a> Parser<'a> {
         let mut op = Some(op);
         while let Some(o) = op {
             let right = self.binary(1)?;
-            parts.push(self.lowered(lower::relation(o, left, right.clone()))?);
-            left = right;
             op = self.comparison_op()?;
+            // A chain reuses the right operand as the next left one.
+            let next = op.map(|_| right.clone());
+            parts.push(self.lowered(lower::relation(o, left, right))?);
+            match next {
+                Some(n) => left = n,
+                None => break,
+            }
         }
         if parts.len() == 1 {
             return Ok(parts.pop().expect("one comparison"));
@@ -365,15 +364,10 @@ impl<'a> Parser<'a> {
     }
 
     fn primary(&mut self) -> Parsed<Value> {
-        let is_name = self.peek() == K::Name;
-        let start = self.here();
-        let name = match &self.tokens[self.pos].value {
-            TokenValue::Name(n) => Some(n.clone()),
-            _ => None,
-        };
-        if is_name && self.peek_at(1) == K::Lpar {
-            self.bump();
-            let value = self.nested(|p| p.call(name.as_deref().expect("a name"), start))?;
+        if self.peek() == K::Name && self.peek_at(1) == K::Lpar {
+            let start = self.here();
+            let name = self.bump().name(self.src);
+            let value = self.nested(|p| p.call(name, start))?;
             return self.postfix(value);
         }
         let value = self.atom()?;
@@ -433,14 +427,13 @@ impl<'a> Parser<'a> {
         self.lowered(lower::call(name, args, start))
     }
 
-    fn intern(&mut self, name: &str) -> u32 {
-        if let Some(&id) = self.ids.get(name) {
-            return id;
+    fn intern(&mut self, name: &'a str) -> u32 {
+        // An equation uses a handful of names: a scan beats hashing them.
+        if let Some(id) = self.names.iter().position(|n| *n == name) {
+            return id as u32;
         }
-        let id = u32::try_from(self.names.len()).expect("fewer than 2**32 names");
-        self.names.push(name.to_owned());
-        self.ids.insert(name.to_owned(), id);
-        id
+        self.names.push(name);
+        u32::try_from(self.names.len() - 1).expect("fewer than 2**32 names")
     }
 
     fn atom(&mut self) -> Parsed<Value> {
@@ -454,9 +447,7 @@ impl<'a> Parser<'a> {
         };
         match self.peek() {
             K::Name => {
-                let TokenValue::Name(name) = &self.bump().value else {
-                    unreachable!("a name token")
-                };
+                let name = self.bump().name(self.src);
                 let id = self.intern(name);
                 Ok(lower::symbol(name, id, start))
             }
