@@ -408,3 +408,34 @@ def test_text_input_never_imports_sympy() -> None:
         [sys.executable, "-c", NO_SYMPY], capture_output=True, text=True, timeout=300
     )
     assert done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
+def test_parsed_systems_pickle_without_sympy_for_text() -> None:
+    import pickle
+
+    kwargs = EXAMPLES["three_chamber"]()
+    parsed = parse_equations(**kwargs, algorithm="md5")
+    again = pickle.loads(pickle.dumps(parsed))
+    assert again == parsed and again.fn_hash == parsed.fn_hash and again.prehash == parsed.prehash
+    assert again.canonical is not None and parsed.canonical is not None
+    assert again.canonical.canonical_text() == parsed.canonical.canonical_text()
+    x = sp.Symbol("x")
+    mixed = parse_equations([(sp.Symbol("dx"), -x), "y = 2*x"], states=["x"])
+    assert pickle.loads(pickle.dumps(mixed)).fn_hash == mixed.fn_hash
+
+
+def test_ode_module_docstring_examples() -> None:
+    import doctest
+
+    import cubie_hash.ode.expressions
+    import cubie_hash.ode.hashing
+    import cubie_hash.ode.parsed
+    import cubie_hash.ode.parsing
+
+    for module in (
+        cubie_hash.ode.parsing,
+        cubie_hash.ode.parsed,
+        cubie_hash.ode.hashing,
+        cubie_hash.ode.expressions,
+    ):
+        assert doctest.testmod(module).failed == 0, module.__name__

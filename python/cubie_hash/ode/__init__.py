@@ -12,8 +12,9 @@ Public surface (imported lazily: ``import cubie_hash.ode``, :func:`prehash` and
   whose ``fn_hash`` is computed once, after parsing.
 * :func:`hash_system_definition` hashes the canonical form: a versioned, typed,
   length-prefixed byte encoding built in Rust, from text by the Rust front end and from
-  SymPy trees by walking them (never printing them).  Equation order, whitespace, input form, dict order of equations and constants, and
-  ``PYTHONHASHSEED`` do not change it; any equation, constant value or layout change does.
+  SymPy trees by walking them (never printing them).  Equation order, whitespace, input
+  form, dict order of equations and constants, and ``PYTHONHASHSEED`` do not change it;
+  any equation, constant value or layout change does.
 * :func:`canonical_text` renders the same canonical form readably, for diffing cache misses.
 * :func:`prehash` keys raw text input without SymPy, so a cache can skip parsing on a hit.
 

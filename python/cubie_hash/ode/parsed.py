@@ -68,6 +68,25 @@ class ParsedEquations:
         default_factory=dict, repr=False, compare=False
     )
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The canonical handle is rebuilt from the equations (text as text) on unpickling.
+        from cubie_hash.ode.parsing import restore
+
+        assert self.canonical is not None, "built by parse_equations"
+        equations = []
+        for lhs, text in zip(self.canonical.lhs, self.canonical.rhs_texts, strict=True):
+            symbol, rhs = self.sympy_inputs.get(lhs, (None, None))
+            name = symbol if symbol is not None else lhs
+            equations.append((name, text if text is not None else rhs))
+        declared = {
+            "states": dict(self.state_values) or list(self.states),
+            "parameters": dict(self.parameter_values) or list(self.parameters),
+            "constants": dict(self.constants),
+            "observables": list(self.observable_names),
+            "drivers": list(self.drivers),
+        }
+        return (restore, (equations, declared, self.fn_hash, self.prehash))
+
     @cached_property
     def _pairs(self) -> dict[str, Pair]:
         import sympy

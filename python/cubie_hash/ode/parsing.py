@@ -9,6 +9,7 @@ front end reports (:class:`cubie_hash._core.CanonicalSystem`).
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -19,7 +20,7 @@ from cubie_hash.ode.declarations import Declared, check_identifier, declare
 from cubie_hash.ode.parsed import ParsedEquations
 from cubie_hash.ode.raw import raw_lines
 
-__all__ = ["TIME", "parse_equations"]
+__all__ = ["TIME", "parse_equations", "restore"]
 
 #: The independent variable: usable in every equation without being declared.
 TIME = "t"
@@ -164,3 +165,21 @@ def parse_equations(
         canonical=canonical,
         sympy_inputs=given.pairs,
     )
+
+
+def restore(
+    equations: list[tuple[Any, Any]],
+    declared: dict[str, Any],
+    fn_hash: str,
+    prehash: str | None,
+) -> ParsedEquations:
+    """A pickled :class:`ParsedEquations` again (its ``__reduce__`` calls this).
+
+    Example:
+        >>> import pickle
+        >>> p = parse_equations("dx = -k*x", states=["x"], parameters=["k"])
+        >>> pickle.loads(pickle.dumps(p)) == p
+        True
+    """
+    parsed = parse_equations(equations, **declared)
+    return dataclasses.replace(parsed, fn_hash=fn_hash, prehash=prehash)
