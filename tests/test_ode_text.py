@@ -357,11 +357,18 @@ cases = {
     "unclosed_10000": "(" * 10000,
 }
 out = {}
-for name, text in cases.items():
-    try:
-        out[name] = len(_core.ode_render_text(text))
-    except EquationError as err:
-        out[name] = str(err)[-60:]
+def run():
+    for name, text in cases.items():
+        try:
+            out[name] = len(_core.ode_render_text(text))
+        except EquationError as err:
+            out[name] = str(err)[-60:]
+# On a thread with a small stack: the nesting limit, not the thread, decides.
+import threading
+threading.stack_size(256 * 1024)
+worker = threading.Thread(target=run)
+worker.start()
+worker.join()
 print(json.dumps(out))
 """
 

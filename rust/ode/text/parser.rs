@@ -90,7 +90,10 @@ impl<'a> Parser<'a> {
             ));
         }
         self.depth += 1;
-        let out = inner(self);
+        // A level takes kilobytes of stack in a debug build: grow it on the heap when a
+        // thread's own (2 MiB for Rust threads) runs low, so the limit, not the thread,
+        // decides.
+        let out = stacker::maybe_grow(64 * 1024, 1024 * 1024, || inner(self));
         self.depth -= 1;
         out
     }
@@ -509,5 +512,53 @@ impl<'a> Parser<'a> {
             .map(|v| self.lowered(v.plain()))
             .collect::<Parsed<Vec<_>>>()?;
         Ok(lower::tuple(items, start))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::parse_rhs;
+
+    fn render(text: &str) -> String {
+        parse_rhs("e", text).unwrap().rhs.render()
+    }
+
+    #[test]
+    fn python_precedence_and_associativity() {
+        assert_eq!(render("-x**2"), "Mul(-1, Pow(x, 2))");
+        assert_eq!(render("2**-x"), "Pow(2, Mul(-1, x))");
+        assert_eq!(render("x**y**z"), render("x**(y**z)"));
+        assert_ne!(render("x**y**z"), render("(x**y)**z"));
+        assert_eq!(render("a - b - c"), render("(a - b) - c"));
+        assert_eq!(render("a/b/c"), render("(a/b)/c"));
+        assert_eq!(render("a + b*c**d"), render("a + (b*(c**d))"));
+        assert_eq!(
+            render("a if x > 0 else b if y > 0 else c"),
+            render("a if x > 0 else (b if y > 0 else c)")
+        );
+        assert_eq!(render("not x > 0"), "Not(Lt(0, x))");
+        assert_eq!(render("a < b < c"), "And(Lt(a, b), Lt(b, c))");
+    }
+
+    #[test]
+    fn symbols_are_reported_once_sorted() {
+        let eq = parse_rhs("e", "b*a + a if c > 0 else b").unwrap();
+        assert_eq!(eq.symbols, ["a", "b", "c"]);
+        // A branch SymPy drops does not count.
+        let eq = parse_rhs("e", "a if True else b").unwrap();
+        assert_eq!(eq.symbols, ["a"]);
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        let deep = format!("{}x{}", "(".repeat(10_000), ")".repeat(10_000));
+        let err = parse_rhs("e", &deep).unwrap_err();
+        assert!(err.message.contains("nested too deeply"), "{}", err.message);
+    }
+
+    #[test]
+    fn chains_are_loops() {
+        let long = vec!["x"; 5000].join(" + ");
+        assert_eq!(parse_rhs("e", &long).unwrap().rhs.render(), "Mul(5000, x)");
     }
 }
