@@ -95,23 +95,29 @@ pub fn check_and_order(d: &Declared, items: &[Item]) -> Result<Vec<usize>, Strin
     {
         return Err(format!("observable {o} is declared but never assigned"));
     }
-    let used: HashSet<&str> = items
-        .iter()
-        .flat_map(|it| it.symbols.iter().map(String::as_str))
-        .collect();
     let known = |n: &str| fixed.contains(n) || index.contains_key(n) || n == TIME;
     let observables: HashSet<&str> = d.observables.iter().map(String::as_str).collect();
+    // Every symbol any equation uses, built only if some left-hand side needs it.
+    let mut used: Option<HashSet<&str>> = None;
     for item in items {
         let name = item.lhs.as_str();
         let Some(target) = name.strip_prefix('d') else {
             continue;
         };
-        if !states.contains(target)
-            && !observables.contains(name)
-            && is_identifier(target)
-            && !known(target)
-            && (used.contains(target) || !used.contains(name))
+        if states.contains(target)
+            || observables.contains(name)
+            || !is_identifier(target)
+            || known(target)
         {
+            continue;
+        }
+        let used = used.get_or_insert_with(|| {
+            items
+                .iter()
+                .flat_map(|it| it.symbols.iter().map(String::as_str))
+                .collect()
+        });
+        if used.contains(target) || !used.contains(name) {
             return Err(format!(
                 "equation {}: {name} looks like the derivative of {target}, which is not a \
                  declared state",

@@ -17,16 +17,17 @@
 //! (a comparison, `and`/`or`/`not`, `True`/`False`) used as a number, and a number used as
 //! a condition other than the literals `1` and `0`.  A condition containing a `Piecewise`
 //! is refused too (SymPy rewrites it to an `ITE` the canonical form does not accept).
-//! Relations are compared by their canonical form, where SymPy compares its own canonical
-//! relations: the two differ only for relations SymPy equates by moving a minus sign
-//! (`-x > 0` and `x < 0`), which the text front end keeps apart.
+//! Where SymPy drops repeated arguments it compares unevaluated trees structurally: every
+//! value carries a hash of the tree SymPy would hold (`Value::tree`), and relations are
+//! compared as SymPy's `canonical` relations, except for its sign rule (SymPy equates
+//! `-x > 0` and `x < 0`; the text front end keeps them apart).
 
 use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::{One, Zero};
 
 use super::super::encoding::{BoolOp, Expr, RelOp};
-use super::super::number::Number;
+use super::super::number::{f64_to_rational, Number};
 
 /// The functions the canonical form accepts (SymPy class names), as `sympy_walk` does.
 pub const FUNCTIONS: [&str; 35] = [
@@ -83,14 +84,59 @@ pub enum Shape {
     /// Any other arithmetic expression (sums, calls, `Piecewise`, …).
     Arith,
     Truth(bool),
-    /// A relation, with its sides as written (for recognising negations).
-    Rel(RelOp, Box<Expr>, Box<Expr>),
+    /// A relation, with its sides as written (for recognising repeats and negations).
+    Rel(RelOp, Box<Side>, Box<Side>),
     And(Vec<Value>),
     Or(Vec<Value>),
     Xor(Vec<Value>),
     Not(Box<Value>),
     /// A parenthesised tuple: only a `Piecewise` argument may be one.
     Tuple(Vec<Value>),
+}
+
+/// A side of a relation, with what SymPy's canonical relation looks at.
+#[derive(Clone, Debug)]
+pub struct Side {
+    expr: Expr,
+    tree: u64,
+    symbol_free: bool,
+    /// The value of a numeric literal (`None` for `oo`, which is larger than any).
+    literal: Option<Option<BigRational>>,
+}
+
+/// A 64-bit mix of the parts of a SymPy tree (FNV-1a over words, then a final avalanche).
+fn mix(parts: &[u64]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &p in parts {
+        h = (h ^ p).wrapping_mul(0x0000_0100_0000_01b3);
+        h ^= h >> 29;
+    }
+    h.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ (h >> 32)
+}
+
+fn hash_bytes(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    mix(&[h, bytes.len() as u64])
+}
+
+/// Structural hashes of SymPy nodes, by kind.
+mod tag {
+    pub const ADD: u64 = 1;
+    pub const MUL: u64 = 2;
+    pub const POW: u64 = 3;
+    pub const FUNC: u64 = 4;
+    pub const REL: u64 = 5;
+    pub const LATTICE: u64 = 6;
+    pub const XOR: u64 = 7;
+    pub const NOT: u64 = 8;
+    pub const PIECEWISE: u64 = 9;
+}
+
+fn atom_tree(e: &Expr) -> u64 {
+    hash_bytes(e.encoding())
 }
 
 /// A built node: its canonical form, its shape, and the symbols it uses.
@@ -104,8 +150,9 @@ pub struct Value {
     pub has_piecewise: bool,
     /// Byte offset where the node starts, for errors.
     pub start: usize,
-    /// For a relation: whether both sides are numeric literals.
-    pub literal_sides: bool,
+    /// A hash of the unevaluated SymPy tree this node stands for: SymPy compares those
+    /// structurally where it drops repeated arguments (`x + y` and `y + x` differ).
+    pub tree: u64,
 }
 
 /// A refusal, with the byte offset of the node it concerns.
@@ -116,13 +163,14 @@ fn refuse<T>(at: usize, message: impl Into<String>) -> Result<T, Refusal> {
 }
 
 fn truth(value: bool, start: usize) -> Value {
+    let expr = Expr::truth(value);
     Value {
-        expr: Expr::truth(value),
+        tree: atom_tree(&expr),
+        expr,
         shape: Shape::Truth(value),
         names: Vec::new(),
         has_piecewise: false,
         start,
-        literal_sides: false,
     }
 }
 
@@ -138,7 +186,7 @@ impl Value {
             names,
             has_piecewise: parts.iter().any(|p| p.has_piecewise),
             start,
-            literal_sides: false,
+            tree: 0,
         }
     }
 
@@ -198,21 +246,19 @@ impl Value {
         matches!(self.shape, Shape::Rel(..))
     }
 
-    /// What SymPy compares when it drops repeated arguments of `And`/`Or`/`Xor`: for a
-    /// relation, its canonical form; SymPy does not reverse a relation whose sides are equal
-    /// or both free of symbols (`a < a`, `1 + 1 < 2`), so those keep the operator as written.
+    /// What SymPy compares when it drops repeated arguments of `And`/`Or`/`Xor`: the tree,
+    /// and for a relation its canonical form (`a > b` is `b < a`, except where SymPy's
+    /// `canonical` keeps the order).  The canonical encoding is part of every key, so only
+    /// what is equal in the canonical form can ever be merged.
     fn key(&self) -> Vec<u8> {
         match &self.shape {
-            Shape::Rel(op, left, right) => relation_key(*op, left, right, self.keeps_sides()),
-            _ => self.expr.encoding().to_vec(),
+            Shape::Rel(op, left, right) => relation_key(*op, left, right),
+            _ => {
+                let mut key = self.tree.to_be_bytes().to_vec();
+                key.extend_from_slice(self.expr.encoding());
+                key
+            }
         }
-    }
-
-    fn keeps_sides(&self) -> bool {
-        let Shape::Rel(_, left, right) = &self.shape else {
-            return false;
-        };
-        left.encoding() == right.encoding() || (self.names.is_empty() && !self.literal_sides)
     }
 
     /// The key of this relation's negation.
@@ -220,41 +266,76 @@ impl Value {
         let Shape::Rel(op, left, right) = &self.shape else {
             return None;
         };
-        Some(relation_key(negate(*op), left, right, self.keeps_sides()))
+        Some(relation_key(negate(*op), left, right))
     }
 }
 
-fn relation_key(op: RelOp, left: &Expr, right: &Expr, as_written: bool) -> Vec<u8> {
-    if as_written {
-        let mut key = vec![b'r', op as u8];
-        key.extend_from_slice(left.encoding());
-        key.extend_from_slice(right.encoding());
-        return key;
+fn reverse(op: RelOp) -> RelOp {
+    match op {
+        RelOp::Lt => RelOp::Gt,
+        RelOp::Le => RelOp::Ge,
+        RelOp::Gt => RelOp::Lt,
+        RelOp::Ge => RelOp::Le,
+        RelOp::Eq | RelOp::Ne => op,
     }
-    Expr::relation(op, left.clone(), right.clone())
-        .encoding()
-        .to_vec()
+}
+
+fn greater(a: &Option<BigRational>, b: &Option<BigRational>) -> bool {
+    match (a, b) {
+        (None, None) => false,
+        (None, Some(_)) => true,
+        (Some(_), None) => false,
+        (Some(a), Some(b)) => a > b,
+    }
+}
+
+/// SymPy's `Relational.canonical` up to its sign rule: a number goes to the right, two
+/// literals smaller first, otherwise a fixed order of the sides (SymPy's `ordered`; any fixed
+/// order gives the same equalities); equal sides stay.
+fn relation_key(op: RelOp, left: &Side, right: &Side) -> Vec<u8> {
+    let reversed = if right.symbol_free {
+        match (&left.literal, &right.literal) {
+            (Some(l), Some(r)) => greater(l, r),
+            _ => false,
+        }
+    } else if left.symbol_free {
+        true
+    } else {
+        left.tree > right.tree
+    };
+    let (op, l, r) = if reversed {
+        (reverse(op), right, left)
+    } else {
+        (op, left, right)
+    };
+    let mut key = vec![b'r', op as u8];
+    key.extend_from_slice(&l.tree.to_be_bytes());
+    key.extend_from_slice(&r.tree.to_be_bytes());
+    key.extend_from_slice(Expr::relation(op, l.expr.clone(), r.expr.clone()).encoding());
+    key
 }
 
 pub fn symbol(name: &str, id: u32, start: usize) -> Value {
+    let expr = Expr::symbol(name);
     Value {
-        expr: Expr::symbol(name),
+        tree: atom_tree(&expr),
+        expr,
         shape: Shape::Symbol,
         names: vec![id],
         has_piecewise: false,
         start,
-        literal_sides: false,
     }
 }
 
 pub fn int(value: BigInt, start: usize) -> Value {
+    let expr = Expr::number(Number::integer(value.clone()));
     Value {
-        expr: Expr::number(Number::integer(value.clone())),
+        tree: atom_tree(&expr),
+        expr,
         shape: Shape::Int(value),
         names: Vec::new(),
         has_piecewise: false,
         start,
-        literal_sides: false,
     }
 }
 
@@ -266,12 +347,12 @@ pub fn float(value: f64, start: usize) -> Value {
         Expr::constant("oo")
     };
     Value {
+        tree: atom_tree(&expr),
         expr,
         shape: Shape::Float(value),
         names: Vec::new(),
         has_piecewise: false,
         start,
-        literal_sides: false,
     }
 }
 
@@ -286,7 +367,7 @@ pub fn tuple(items: Vec<Value>, start: usize) -> Value {
         names: Vec::new(),
         has_piecewise: false,
         start,
-        literal_sides: false,
+        tree: 0,
     }
 }
 
@@ -295,7 +376,12 @@ fn arith(expr: Expr, parts: &[&Value], start: usize) -> Value {
 }
 
 /// An arithmetic node of two numbers, their expressions moved into `build`.
-fn binary(a: Value, b: Value, build: impl FnOnce(Expr, Expr) -> Expr) -> Result<Value, Refusal> {
+fn binary(
+    a: Value,
+    b: Value,
+    build: impl FnOnce(Expr, Expr) -> Expr,
+    tree: impl FnOnce(u64, u64) -> u64,
+) -> Result<Value, Refusal> {
     let (a, b) = (a.number()?, b.number()?);
     let mut names = a.names;
     names.extend_from_slice(&b.names);
@@ -305,8 +391,31 @@ fn binary(a: Value, b: Value, build: impl FnOnce(Expr, Expr) -> Expr) -> Result<
         names,
         has_piecewise: a.has_piecewise || b.has_piecewise,
         start: a.start,
-        literal_sides: false,
+        tree: tree(a.tree, b.tree),
     })
+}
+
+/// Trees of the constants the lowering adds (`-1` of a negation, `1/2` of `sqrt`).
+fn constant_tree(e: Expr) -> u64 {
+    atom_tree(&e)
+}
+
+fn neg_tree(a: u64) -> u64 {
+    mix(&[tag::MUL, constant_tree(Expr::int(-1)), a])
+}
+
+fn div_tree(a: u64, b: u64) -> u64 {
+    mix(&[
+        tag::MUL,
+        a,
+        mix(&[tag::POW, b, constant_tree(Expr::int(-1))]),
+    ])
+}
+
+fn func_tree(name: &str, args: &[u64]) -> u64 {
+    let mut parts = vec![tag::FUNC, hash_bytes(name.as_bytes())];
+    parts.extend_from_slice(args);
+    mix(&parts)
 }
 
 fn neg_expr(e: Expr) -> Expr {
@@ -318,31 +427,56 @@ fn div_expr(a: Expr, b: Expr) -> Expr {
 }
 
 pub fn add(a: Value, b: Value) -> Result<Value, Refusal> {
-    binary(a, b, |a, b| Expr::add(vec![a, b]))
+    binary(
+        a,
+        b,
+        |a, b| Expr::add(vec![a, b]),
+        |a, b| mix(&[tag::ADD, a, b]),
+    )
 }
 
 pub fn sub(a: Value, b: Value) -> Result<Value, Refusal> {
-    binary(a, b, |a, b| Expr::add(vec![a, neg_expr(b)]))
+    binary(
+        a,
+        b,
+        |a, b| Expr::add(vec![a, neg_expr(b)]),
+        |a, b| mix(&[tag::ADD, a, neg_tree(b)]),
+    )
 }
 
 pub fn mul(a: Value, b: Value) -> Result<Value, Refusal> {
-    binary(a, b, |a, b| Expr::mul(vec![a, b]))
+    binary(
+        a,
+        b,
+        |a, b| Expr::mul(vec![a, b]),
+        |a, b| mix(&[tag::MUL, a, b]),
+    )
 }
 
 pub fn div(a: Value, b: Value) -> Result<Value, Refusal> {
-    binary(a, b, div_expr)
+    binary(a, b, div_expr, div_tree)
 }
 
 pub fn floordiv(a: Value, b: Value) -> Result<Value, Refusal> {
-    binary(a, b, |a, b| Expr::func("floor", vec![div_expr(a, b)]))
+    binary(
+        a,
+        b,
+        |a, b| Expr::func("floor", vec![div_expr(a, b)]),
+        |a, b| func_tree("floor", &[div_tree(a, b)]),
+    )
 }
 
 pub fn modulo(a: Value, b: Value) -> Result<Value, Refusal> {
-    binary(a, b, |a, b| Expr::func("Mod", vec![a, b]))
+    binary(
+        a,
+        b,
+        |a, b| Expr::func("Mod", vec![a, b]),
+        |a, b| func_tree("Mod", &[a, b]),
+    )
 }
 
 pub fn pow(a: Value, b: Value) -> Result<Value, Refusal> {
-    binary(a, b, Expr::pow)
+    binary(a, b, Expr::pow, |a, b| mix(&[tag::POW, a, b]))
 }
 
 pub fn neg(a: Value, start: usize) -> Result<Value, Refusal> {
@@ -351,6 +485,7 @@ pub fn neg(a: Value, start: usize) -> Result<Value, Refusal> {
         expr: neg_expr(a.expr),
         shape: Shape::Arith,
         start,
+        tree: neg_tree(a.tree),
         ..a
     })
 }
@@ -368,6 +503,7 @@ pub fn not(a: Value, start: usize) -> Result<Value, Refusal> {
     }
     let expr = Expr::boolean(BoolOp::Not, vec![a.expr.clone()]);
     let mut v = Value::combine(expr, Shape::Arith, &[&a], start);
+    v.tree = mix(&[tag::NOT, a.tree]);
     v.shape = Shape::Not(Box::new(a));
     Ok(v)
 }
@@ -391,9 +527,10 @@ fn evaluated_not(a: Value, start: usize) -> Value {
         Shape::Not(inner) => *inner,
         Shape::Rel(op, left, right) => {
             let neg = negate(op);
-            let expr = Expr::relation(neg, (*left).clone(), (*right).clone());
+            let expr = Expr::relation(neg, left.expr.clone(), right.expr.clone());
             Value {
                 expr,
+                tree: mix(&[tag::REL, neg as u64, left.tree, right.tree]),
                 shape: Shape::Rel(neg, left, right),
                 ..a
             }
@@ -401,6 +538,7 @@ fn evaluated_not(a: Value, start: usize) -> Value {
         _ => {
             let expr = Expr::boolean(BoolOp::Not, vec![a.expr.clone()]);
             let mut v = Value::combine(expr, Shape::Arith, &[&a], start);
+            v.tree = mix(&[tag::NOT, a.tree]);
             v.shape = Shape::Not(Box::new(a));
             v
         }
@@ -410,10 +548,20 @@ fn evaluated_not(a: Value, start: usize) -> Value {
 pub fn relation(op: RelOp, a: Value, b: Value) -> Result<Value, Refusal> {
     let (a, b) = (a.number()?, b.number()?);
     let expr = Expr::relation(op, a.expr.clone(), b.expr.clone());
-    let shape = Shape::Rel(op, Box::new(a.expr.clone()), Box::new(b.expr.clone()));
-    let literal = |v: &Value| matches!(v.shape, Shape::Int(_) | Shape::Float(_));
+    let side = |v: &Value| Side {
+        expr: v.expr.clone(),
+        tree: v.tree,
+        symbol_free: v.names.is_empty(),
+        literal: match &v.shape {
+            Shape::Int(i) => Some(Some(BigRational::from_integer(i.clone()))),
+            Shape::Float(f) if f.is_finite() => Some(Some(f64_to_rational(*f))),
+            Shape::Float(_) => Some(None),
+            _ => None,
+        },
+    };
+    let shape = Shape::Rel(op, Box::new(side(&a)), Box::new(side(&b)));
     let mut v = Value::combine(expr, shape, &[&a, &b], a.start);
-    v.literal_sides = literal(&a) && literal(&b);
+    v.tree = mix(&[tag::REL, op as u64, a.tree, b.tree]);
     Ok(v)
 }
 
@@ -430,6 +578,15 @@ fn dedup(args: Vec<Value>) -> Vec<Value> {
     out
 }
 
+/// The tree of a node whose arguments SymPy keeps as a set (`And`, `Or`, `Xor`, `Min`).
+fn unordered_tree(kind: u64, args: &[Value]) -> u64 {
+    let mut trees: Vec<u64> = args.iter().map(|a| a.tree).collect();
+    trees.sort_unstable();
+    trees.dedup();
+    trees.insert(0, kind);
+    mix(&trees)
+}
+
 fn lattice(op: BoolOp, mut args: Vec<Value>, start: usize) -> Value {
     match args.len() {
         0 => truth(op == BoolOp::And, start),
@@ -438,6 +595,7 @@ fn lattice(op: BoolOp, mut args: Vec<Value>, start: usize) -> Value {
             let expr = Expr::boolean(op, args.iter().map(|a| a.expr.clone()).collect());
             let parts: Vec<&Value> = args.iter().collect();
             let mut v = Value::combine(expr, Shape::Arith, &parts, start);
+            v.tree = unordered_tree(tag::LATTICE + op as u64 * 16, &args);
             v.shape = if op == BoolOp::And {
                 Shape::And(args)
             } else {
@@ -597,6 +755,7 @@ fn xor_set(mut set: Vec<Value>, start: usize) -> Value {
             let expr = Expr::boolean(BoolOp::Xor, set.iter().map(|a| a.expr.clone()).collect());
             let parts: Vec<&Value> = set.iter().collect();
             let mut v = Value::combine(expr, Shape::Arith, &parts, start);
+            v.tree = unordered_tree(tag::XOR, &set);
             v.shape = Shape::Xor(set);
             v
         }
@@ -645,6 +804,9 @@ pub fn piecewise(pairs: Vec<(Value, Value)>, start: usize) -> Result<Value, Refu
     );
     let parts: Vec<&Value> = kept.iter().flat_map(|(e, c)| [e, c]).collect();
     let mut v = arith(expr, &parts, start);
+    let mut trees = vec![tag::PIECEWISE];
+    trees.extend(parts.iter().map(|p| p.tree));
+    v.tree = mix(&trees);
     v.has_piecewise = true;
     Ok(v)
 }
@@ -741,6 +903,25 @@ pub fn call(name: &str, args: Vec<Value>, start: usize) -> Result<Value, Refusal
         .into_iter()
         .map(Value::number)
         .collect::<Result<Vec<_>, _>>()?;
+    let trees: Vec<u64> = args.iter().map(|a| a.tree).collect();
+    let half = || constant_tree(rational(1, 2));
+    let tree = match name {
+        "sqrt" => mix(&[tag::POW, trees[0], half()]),
+        "cbrt" => mix(&[tag::POW, trees[0], constant_tree(rational(1, 3))]),
+        "exp2" => mix(&[tag::POW, constant_tree(Expr::int(2)), trees[0]]),
+        "Min" | "Max" | "min" | "max" => {
+            let head = if name.eq_ignore_ascii_case("min") {
+                "Min"
+            } else {
+                "Max"
+            };
+            unordered_tree(hash_bytes(head.as_bytes()), &args)
+        }
+        "Heaviside" if trees.len() == 1 => func_tree("Heaviside", &[trees[0], half()]),
+        "abs" => func_tree("Abs", &trees),
+        "ceil" => func_tree("ceiling", &trees),
+        _ => func_tree(name, &trees),
+    };
     let mut exprs: Vec<Expr> = args.iter().map(|a| a.expr.clone()).collect();
     let expr = match name {
         "sqrt" => Expr::pow(exprs.remove(0), rational(1, 2)),
@@ -769,5 +950,7 @@ pub fn call(name: &str, args: Vec<Value>, start: usize) -> Result<Value, Refusal
         _ => Expr::func(name, exprs),
     };
     let parts: Vec<&Value> = args.iter().collect();
-    Ok(arith(expr, &parts, start))
+    let mut v = arith(expr, &parts, start);
+    v.tree = tree;
+    Ok(v)
 }
