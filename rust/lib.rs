@@ -3,6 +3,11 @@
 //! The pure modules (no Python) are always built and are what `cargo test` checks; the PyO3
 //! bindings are compiled with the `python` feature, which maturin switches on.
 
+// Building canonical forms allocates many small vectors (every node keeps its encoding):
+// mimalloc makes that markedly cheaper than the system allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub mod algorithm;
 pub mod identifier;
 pub mod ode;
@@ -33,6 +38,8 @@ mod _core {
         ode_canonical_text, ode_encode_expr, ode_generate_source, ode_hash_system, ode_prehash,
         ode_render_expr,
     };
+    #[pymodule_export]
+    use super::ode::canonical_py::{ode_encode_text, ode_render_text, CanonicalSystem};
 
     use pyo3::prelude::*;
 

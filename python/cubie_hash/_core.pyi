@@ -1,7 +1,7 @@
 """Type stubs for the compiled core, ``cubie_hash._core`` (built from ``rust/``)."""
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, final
 
 from typing_extensions import Buffer
 
@@ -104,3 +104,57 @@ def ode_prehash(
     constants: Mapping[str, int | float] | None,
 ) -> str:
     """BLAKE3 raw-input prehash (``cubie_hash.ode.prehash``)."""
+
+@final
+class CanonicalSystem:
+    """A checked ODE system in canonical form: what ``fn_hash``, ``canonical_text`` and
+    generated code are computed from.
+
+    ``equations`` is a ``str`` (lines of ``lhs = rhs``) or a list of entries: a ``str``
+    (lines), ``(lhs, rhs: str, label)`` or ``(lhs, rhs: SymPy expression or number, label,
+    symbol names)``.  Text is parsed in Rust (no SymPy); the whole-system checks run on the
+    names of the result.  Raises ``EquationError`` naming the equation (and the column).
+    """
+
+    def __new__(
+        cls,
+        equations: str | list[Any],
+        states: Iterable[str],
+        parameters: Iterable[str],
+        constants: Mapping[str, Any] | None,
+        drivers: Iterable[str],
+        observables: Iterable[str],
+    ) -> CanonicalSystem: ...
+    def fn_hash(self, algorithm: str = "blake3") -> str:
+        """Hex digest of the canonical encoding."""
+    def fn_hash_with(
+        self,
+        constants: Mapping[Any, Any] | None,
+        states: Iterable[Any],
+        parameters: Iterable[Any],
+        drivers: Iterable[Any],
+        observables: Iterable[Any],
+        algorithm: str = "blake3",
+    ) -> str:
+        """The hash of these equations with other constants and layouts."""
+    def canonical_text(self) -> str:
+        """Readable rendering of the canonical form."""
+    @property
+    def lhs(self) -> list[str]:
+        """Left-hand sides, in evaluation order."""
+    @property
+    def labels(self) -> list[str]:
+        """Each equation's label (the line it came from), in evaluation order."""
+    @property
+    def symbols(self) -> list[list[str]]:
+        """The sorted symbol names each right-hand side uses, in evaluation order."""
+    @property
+    def rhs_texts(self) -> list[str | None]:
+        """Each right-hand side's text (None where given as SymPy), in evaluation order."""
+    def __len__(self) -> int: ...
+
+def ode_encode_text(text: str) -> bytes:
+    """Canonical encoding of one right-hand side given as text (parsed in Rust)."""
+
+def ode_render_text(text: str) -> str:
+    """Readable canonical form of one right-hand side given as text."""

@@ -1,17 +1,23 @@
 //! Canonical hashing of ODE systems (issue 4).
 //!
 //! `number` (exact folding), `encoding` (normalised expressions and their bytes), `system`
-//! (a whole system's canonical bytes), `prehash` (raw-input keys) and `emit` (the Numba
-//! module printed from the canonical form) are pure Rust; `sympy_walk` and `bindings` are the
-//! PyO3 side, built with the `python` feature.
+//! (a whole system's canonical bytes), `prehash` (raw-input keys), `text` (the equation-text
+//! front end), `checks` (whole-system checks), `canonical` (a checked system) and `emit` (the
+//! Numba module printed from the canonical form) are pure Rust; `sympy_walk`, `bindings` and
+//! `canonical_py` are the PyO3 side, built with the `python` feature.
 
+pub mod canonical;
+pub mod checks;
 pub mod emit;
 pub mod encoding;
 pub mod number;
 pub mod prehash;
 pub mod system;
+pub mod text;
 
 #[cfg(feature = "python")]
 pub mod bindings;
+#[cfg(feature = "python")]
+pub mod canonical_py;
 #[cfg(feature = "python")]
 pub mod sympy_walk;

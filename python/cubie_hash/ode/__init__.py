@@ -1,7 +1,7 @@
 """Canonical hashing of ODE systems: one hash for one system, whatever form it came in.
 
-Public surface (imported lazily: ``import cubie_hash.ode`` and :func:`prehash` do not import
-SymPy, so warm starts skip it)::
+Public surface (imported lazily: ``import cubie_hash.ode``, :func:`prehash` and
+:func:`parse_equations` of text do not import SymPy, so warm starts skip it)::
 
     from cubie_hash.ode import (
         parse_equations, ParsedEquations, hash_system_definition, prehash, canonical_text,
@@ -11,9 +11,10 @@ SymPy, so warm starts skip it)::
   (lhs, rhs) pairs or a dict, checks the system and returns a frozen :class:`ParsedEquations`
   whose ``fn_hash`` is computed once, after parsing.
 * :func:`hash_system_definition` hashes the canonical form: a versioned, typed,
-  length-prefixed byte encoding built in Rust by walking the SymPy trees (never printing
-  them).  Equation order, whitespace, input form, dict order of equations and constants, and
-  ``PYTHONHASHSEED`` do not change it; any equation, constant value or layout change does.
+  length-prefixed byte encoding built in Rust, from text by the Rust front end and from
+  SymPy trees by walking them (never printing them).  Equation order, whitespace, input
+  form, dict order of equations and constants, and ``PYTHONHASHSEED`` do not change it;
+  any equation, constant value or layout change does.
 * :func:`canonical_text` renders the same canonical form readably, for diffing cache misses.
 * :func:`prehash` keys raw text input without SymPy, so a cache can skip parsing on a hit.
 
@@ -63,7 +64,8 @@ _HOMES = {
 
 
 def __getattr__(name: str) -> Any:
-    # Lazy: only parse_equations needs SymPy, and importing it costs ~0.5 s.
+    # Lazy: only SymPy input (and the SymPy fields of a parsed system) needs SymPy, and
+    # importing it costs ~0.5 s.
     home = _HOMES.get(name)
     if home is None:
         raise AttributeError(f"module 'cubie_hash.ode' has no attribute {name!r}")

@@ -1,5 +1,10 @@
 """Right-hand sides from text to SymPy, through Python's ``ast`` (not ``sympify``).
 
+Text is hashed by the Rust front end (``rust/ode/text/``) without SymPy; this module builds
+the SymPy fields of a text-parsed ``ParsedEquations`` when they are first read, and is the
+oracle the Rust front end is tested against (``tests/ode_oracle.py``): both give the same
+canonical form.
+
 Every name is a :class:`sympy.Symbol` unless it is called as one of the allowed functions, so
 ``beta``, ``gamma``, ``E``, ``I``, ``N``, ``S``, ``Q``, ``O`` and ``pi`` are ordinary symbols
 (SymPy's own parser makes ``beta*x`` a TypeError and ``E`` Euler's number).  ``a if c else b``

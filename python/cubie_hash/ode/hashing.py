@@ -46,6 +46,11 @@ def hash_system_definition(
         >>> a == b
         True
     """
+    canonical = getattr(equations, "canonical", None)
+    if isinstance(canonical, _core.CanonicalSystem):  # already canonical: no SymPy needed
+        return canonical.fn_hash_with(
+            constants, states, parameters, drivers, observables, algorithm
+        )
     pairs = getattr(equations, "ordered", equations)
     return _core.ode_hash_system(
         pairs, constants, states, parameters, drivers, observables, algorithm
@@ -70,6 +75,8 @@ def canonical_text(parsed: ParsedEquations) -> str:
         dx = Mul(-1, k, x)
         <BLANKLINE>
     """
+    if parsed.canonical is not None:
+        return parsed.canonical.canonical_text()
     return _core.ode_canonical_text(
         parsed.ordered,
         parsed.constants,

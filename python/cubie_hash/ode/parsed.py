@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # SymPy is only imported where expressions are built.
     import sympy
+
+    from cubie_hash._core import CanonicalSystem
 
     Pair = tuple[sympy.Symbol, sympy.Expr]
 else:
@@ -24,9 +27,12 @@ class ParsedEquations:
     (computed once, after parsing) always describes the object that carries it.
 
     Attributes:
+        canonical: the checked canonical form (a :class:`cubie_hash._core.CanonicalSystem`)
+            that ``fn_hash``, ``canonical_text`` and generated code are computed from.
         ordered: every assignment (auxiliaries, observables, derivatives) as (Symbol, Expr),
             in a dependency-valid evaluation order (each symbol assigned before it is used;
-            ties broken by name).
+            ties broken by name).  Like the three below, built with SymPy when first read
+            (text is parsed without SymPy).
         state_derivatives: (``dX``, rhs) for every state ``X``, in declared state order.
         observables: (Symbol, Expr) for every declared observable, in declared order.
         auxiliaries: every other assignment, in evaluation order.
@@ -36,18 +42,18 @@ class ParsedEquations:
         constants: name -> value, embedded in generated code as literals.
         fn_hash: the canonical hash (``hash_system_definition`` of this system).
         prehash: the raw-input prehash when the system was parsed from text, else None.
+        sympy_inputs: left-hand side -> (Symbol or None, SymPy rhs or None) for the
+            equations given as SymPy objects (kept as given).
 
     Example:
         >>> from cubie_hash.ode import parse_equations
         >>> p = parse_equations("dx = -k*x", states=["x"], parameters=["k"])
+        >>> p.canonical.lhs
+        ['dx']
         >>> [str(lhs) for lhs, _ in p.ordered]
         ['dx']
     """
 
-    ordered: tuple[Pair, ...]
-    state_derivatives: tuple[Pair, ...]
-    observables: tuple[Pair, ...]
-    auxiliaries: tuple[Pair, ...]
     states: tuple[str, ...]
     parameters: tuple[str, ...]
     drivers: tuple[str, ...]
@@ -57,3 +63,63 @@ class ParsedEquations:
     constants: Mapping[str, float] = field(default_factory=dict)
     fn_hash: str = ""
     prehash: str | None = None
+    canonical: CanonicalSystem | None = field(default=None, compare=False)
+    sympy_inputs: Mapping[str, tuple[Any, Any]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The canonical handle is rebuilt from the equations (text as text) on unpickling.
+        from cubie_hash.ode.parsing import restore
+
+        assert self.canonical is not None, "built by parse_equations"
+        equations = []
+        for lhs, text in zip(self.canonical.lhs, self.canonical.rhs_texts, strict=True):
+            symbol, rhs = self.sympy_inputs.get(lhs, (None, None))
+            name = symbol if symbol is not None else lhs
+            equations.append((name, text if text is not None else rhs))
+        declared = {
+            "states": dict(self.state_values) or list(self.states),
+            "parameters": dict(self.parameter_values) or list(self.parameters),
+            "constants": dict(self.constants),
+            "observables": list(self.observable_names),
+            "drivers": list(self.drivers),
+        }
+        return (restore, (equations, declared, self.fn_hash, self.prehash))
+
+    @cached_property
+    def _pairs(self) -> dict[str, Pair]:
+        import sympy
+
+        from cubie_hash.ode.expressions import parse_expression
+
+        assert self.canonical is not None, "built by parse_equations"
+        pairs: dict[str, Pair] = {}
+        canonical = self.canonical
+        for lhs, text, label in zip(
+            canonical.lhs, canonical.rhs_texts, canonical.labels, strict=True
+        ):
+            symbol, rhs = self.sympy_inputs.get(lhs, (None, None))
+            if text is not None:
+                rhs = parse_expression(text, label)
+            elif not isinstance(rhs, sympy.Basic):
+                rhs = sympy.sympify(rhs)
+            pairs[lhs] = (symbol if symbol is not None else sympy.Symbol(lhs), rhs)
+        return pairs
+
+    @cached_property
+    def ordered(self) -> tuple[Pair, ...]:
+        return tuple(self._pairs.values())
+
+    @cached_property
+    def state_derivatives(self) -> tuple[Pair, ...]:
+        return tuple(self._pairs[f"d{s}"] for s in self.states)
+
+    @cached_property
+    def observables(self) -> tuple[Pair, ...]:
+        return tuple(self._pairs[o] for o in self.observable_names)
+
+    @cached_property
+    def auxiliaries(self) -> tuple[Pair, ...]:
+        skip = {*(f"d{s}" for s in self.states), *self.observable_names}
+        return tuple(pair for name, pair in self._pairs.items() if name not in skip)

@@ -1,167 +1,111 @@
-"""``parse_equations``: the front door from any input form to :class:`ParsedEquations`."""
+"""``parse_equations``: the front door from any input form to :class:`ParsedEquations`.
+
+Text (a string, ``"lhs = rhs"`` strings, str pairs or a str dict, the str right-hand side of a
+(Symbol, str) pair) is parsed in Rust, straight to the canonical form: no SymPy is imported.
+SymPy input (``sympy.Eq``, pairs with SymPy right-hand sides) is walked into the same form.
+The whole-system checks and the evaluation order are computed in Rust on the names either
+front end reports (:class:`cubie_hash._core.CanonicalSystem`).
+"""
 
 from __future__ import annotations
 
-import ast
-import heapq
+import dataclasses
+import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import sympy
-
+from cubie_hash import _core
 from cubie_hash.errors import EquationError, InputTypeError
-from cubie_hash.ode.declarations import Declarations, Declared, check_identifier, declare
-from cubie_hash.ode.expressions import parse_expression
-from cubie_hash.ode.hashing import hash_system_definition
+from cubie_hash.ode.declarations import Declared, check_identifier, declare
 from cubie_hash.ode.parsed import ParsedEquations
-from cubie_hash.ode.raw import prehash as raw_prehash
 from cubie_hash.ode.raw import raw_lines
 
-__all__ = ["TIME", "parse_equations"]
+__all__ = ["TIME", "parse_equations", "restore"]
 
 #: The independent variable: usable in every equation without being declared.
 TIME = "t"
 
-# (left-hand-side name, left-hand-side symbol or None, right-hand side, label for errors)
-_Item = tuple[str, Any, Any, str]
+# What CanonicalSystem takes: a str (lines), (lhs, str rhs, label), or
+# (lhs, SymPy or number rhs, label, symbol names).
+_Entry = Any
 
 
-def _lines(text: str) -> Iterable[_Item]:
-    for line in text.splitlines():
-        if not line.split("#", 1)[0].strip():
-            continue
-        label = line.strip()
-        try:
-            module = ast.parse(label)
-        except SyntaxError as err:
-            raise EquationError(
-                f"equation {label!r}: syntax error at column {err.offset}: {err.msg}"
-            ) from None
-        body = module.body
-        if (
-            len(body) != 1
-            or not isinstance(body[0], ast.Assign)
-            or len(body[0].targets) != 1
-            or not isinstance(body[0].targets[0], ast.Name)
-        ):
-            raise EquationError(f"equation {label!r}: expected one 'name = expression'")
-        yield body[0].targets[0].id, None, body[0].value, label
+def _sympy() -> Any:
+    """SymPy if something already imported it, else None: no object can be SymPy's then."""
+    return sys.modules.get("sympy")
 
 
-def _pair(lhs: Any, rhs: Any) -> _Item:
-    if isinstance(lhs, str):
-        lhs = lhs.strip()  # whitespace never matters, in pairs as in lines
-    name = check_identifier(getattr(lhs, "name", lhs), "left-hand side")
-    symbol = lhs if isinstance(lhs, sympy.Symbol) else None
-    return name, symbol, rhs, f"{name} = {rhs}"
+class _Given:
+    """The equations given as SymPy (or with a SymPy left-hand side), by left-hand side."""
+
+    def __init__(self) -> None:
+        self.pairs: dict[str, tuple[Any, Any]] = {}
+
+    def pair(self, lhs: Any, rhs: Any) -> _Entry:
+        if isinstance(lhs, str):
+            lhs = lhs.strip()  # whitespace never matters, in pairs as in lines
+        name = check_identifier(getattr(lhs, "name", lhs), "left-hand side")
+        sp = _sympy()
+        symbol = lhs if sp is not None and isinstance(lhs, sp.Symbol) else None
+        label = f"{name} = {rhs}"
+        if isinstance(rhs, str):
+            if symbol is not None:
+                self.pairs[name] = (symbol, None)
+            return (name, rhs, label)
+        if sp is not None and isinstance(rhs, sp.Basic):
+            symbols = [s.name for s in rhs.free_symbols]
+        elif isinstance(rhs, (int, float)) and not isinstance(rhs, bool):
+            symbols = []
+        else:
+            raise EquationError(f"equation {label!r}: right-hand side {rhs!r} is not an expression")
+        self.pairs[name] = (symbol, rhs)
+        return (name, rhs, label, symbols)
 
 
-def _items(dxdt: Any) -> Iterable[_Item]:
-    """Every equation of any accepted input form, as (name, symbol, rhs, label)."""
+def _entries(dxdt: Any, given: _Given) -> str | list[_Entry]:
+    """Every equation of any accepted input form, as CanonicalSystem entries."""
     if isinstance(dxdt, ParsedEquations):
-        dxdt = dxdt.ordered
+        return _reentries(dxdt, given)
     if isinstance(dxdt, str):
-        yield from _lines(dxdt)
-        return
+        return dxdt
     items = dxdt.items() if isinstance(dxdt, Mapping) else dxdt
     if not isinstance(items, Iterable):
         raise InputTypeError(
             "equations must be text, a list of 'lhs = rhs' strings, sympy.Eq objects or "
             f"(lhs, rhs) pairs, a dict, or a ParsedEquations; got {type(dxdt).__name__}"
         )
+    sp = _sympy()
+    entries: list[_Entry] = []
     for item in items:
         if isinstance(item, str):
-            yield from _lines(item)
-        elif isinstance(item, sympy.Eq):
-            yield _pair(item.lhs, item.rhs)
+            entries.append(item)
+        elif sp is not None and isinstance(item, sp.Eq):
+            entries.append(given.pair(item.lhs, item.rhs))
         elif isinstance(item, (tuple, list)) and len(item) == 2:
-            yield _pair(*item)
+            entries.append(given.pair(*item))
         else:
             raise EquationError(
                 f"cannot read {item!r} as an equation: give 'lhs = rhs' strings, sympy.Eq, "
                 "or (lhs, rhs) pairs"
             )
+    return entries
 
 
-def _rhs(rhs: Any, label: str) -> Any:
-    if isinstance(rhs, (str, ast.expr)):
-        return parse_expression(rhs, label)
-    if isinstance(rhs, sympy.Basic):
-        return rhs
-    if isinstance(rhs, (int, float)) and not isinstance(rhs, bool):
-        return sympy.sympify(rhs)
-    raise EquationError(f"equation {label!r}: right-hand side {rhs!r} is not an expression")
-
-
-def _order(rhs: dict[str, Any], deps: dict[str, set[str]]) -> list[str]:
-    """Assignments in dependency order, ties by name; a cycle is an error."""
-    waiting = {n: len(d) for n, d in deps.items()}
-    users: dict[str, list[str]] = {n: [] for n in deps}
-    for n, d in deps.items():
-        for dep in d:
-            users[dep].append(n)
-    ready = [n for n, k in waiting.items() if k == 0]
-    heapq.heapify(ready)
-    order = []
-    while ready:
-        n = heapq.heappop(ready)
-        order.append(n)
-        for user in users[n]:
-            waiting[user] -= 1
-            if waiting[user] == 0:
-                heapq.heappush(ready, user)
-    if len(order) < len(deps):
-        stuck = sorted(n for n, k in waiting.items() if k > 0)
-        raise EquationError(
-            f"cycle among assignments: {', '.join(stuck)} depend on each other "
-            f"(e.g. {stuck[0]} = {rhs[stuck[0]]})"
-        )
-    return order
-
-
-def _check_names(
-    d: Declarations, rhs: dict[str, Any], labels: dict[str, str]
-) -> dict[str, set[str]]:
-    """Validate the system's names; return each assignment's dependencies on other ones."""
-    states = set(d.states)
-    fixed = {*d.states, *d.parameters, *d.constants, *d.drivers}
-    for name, label in labels.items():
-        if name in fixed:
-            raise EquationError(f"equation {label!r}: assigns to {name}, which is declared")
-    missing = [s for s in d.states if f"d{s}" not in rhs]
-    if missing:
-        raise EquationError(
-            f"state {missing[0]} has no derivative: add an equation 'd{missing[0]} = ...'"
-        )
-    unassigned = [o for o in d.observables if o not in rhs]
-    if unassigned:
-        raise EquationError(f"observable {unassigned[0]} is declared but never assigned")
-    free = {n: {s.name for s in e.free_symbols} for n, e in rhs.items()}
-    used = set().union(*free.values()) if free else set()
-    known = fixed | set(rhs) | {TIME}
-    for name, label in labels.items():
-        target = name[1:]
-        if (
-            name.startswith("d")
-            and target not in states
-            and name not in d.observables
-            and target.isidentifier()
-            and target not in known
-            and (target in used or name not in used)
-        ):
-            raise EquationError(
-                f"equation {label!r}: {name} looks like the derivative of {target}, "
-                f"which is not a declared state"
-            )
-    for name, symbols in free.items():
-        for s in sorted(symbols):
-            check_identifier(s, f"symbol in equation {labels[name]!r}:")
-            if s not in known:
-                raise EquationError(
-                    f"equation {labels[name]!r}: {s} is not declared (declare it as a state, "
-                    f"parameter, constant or driver, or assign it)"
-                )
-    return {n: symbols & set(rhs) for n, symbols in free.items()}
+def _reentries(parsed: ParsedEquations, given: _Given) -> list[_Entry]:
+    """A parsed system's equations again: text as text, SymPy as SymPy."""
+    canonical = parsed.canonical
+    if canonical is None:
+        return [given.pair(lhs, rhs) for lhs, rhs in parsed.ordered]
+    entries: list[_Entry] = []
+    for lhs, text, label in zip(canonical.lhs, canonical.rhs_texts, canonical.labels, strict=True):
+        symbol, rhs = parsed.sympy_inputs.get(lhs, (None, None))
+        if text is None:
+            entries.append(given.pair(symbol if symbol is not None else lhs, rhs))
+        else:
+            if symbol is not None:
+                given.pairs[lhs] = (symbol, None)
+            entries.append((lhs, text, label))
+    return entries
 
 
 def parse_equations(
@@ -182,7 +126,8 @@ def parse_equations(
     other left-hand sides are observables (if declared so) or auxiliaries.  ``states``,
     ``parameters`` and ``constants`` take a dict of name -> value or a list of names (list
     constants are 0.0); ``observables`` and ``drivers`` a list of names.  ``t`` (time) may be
-    used without being declared.
+    used without being declared.  Text is parsed in Rust without importing SymPy; the SymPy
+    fields of the result (``ordered``, …) are built from it when first read.
 
     Raises:
         EquationError: naming the equation and the problem: a syntax error, an unknown
@@ -198,37 +143,12 @@ def parse_equations(
         True
     """
     d = declare(states, parameters, constants, observables, drivers)
-    rhs: dict[str, Any] = {}
-    labels: dict[str, str] = {}
-    symbols: dict[str, Any] = {}
-    for name, symbol, value, label in _items(dxdt):
-        if name in rhs:
-            raise EquationError(f"{name} is assigned twice: {labels[name]!r} and {label!r}")
-        labels[name] = label
-        rhs[name] = _rhs(value, label)
-        symbols[name] = symbol if symbol is not None else sympy.Symbol(name)
-    deps = _check_names(d, rhs, labels)
-    order = _order(rhs, deps)
-    pair = {n: (symbols[n], rhs[n]) for n in rhs}
-    derivative_names = {f"d{s}" for s in d.states}
-    ordered = tuple(pair[n] for n in order)
-    fn_hash = hash_system_definition(
-        ordered,
-        constants=d.constants,
-        states=d.states,
-        parameters=d.parameters,
-        drivers=d.drivers,
-        observables=d.observables,
-        algorithm=algorithm,
+    given = _Given()
+    canonical = _core.CanonicalSystem(
+        _entries(dxdt, given), d.states, d.parameters, d.constants, d.drivers, d.observables
     )
     lines = raw_lines(dxdt) if not isinstance(dxdt, ParsedEquations) else None
     return ParsedEquations(
-        ordered=ordered,
-        state_derivatives=tuple(pair[f"d{s}"] for s in d.states),
-        observables=tuple(pair[o] for o in d.observables),
-        auxiliaries=tuple(
-            pair[n] for n in order if n not in derivative_names and n not in d.observables
-        ),
         states=d.states,
         parameters=d.parameters,
         drivers=d.drivers,
@@ -236,15 +156,30 @@ def parse_equations(
         state_values=d.state_values,
         parameter_values=d.parameter_values,
         constants=d.constants,
-        fn_hash=fn_hash,
+        fn_hash=canonical.fn_hash(algorithm),
         prehash=None
         if lines is None
-        else raw_prehash(
-            lines,
-            states=d.states,
-            parameters=d.parameters,
-            constants=d.constants,
-            observables=d.observables,
-            drivers=d.drivers,
+        else _core.ode_prehash(
+            lines, d.states, d.parameters, d.drivers, d.observables, d.constants
         ),
+        canonical=canonical,
+        sympy_inputs=given.pairs,
     )
+
+
+def restore(
+    equations: list[tuple[Any, Any]],
+    declared: dict[str, Any],
+    fn_hash: str,
+    prehash: str | None,
+) -> ParsedEquations:
+    """A pickled :class:`ParsedEquations` again (its ``__reduce__`` calls this).
+
+    Example:
+        >>> import pickle
+        >>> p = parse_equations("dx = -k*x", states=["x"], parameters=["k"])
+        >>> pickle.loads(pickle.dumps(p)) == p
+        True
+    """
+    parsed = parse_equations(equations, **declared)
+    return dataclasses.replace(parsed, fn_hash=fn_hash, prehash=prehash)

@@ -1,0 +1,79 @@
+"""Text -> fn_hash: the Rust text front end against SymPy-based parsers, side by side.
+
+Target (issue 9): at least 100x faster than the SymPy-based ``parse_equations`` (kept as the
+oracle in ``tests/ode_oracle.py``) and than CuBIE 0.17's ``parse_system(...).definition_hash``
+on a 340-equation system.  SymPy is imported (warm) for the references, its expression cache
+cleared before each round; the text path never imports it.
+Run with ``python benches/ratios.py benches/bench_ode_text.py``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cubie_hash.ode import parse_equations
+from cubie_hash.ode.examples import generated
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
+from ode_oracle import oracle_parse  # noqa: E402
+
+SIZES = [40, 340]
+
+
+def mark(benchmark, group: str, impl: str) -> None:  # type: ignore[no-untyped-def]
+    benchmark.group = group
+    benchmark.extra_info["impl"] = impl
+
+
+def ours(kwargs: dict[str, Any]) -> str:
+    return parse_equations(**kwargs).fn_hash
+
+
+@pytest.mark.parametrize("n", SIZES)
+def test_text_sympy_reference(benchmark, n: int) -> None:  # type: ignore[no-untyped-def]
+    kwargs = generated(n)
+    mark(benchmark, f"text -> fn_hash: {n:>3} eqs (vs SymPy-based parse_equations)", "reference")
+    from sympy.core.cache import clear_cache
+
+    # Each round parses the system as a new one: SymPy's cache would otherwise remember the
+    # trees of the previous round (the text front end keeps nothing between calls).
+    result = benchmark.pedantic(
+        oracle_parse, args=(kwargs,), setup=clear_cache, rounds=7, iterations=1
+    )
+    assert result[0] == ours(kwargs)
+
+
+@pytest.mark.parametrize("n", SIZES)
+def test_text_ours(benchmark, n: int) -> None:  # type: ignore[no-untyped-def]
+    kwargs = generated(n)
+    mark(benchmark, f"text -> fn_hash: {n:>3} eqs (vs SymPy-based parse_equations)", "cubie_hash")
+    benchmark(ours, kwargs)
+
+
+def cubie_hash_of(kwargs: dict[str, Any]) -> str:
+    from cubie.odesystems.symbolic.parsing.parser import parse_system
+
+    parsed = parse_system(
+        kwargs["dxdt"],
+        states=kwargs["states"],
+        parameters=kwargs["parameters"],
+        observables=kwargs["observables"],
+    )
+    return str(parsed.definition_hash)
+
+
+def test_text_cubie_reference(benchmark) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("cubie", minversion="0.17")
+    kwargs = generated(340)
+    mark(benchmark, "text -> fn_hash: 340 eqs (vs CuBIE 0.17 parse_system)", "reference")
+    benchmark.pedantic(cubie_hash_of, args=(kwargs,), rounds=3, iterations=1)
+
+
+def test_text_ours_against_cubie(benchmark) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("cubie", minversion="0.17")
+    kwargs = generated(340)
+    mark(benchmark, "text -> fn_hash: 340 eqs (vs CuBIE 0.17 parse_system)", "cubie_hash")
+    benchmark(ours, kwargs)

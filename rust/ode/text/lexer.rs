@@ -1,0 +1,617 @@
+//! Tokens of equation text: Python's expression tokens, as Python's tokenizer reads them.
+//!
+//! Names follow Python's identifier rules (a run of ASCII letters, digits, `_` and any
+//! non-ASCII character, NFKC-normalised, then XID_Start/XID_Continue), numbers Python's
+//! literal grammar (`1_000`, `0x1f`, `0o17`, `0b101`, `1.5e-3`, `.5`, `5.`); keywords are
+//! recognised before normalisation, as Python does.  Strings and imaginary literals are read
+//! only to be refused with a column.
+
+use std::ops::Range;
+
+use num_bigint::BigInt;
+use num_traits::Num;
+use unicode_normalization::UnicodeNormalization;
+
+use super::TextError;
+
+/// Python refuses longer decimal integer literals (`sys.int_info.default_max_str_digits`).
+pub const MAX_DECIMAL_DIGITS: usize = 4300;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenKind {
+    Name,
+    Int,
+    Float,
+    Imaginary,
+    String,
+    // Keywords the language uses, then any other Python keyword.
+    And,
+    Or,
+    Not,
+    If,
+    Else,
+    True,
+    False,
+    None,
+    Lambda,
+    In,
+    Is,
+    OtherKeyword,
+    Plus,
+    Minus,
+    Star,
+    DoubleStar,
+    Slash,
+    DoubleSlash,
+    Percent,
+    At,
+    Amper,
+    Vbar,
+    CircumFlex,
+    Tilde,
+    LeftShift,
+    RightShift,
+    Less,
+    Greater,
+    LessEqual,
+    GreaterEqual,
+    EqEqual,
+    NotEqual,
+    Equal,
+    AugAssign,
+    ColonEqual,
+    Lpar,
+    Rpar,
+    Lsqb,
+    Rsqb,
+    Lbrace,
+    Rbrace,
+    Comma,
+    Colon,
+    Semi,
+    Dot,
+    Ellipsis,
+    Arrow,
+    Newline,
+    EndOfFile,
+}
+
+/// The value a token carries beyond its kind.
+#[derive(Clone, Debug)]
+pub enum TokenValue {
+    None,
+    /// A name that NFKC normalisation changed; other names are their source text.
+    Name(String),
+    Int(BigInt),
+    Float(f64),
+}
+
+#[derive(Clone, Debug)]
+pub struct Token {
+    pub kind: TokenKind,
+    /// Byte range in the source.
+    pub range: Range<usize>,
+    pub value: TokenValue,
+}
+
+impl Token {
+    /// The (normalised) name of a `Name` token in `src`.
+    pub fn name<'a>(&'a self, src: &'a str) -> &'a str {
+        match &self.value {
+            TokenValue::Name(n) => n,
+            _ => &src[self.range.clone()],
+        }
+    }
+}
+
+fn keyword(text: &str) -> Option<TokenKind> {
+    Some(match text {
+        "and" => TokenKind::And,
+        "or" => TokenKind::Or,
+        "not" => TokenKind::Not,
+        "if" => TokenKind::If,
+        "else" => TokenKind::Else,
+        "True" => TokenKind::True,
+        "False" => TokenKind::False,
+        "None" => TokenKind::None,
+        "lambda" => TokenKind::Lambda,
+        "in" => TokenKind::In,
+        "is" => TokenKind::Is,
+        "as" | "assert" | "async" | "await" | "break" | "class" | "continue" | "def" | "del"
+        | "elif" | "except" | "finally" | "for" | "from" | "global" | "import" | "nonlocal"
+        | "pass" | "raise" | "return" | "try" | "while" | "with" | "yield" => {
+            TokenKind::OtherKeyword
+        }
+        _ => return None,
+    })
+}
+
+/// Python's `str.isidentifier()`: XID_Start or `_`, then XID_Continue (no normalisation).
+pub fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(c) if c == '_' || unicode_ident::is_xid_start(c) => {
+            chars.all(unicode_ident::is_xid_continue)
+        }
+        _ => false,
+    }
+}
+
+/// Python's hard keywords (`keyword.kwlist`).
+pub fn is_keyword(name: &str) -> bool {
+    keyword(name).is_some()
+}
+
+fn potential_identifier_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_' || !c.is_ascii()
+}
+
+/// Splits `src` into tokens.  Newlines inside brackets are whitespace and a backslash joins
+/// lines (both only occur in a right-hand side given as its own string); any other newline is
+/// a `Newline` token.
+pub fn tokenize(src: &str) -> Result<Vec<Token>, TextError> {
+    Lexer {
+        src,
+        pos: 0,
+        depth: 0,
+    }
+    .run()
+}
+
+struct Lexer<'a> {
+    src: &'a str,
+    pos: usize,
+    /// Bracket nesting: newlines inside brackets are whitespace.
+    depth: usize,
+}
+
+impl Lexer<'_> {
+    fn error(&self, at: usize, message: impl Into<String>) -> TextError {
+        TextError::syntax(self.src, at, message)
+    }
+
+    fn peek(&self) -> Option<char> {
+        self.src[self.pos..].chars().next()
+    }
+
+    fn peek_at(&self, offset: usize) -> Option<char> {
+        self.src[self.pos..].chars().nth(offset)
+    }
+
+    fn run(mut self) -> Result<Vec<Token>, TextError> {
+        let mut tokens = Vec::with_capacity(self.src.len() / 2 + 1);
+        loop {
+            let Some(c) = self.peek() else {
+                tokens.push(Token {
+                    kind: TokenKind::EndOfFile,
+                    range: self.pos..self.pos,
+                    value: TokenValue::None,
+                });
+                return Ok(tokens);
+            };
+            let start = self.pos;
+            match c {
+                ' ' | '\t' | '\x0c' => self.pos += 1,
+                '#' => {
+                    while self.peek().is_some_and(|c| c != '\n' && c != '\r') {
+                        self.pos += self.peek().map_or(1, char::len_utf8);
+                    }
+                }
+                '\\' => {
+                    self.pos += 1;
+                    match self.peek() {
+                        Some('\n') => self.pos += 1,
+                        Some('\r') => {
+                            self.pos += 1;
+                            if self.peek() == Some('\n') {
+                                self.pos += 1;
+                            }
+                        }
+                        _ => {
+                            return Err(self.error(
+                                start,
+                                "unexpected character after line continuation character",
+                            ))
+                        }
+                    }
+                }
+                '\n' | '\r' => {
+                    self.pos += 1;
+                    if self.depth == 0 {
+                        tokens.push(Token {
+                            kind: TokenKind::Newline,
+                            range: start..self.pos,
+                            value: TokenValue::None,
+                        });
+                    }
+                }
+                '0'..='9' => tokens.push(self.number()?),
+                '.' if self.peek_at(1).is_some_and(|c| c.is_ascii_digit()) => {
+                    tokens.push(self.number()?)
+                }
+                '\'' | '"' => tokens.push(self.string()?),
+                c if potential_identifier_char(c) => {
+                    let token = self.name()?;
+                    // A string prefix (r'', b'', f'', …) is part of the string.
+                    if token.kind == TokenKind::Name
+                        && matches!(self.peek(), Some('\'' | '"'))
+                        && self.src[start..self.pos].len() <= 2
+                        && self.src[start..self.pos]
+                            .chars()
+                            .all(|c| "rRbBuUfFtT".contains(c))
+                    {
+                        let mut s = self.string()?;
+                        s.range.start = start;
+                        tokens.push(s);
+                    } else {
+                        tokens.push(token);
+                    }
+                }
+                _ => tokens.push(self.operator()?),
+            }
+        }
+    }
+
+    fn name(&mut self) -> Result<Token, TextError> {
+        let start = self.pos;
+        while let Some(c) = self.peek().filter(|&c| potential_identifier_char(c)) {
+            self.pos += c.len_utf8();
+        }
+        let raw = &self.src[start..self.pos];
+        if let Some(kind) = keyword(raw) {
+            return Ok(Token {
+                kind,
+                range: start..self.pos,
+                value: TokenValue::None,
+            });
+        }
+        if raw.is_ascii() {
+            // Starts with a letter or `_` (digits start numbers): an identifier as it is.
+            return Ok(Token {
+                kind: TokenKind::Name,
+                range: start..self.pos,
+                value: TokenValue::None,
+            });
+        }
+        let name: String = raw.nfkc().collect();
+        if !is_identifier(&name) {
+            let bad = raw
+                .chars()
+                .enumerate()
+                .find(|(i, c)| {
+                    let mut one = [0u8; 4];
+                    let s: String = c.encode_utf8(&mut one).nfkc().collect();
+                    if *i == 0 {
+                        !is_identifier(&s)
+                    } else {
+                        !s.chars().all(unicode_ident::is_xid_continue)
+                    }
+                })
+                .map_or(raw.chars().next().unwrap_or(' '), |(_, c)| c);
+            let at = start + raw.find(bad).unwrap_or(0);
+            return Err(self.error(
+                at,
+                format!("invalid character '{bad}' (U+{:04X})", bad as u32),
+            ));
+        }
+        let value = if name == raw {
+            TokenValue::None
+        } else {
+            TokenValue::Name(name)
+        };
+        Ok(Token {
+            kind: TokenKind::Name,
+            range: start..self.pos,
+            value,
+        })
+    }
+
+    /// Digits of `radix` with single underscores between them; returns them without the
+    /// underscores.  Python allows one underscore after a base prefix (`0x_ff`).
+    fn digits(&mut self, radix: u32, after_prefix: bool) -> Result<String, TextError> {
+        let mut out = String::new();
+        let mut underscore_ok = after_prefix;
+        loop {
+            match self.peek() {
+                Some('_') if underscore_ok => {
+                    let at = self.pos;
+                    self.pos += 1;
+                    if !self.peek().is_some_and(|c| c.is_digit(radix)) {
+                        return Err(self.error(at, "invalid decimal literal"));
+                    }
+                    underscore_ok = false;
+                }
+                Some(c) if c.is_digit(radix) => {
+                    out.push(c);
+                    self.pos += 1;
+                    underscore_ok = true;
+                }
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    fn number(&mut self) -> Result<Token, TextError> {
+        let start = self.pos;
+        let finish = |lexer: &mut Self, kind, value| -> Result<Token, TextError> {
+            // `1x`, `0b12`, `1.5.2`: Python refuses a literal running into a name or digit.
+            if lexer
+                .peek()
+                .is_some_and(|c| potential_identifier_char(c) || c == '.')
+            {
+                return Err(lexer.error(start, "invalid decimal literal"));
+            }
+            Ok(Token {
+                kind,
+                range: start..lexer.pos,
+                value,
+            })
+        };
+        let radix = match (self.peek(), self.peek_at(1)) {
+            (Some('0'), Some('x' | 'X')) => Some((16, "hexadecimal")),
+            (Some('0'), Some('o' | 'O')) => Some((8, "octal")),
+            (Some('0'), Some('b' | 'B')) => Some((2, "binary")),
+            _ => None,
+        };
+        if let Some((radix, what)) = radix {
+            self.pos += 2;
+            let digits = self.digits(radix, true)?;
+            if digits.is_empty() {
+                return Err(self.error(start, format!("invalid {what} literal")));
+            }
+            let value = BigInt::from_str_radix(&digits, radix).expect("checked digits");
+            return finish(self, TokenKind::Int, TokenValue::Int(value));
+        }
+        let int_part = self.digits(10, false)?;
+        let mut frac = None;
+        let mut exp = None;
+        if self.peek() == Some('.') {
+            self.pos += 1;
+            frac = Some(self.digits(10, false)?);
+        }
+        if matches!(self.peek(), Some('e' | 'E')) {
+            let at = self.pos;
+            self.pos += 1;
+            let sign = match self.peek() {
+                Some(s @ ('+' | '-')) => {
+                    self.pos += 1;
+                    s
+                }
+                _ => '+',
+            };
+            let digits = self.digits(10, false)?;
+            if digits.is_empty() {
+                return Err(self.error(at, "invalid decimal literal"));
+            }
+            exp = Some(format!("{sign}{digits}"));
+        }
+        if matches!(self.peek(), Some('j' | 'J')) {
+            self.pos += 1;
+            return finish(self, TokenKind::Imaginary, TokenValue::None);
+        }
+        if frac.is_none() && exp.is_none() {
+            if int_part.len() > 1 && int_part.starts_with('0') && int_part.contains(|c| c != '0') {
+                return Err(self.error(
+                    start,
+                    "leading zeros in decimal integer literals are not permitted; use an 0o \
+                     prefix for octal integers",
+                ));
+            }
+            if int_part.len() > MAX_DECIMAL_DIGITS {
+                return Err(self.error(
+                    start,
+                    format!(
+                        "Exceeds the limit ({MAX_DECIMAL_DIGITS} digits) for integer string \
+                         conversion"
+                    ),
+                ));
+            }
+            let value = int_part.parse::<BigInt>().expect("checked digits");
+            return finish(self, TokenKind::Int, TokenValue::Int(value));
+        }
+        // What float() gives: Rust's parse is correctly rounded (overflow is inf).
+        let text = format!(
+            "{}.{}e{}",
+            if int_part.is_empty() { "0" } else { &int_part },
+            frac.as_deref().filter(|f| !f.is_empty()).unwrap_or("0"),
+            exp.as_deref().unwrap_or("+0"),
+        );
+        let value = text.parse::<f64>().expect("checked digits");
+        finish(self, TokenKind::Float, TokenValue::Float(value))
+    }
+
+    fn string(&mut self) -> Result<Token, TextError> {
+        let start = self.pos;
+        let quote = self.peek().expect("a quote");
+        let triple = self.src[self.pos..].starts_with(&quote.to_string().repeat(3));
+        let close = if triple {
+            quote.to_string().repeat(3)
+        } else {
+            quote.to_string()
+        };
+        self.pos += close.len();
+        loop {
+            let rest = &self.src[self.pos..];
+            if rest.starts_with(&close) {
+                self.pos += close.len();
+                return Ok(Token {
+                    kind: TokenKind::String,
+                    range: start..self.pos,
+                    value: TokenValue::None,
+                });
+            }
+            match rest.chars().next() {
+                None => return Err(self.error(start, "unterminated string literal")),
+                Some('\n' | '\r') if !triple => {
+                    return Err(self.error(start, "unterminated string literal"))
+                }
+                Some('\\') => {
+                    self.pos += 1;
+                    self.pos += self.peek().map_or(0, char::len_utf8);
+                }
+                Some(c) => self.pos += c.len_utf8(),
+            }
+        }
+    }
+
+    fn operator(&mut self) -> Result<Token, TextError> {
+        use TokenKind as K;
+        let start = self.pos;
+        let rest = &self.src[self.pos..];
+        // Longest match first.
+        const OPS: [(&str, TokenKind); 47] = [
+            ("**=", K::AugAssign),
+            ("//=", K::AugAssign),
+            (">>=", K::AugAssign),
+            ("<<=", K::AugAssign),
+            ("...", K::Ellipsis),
+            ("**", K::DoubleStar),
+            ("//", K::DoubleSlash),
+            ("<<", K::LeftShift),
+            (">>", K::RightShift),
+            ("<=", K::LessEqual),
+            (">=", K::GreaterEqual),
+            ("==", K::EqEqual),
+            ("!=", K::NotEqual),
+            ("->", K::Arrow),
+            (":=", K::ColonEqual),
+            ("+=", K::AugAssign),
+            ("-=", K::AugAssign),
+            ("*=", K::AugAssign),
+            ("/=", K::AugAssign),
+            ("%=", K::AugAssign),
+            ("@=", K::AugAssign),
+            ("&=", K::AugAssign),
+            ("|=", K::AugAssign),
+            ("^=", K::AugAssign),
+            ("+", K::Plus),
+            ("-", K::Minus),
+            ("*", K::Star),
+            ("/", K::Slash),
+            ("%", K::Percent),
+            ("@", K::At),
+            ("&", K::Amper),
+            ("|", K::Vbar),
+            ("^", K::CircumFlex),
+            ("~", K::Tilde),
+            ("<", K::Less),
+            (">", K::Greater),
+            ("=", K::Equal),
+            ("(", K::Lpar),
+            (")", K::Rpar),
+            ("[", K::Lsqb),
+            ("]", K::Rsqb),
+            ("{", K::Lbrace),
+            ("}", K::Rbrace),
+            (",", K::Comma),
+            (":", K::Colon),
+            (";", K::Semi),
+            (".", K::Dot),
+        ];
+        let first = rest.as_bytes()[0];
+        let Some((text, kind)) = OPS
+            .iter()
+            .find(|(text, _)| text.as_bytes()[0] == first && rest.starts_with(text))
+        else {
+            let c = self.peek().expect("not at the end");
+            return Err(self.error(
+                start,
+                format!("invalid character '{c}' (U+{:04X})", c as u32),
+            ));
+        };
+        match kind {
+            K::Lpar | K::Lsqb | K::Lbrace => self.depth += 1,
+            K::Rpar | K::Rsqb | K::Rbrace => self.depth = self.depth.saturating_sub(1),
+            _ => {}
+        }
+        self.pos += text.len();
+        Ok(Token {
+            kind: *kind,
+            range: start..self.pos,
+            value: TokenValue::None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(src: &str) -> Vec<TokenKind> {
+        tokenize(src).unwrap().iter().map(|t| t.kind).collect()
+    }
+
+    fn number(src: &str) -> TokenValue {
+        tokenize(src).unwrap().remove(0).value
+    }
+
+    #[test]
+    fn operators_and_keywords() {
+        use TokenKind as K;
+        assert_eq!(
+            kinds("a**-b // c if not x else y"),
+            [
+                K::Name,
+                K::DoubleStar,
+                K::Minus,
+                K::Name,
+                K::DoubleSlash,
+                K::Name,
+                K::If,
+                K::Not,
+                K::Name,
+                K::Else,
+                K::Name,
+                K::EndOfFile
+            ]
+        );
+        assert_eq!(kinds("x # comment (")[1], K::EndOfFile);
+    }
+
+    #[test]
+    fn numbers_follow_python() {
+        assert!(matches!(number("1_000"), TokenValue::Int(i) if i == BigInt::from(1000)));
+        assert!(matches!(number("0x_ff"), TokenValue::Int(i) if i == BigInt::from(255)));
+        assert!(matches!(number("0o17"), TokenValue::Int(i) if i == BigInt::from(15)));
+        assert!(matches!(number("00"), TokenValue::Int(i) if i == BigInt::from(0)));
+        assert!(matches!(number("1.5e-3"), TokenValue::Float(f) if f == 1.5e-3));
+        assert!(matches!(number(".5"), TokenValue::Float(f) if f == 0.5));
+        assert!(matches!(number("5."), TokenValue::Float(f) if f == 5.0));
+        assert!(matches!(number("1_0.2_5e1_0"), TokenValue::Float(f) if f == 10.25e10));
+        assert!(matches!(number("1e400"), TokenValue::Float(f) if f.is_infinite()));
+        // Correctly rounded, like float(), where naive digit-by-digit parsing is not.
+        assert!(
+            matches!(number("9007199254740993.0"), TokenValue::Float(f) if f == 9007199254740992.0)
+        );
+        for bad in [
+            "1_", "1__0", "012", "0x", "1e", "1x", "0b2", "1._5", "1.2.3",
+        ] {
+            assert!(tokenize(bad).is_err(), "{bad}");
+        }
+        assert_eq!(kinds("1j")[0], TokenKind::Imaginary);
+    }
+
+    #[test]
+    fn names_are_nfkc_normalised() {
+        let src = "ℌ µ x·y";
+        let t = tokenize(src).unwrap();
+        let names: Vec<_> = t
+            .iter()
+            .filter(|t| t.kind == TokenKind::Name)
+            .map(|t| t.name(src).to_owned())
+            .collect();
+        assert_eq!(names, ["H", "μ", "x·y"]);
+        let err = tokenize("a×b").unwrap_err();
+        assert!(err.message.contains("U+00D7"), "{}", err.message);
+        assert_eq!(err.column, Some(2));
+    }
+
+    #[test]
+    fn strings_are_tokens() {
+        assert_eq!(
+            kinds("'a#b' r\"x\"")[..2],
+            [TokenKind::String, TokenKind::String]
+        );
+        assert!(tokenize("'abc").is_err());
+    }
+}

@@ -1,0 +1,956 @@
+//! Building canonical expressions from parsed text, node by node, as today's SymPy-based
+//! parser builds them unevaluated and `sympy_walk` then lowers them.
+//!
+//! Arithmetic is plain: `a - b` is `Expr::add([a, Expr::mul([-1, b])])`, `a/b` is
+//! `Expr::mul([a, Expr::pow(b, -1)])`, `-a` is `Expr::mul([-1, a])`, `a // b` is
+//! `floor(a/b)`, `a % b` is `Mod(a, b)`, `sqrt(x)` is `x**(1/2)`, `cbrt(x)` is `x**(1/3)`,
+//! `exp2(x)` is `2**x`, `Heaviside(x)` is `Heaviside(x, 1/2)`, `Min()`/`Max()` are `oo`/`-oo`.
+//!
+//! Logic follows what SymPy does even unevaluated: `And`/`Or` drop their identity, stop at
+//! their absorbing element, flatten, drop repeated arguments and a relation and its
+//! negation make `False` (`And`) or `True` (`Or`); `Xor` cancels repeated arguments and
+//! turns a `True` into `Not(Xor(rest))`; `Piecewise` drops pairs whose condition is `False`
+//! and everything after a `True` condition, and a lone `(e, True)` pair is `e`; the integer
+//! literals `1` and `0` are `True` and `False` where a condition is expected.
+//!
+//! Two things SymPy would build are refused, as their meaning is lost later: a condition
+//! (a comparison, `and`/`or`/`not`, `True`/`False`) used as a number, and a number used as
+//! a condition other than the literals `1` and `0`.  A condition containing a `Piecewise`
+//! is refused too (SymPy rewrites it to an `ITE` the canonical form does not accept).
+//! Where SymPy drops repeated arguments it compares unevaluated trees structurally: every
+//! value carries a hash of the tree SymPy would hold (`Value::tree`), and relations are
+//! compared as SymPy's `canonical` relations, except for its sign rule (SymPy equates
+//! `-x > 0` and `x < 0`; the text front end keeps them apart).
+
+use num_bigint::BigInt;
+use num_rational::BigRational;
+use num_traits::{One, Zero};
+
+use super::super::encoding::{BoolOp, Expr, RelOp};
+use super::super::number::{f64_to_rational, Number};
+
+/// The functions the canonical form accepts (SymPy class names), as `sympy_walk` does.
+pub const FUNCTIONS: [&str; 35] = [
+    "exp",
+    "log",
+    "sin",
+    "cos",
+    "tan",
+    "cot",
+    "sec",
+    "csc",
+    "asin",
+    "acos",
+    "atan",
+    "atan2",
+    "sinh",
+    "cosh",
+    "tanh",
+    "asinh",
+    "acosh",
+    "atanh",
+    "Abs",
+    "Min",
+    "Max",
+    "floor",
+    "ceiling",
+    "sign",
+    "erf",
+    "erfc",
+    "gamma",
+    "loggamma",
+    "Mod",
+    "Heaviside",
+    "expm1",
+    "log1p",
+    "log10",
+    "log2",
+    "hypot",
+];
+
+/// Other names text may call: spellings of the functions above, relations and logic.
+pub const ALIASES: [&str; 17] = [
+    "sqrt", "cbrt", "abs", "min", "max", "ceil", "exp2", "Eq", "Ne", "Lt", "Le", "Gt", "Ge", "And",
+    "Or", "Not", "Xor",
+];
+
+/// What SymPy object a value stands for, as far as building its parents needs to know.
+#[derive(Clone, Debug)]
+pub enum Shape {
+    /// A bare numeric literal (`1`, `0.5`): SymPy's `Integer(1)` equals `True`.
+    Int(BigInt),
+    Float(f64),
+    Symbol,
+    /// Any other arithmetic expression (sums, calls, `Piecewise`, …).
+    Arith,
+    Truth(bool),
+    /// A relation, with its sides as written (for recognising repeats and negations).
+    Rel(RelOp, Box<Side>, Box<Side>),
+    And(Vec<Value>),
+    Or(Vec<Value>),
+    Xor(Vec<Value>),
+    Not(Box<Value>),
+    /// A parenthesised tuple: only a `Piecewise` argument may be one.
+    Tuple(Vec<Value>),
+}
+
+/// A side of a relation, with what SymPy's canonical relation looks at.
+#[derive(Clone, Debug)]
+pub struct Side {
+    expr: Expr,
+    tree: u64,
+    symbol_free: bool,
+    /// The value of a numeric literal (`None` for `oo`, which is larger than any).
+    literal: Option<Option<BigRational>>,
+}
+
+/// A 64-bit mix of the parts of a SymPy tree (FNV-1a over words, then a final avalanche).
+fn mix(parts: &[u64]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &p in parts {
+        h = (h ^ p).wrapping_mul(0x0000_0100_0000_01b3);
+        h ^= h >> 29;
+    }
+    h.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ (h >> 32)
+}
+
+fn hash_bytes(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    mix(&[h, bytes.len() as u64])
+}
+
+/// Structural hashes of SymPy nodes, by kind.
+mod tag {
+    pub const ADD: u64 = 1;
+    pub const MUL: u64 = 2;
+    pub const POW: u64 = 3;
+    pub const FUNC: u64 = 4;
+    pub const REL: u64 = 5;
+    pub const LATTICE: u64 = 6;
+    pub const XOR: u64 = 7;
+    pub const NOT: u64 = 8;
+    pub const PIECEWISE: u64 = 9;
+}
+
+fn atom_tree(e: &Expr) -> u64 {
+    hash_bytes(e.encoding())
+}
+
+/// A built node: its canonical form, its shape, and the symbols it uses.
+#[derive(Clone, Debug)]
+pub struct Value {
+    pub expr: Expr,
+    pub shape: Shape,
+    /// Indices into the parser's name table; may repeat.
+    pub names: Vec<u32>,
+    /// Whether a `Piecewise` is part of this value.
+    pub has_piecewise: bool,
+    /// Byte offset where the node starts, for errors.
+    pub start: usize,
+    /// A hash of the unevaluated SymPy tree this node stands for: SymPy compares those
+    /// structurally where it drops repeated arguments (`x + y` and `y + x` differ).
+    pub tree: u64,
+}
+
+/// A refusal, with the byte offset of the node it concerns.
+pub type Refusal = (usize, String);
+
+fn refuse<T>(at: usize, message: impl Into<String>) -> Result<T, Refusal> {
+    Err((at, message.into()))
+}
+
+fn truth(value: bool, start: usize) -> Value {
+    let expr = Expr::truth(value);
+    Value {
+        tree: atom_tree(&expr),
+        expr,
+        shape: Shape::Truth(value),
+        names: Vec::new(),
+        has_piecewise: false,
+        start,
+    }
+}
+
+impl Value {
+    fn combine(expr: Expr, shape: Shape, parts: &[&Value], start: usize) -> Value {
+        let mut names = Vec::with_capacity(parts.iter().map(|p| p.names.len()).sum());
+        for p in parts {
+            names.extend_from_slice(&p.names);
+        }
+        Value {
+            expr,
+            shape,
+            names,
+            has_piecewise: parts.iter().any(|p| p.has_piecewise),
+            start,
+            tree: 0,
+        }
+    }
+
+    fn is_condition(&self) -> bool {
+        matches!(
+            self.shape,
+            Shape::Symbol
+                | Shape::Truth(_)
+                | Shape::Rel(..)
+                | Shape::And(_)
+                | Shape::Or(_)
+                | Shape::Xor(_)
+                | Shape::Not(_)
+        )
+    }
+
+    /// Refuses a tuple where a single expression is expected.
+    pub fn plain(self) -> Result<Value, Refusal> {
+        match self.shape {
+            Shape::Tuple(_) => refuse(self.start, "unsupported syntax Tuple"),
+            _ => Ok(self),
+        }
+    }
+
+    /// Refuses anything but a number, symbol or arithmetic expression.
+    fn number(self) -> Result<Value, Refusal> {
+        match self.shape {
+            Shape::Int(_) | Shape::Float(_) | Shape::Symbol | Shape::Arith => Ok(self),
+            Shape::Tuple(_) => refuse(self.start, "unsupported syntax Tuple"),
+            _ => refuse(
+                self.start,
+                "a condition (comparison, and/or/not, True/False) cannot be used as a number",
+            ),
+        }
+    }
+
+    /// What SymPy's `as_Boolean` accepts: a condition, or the integer literals 1 and 0.
+    fn condition(self) -> Result<Value, Refusal> {
+        if let Shape::Int(i) = &self.shape {
+            if i.is_one() || i.is_zero() {
+                return Ok(truth(i.is_one(), self.start));
+            }
+        }
+        if self.is_condition() {
+            Ok(self)
+        } else if let Shape::Tuple(_) = self.shape {
+            refuse(self.start, "unsupported syntax Tuple")
+        } else {
+            refuse(
+                self.start,
+                "expected a condition (a comparison, and/or/not, True/False), got a number",
+            )
+        }
+    }
+
+    fn is_relation(&self) -> bool {
+        matches!(self.shape, Shape::Rel(..))
+    }
+
+    /// What SymPy compares when it drops repeated arguments of `And`/`Or`/`Xor`: the tree,
+    /// and for a relation its canonical form (`a > b` is `b < a`, except where SymPy's
+    /// `canonical` keeps the order).  The canonical encoding is part of every key, so only
+    /// what is equal in the canonical form can ever be merged.
+    fn key(&self) -> Vec<u8> {
+        match &self.shape {
+            Shape::Rel(op, left, right) => relation_key(*op, left, right),
+            _ => {
+                let mut key = self.tree.to_be_bytes().to_vec();
+                key.extend_from_slice(self.expr.encoding());
+                key
+            }
+        }
+    }
+
+    /// The key of this relation's negation.
+    fn negated(&self) -> Option<Vec<u8>> {
+        let Shape::Rel(op, left, right) = &self.shape else {
+            return None;
+        };
+        Some(relation_key(negate(*op), left, right))
+    }
+}
+
+fn reverse(op: RelOp) -> RelOp {
+    match op {
+        RelOp::Lt => RelOp::Gt,
+        RelOp::Le => RelOp::Ge,
+        RelOp::Gt => RelOp::Lt,
+        RelOp::Ge => RelOp::Le,
+        RelOp::Eq | RelOp::Ne => op,
+    }
+}
+
+fn greater(a: &Option<BigRational>, b: &Option<BigRational>) -> bool {
+    match (a, b) {
+        (None, None) => false,
+        (None, Some(_)) => true,
+        (Some(_), None) => false,
+        (Some(a), Some(b)) => a > b,
+    }
+}
+
+/// SymPy's `Relational.canonical` up to its sign rule: a number goes to the right, two
+/// literals smaller first, otherwise a fixed order of the sides (SymPy's `ordered`; any fixed
+/// order gives the same equalities); equal sides stay.
+fn relation_key(op: RelOp, left: &Side, right: &Side) -> Vec<u8> {
+    let reversed = if right.symbol_free {
+        match (&left.literal, &right.literal) {
+            (Some(l), Some(r)) => greater(l, r),
+            _ => false,
+        }
+    } else if left.symbol_free {
+        true
+    } else {
+        left.tree > right.tree
+    };
+    let (op, l, r) = if reversed {
+        (reverse(op), right, left)
+    } else {
+        (op, left, right)
+    };
+    let mut key = vec![b'r', op as u8];
+    key.extend_from_slice(&l.tree.to_be_bytes());
+    key.extend_from_slice(&r.tree.to_be_bytes());
+    key.extend_from_slice(Expr::relation(op, l.expr.clone(), r.expr.clone()).encoding());
+    key
+}
+
+pub fn symbol(name: &str, id: u32, start: usize) -> Value {
+    let expr = Expr::symbol(name);
+    Value {
+        tree: atom_tree(&expr),
+        expr,
+        shape: Shape::Symbol,
+        names: vec![id],
+        has_piecewise: false,
+        start,
+    }
+}
+
+pub fn int(value: BigInt, start: usize) -> Value {
+    let expr = Expr::number(Number::integer(value.clone()));
+    Value {
+        tree: atom_tree(&expr),
+        expr,
+        shape: Shape::Int(value),
+        names: Vec::new(),
+        has_piecewise: false,
+        start,
+    }
+}
+
+/// A float literal: the double it denotes; one that overflows is SymPy's `oo`.
+pub fn float(value: f64, start: usize) -> Value {
+    let expr = if value.is_finite() {
+        Expr::number(Number::Float(value))
+    } else {
+        Expr::constant("oo")
+    };
+    Value {
+        tree: atom_tree(&expr),
+        expr,
+        shape: Shape::Float(value),
+        names: Vec::new(),
+        has_piecewise: false,
+        start,
+    }
+}
+
+pub fn boolean(value: bool, start: usize) -> Value {
+    truth(value, start)
+}
+
+pub fn tuple(items: Vec<Value>, start: usize) -> Value {
+    Value {
+        expr: Expr::truth(false),
+        shape: Shape::Tuple(items),
+        names: Vec::new(),
+        has_piecewise: false,
+        start,
+        tree: 0,
+    }
+}
+
+fn arith(expr: Expr, parts: &[&Value], start: usize) -> Value {
+    Value::combine(expr, Shape::Arith, parts, start)
+}
+
+/// An arithmetic node of two numbers, their expressions moved into `build`.
+fn binary(
+    a: Value,
+    b: Value,
+    build: impl FnOnce(Expr, Expr) -> Expr,
+    tree: impl FnOnce(u64, u64) -> u64,
+) -> Result<Value, Refusal> {
+    let (a, b) = (a.number()?, b.number()?);
+    let mut names = a.names;
+    names.extend_from_slice(&b.names);
+    Ok(Value {
+        expr: build(a.expr, b.expr),
+        shape: Shape::Arith,
+        names,
+        has_piecewise: a.has_piecewise || b.has_piecewise,
+        start: a.start,
+        tree: tree(a.tree, b.tree),
+    })
+}
+
+/// Trees of the constants the lowering adds (`-1` of a negation, `1/2` of `sqrt`).
+fn constant_tree(e: Expr) -> u64 {
+    atom_tree(&e)
+}
+
+fn neg_tree(a: u64) -> u64 {
+    mix(&[tag::MUL, constant_tree(Expr::int(-1)), a])
+}
+
+fn div_tree(a: u64, b: u64) -> u64 {
+    mix(&[
+        tag::MUL,
+        a,
+        mix(&[tag::POW, b, constant_tree(Expr::int(-1))]),
+    ])
+}
+
+fn func_tree(name: &str, args: &[u64]) -> u64 {
+    let mut parts = vec![tag::FUNC, hash_bytes(name.as_bytes())];
+    parts.extend_from_slice(args);
+    mix(&parts)
+}
+
+fn neg_expr(e: Expr) -> Expr {
+    Expr::mul(vec![Expr::int(-1), e])
+}
+
+fn div_expr(a: Expr, b: Expr) -> Expr {
+    Expr::mul(vec![a, Expr::pow(b, Expr::int(-1))])
+}
+
+pub fn add(a: Value, b: Value) -> Result<Value, Refusal> {
+    binary(
+        a,
+        b,
+        |a, b| Expr::add(vec![a, b]),
+        |a, b| mix(&[tag::ADD, a, b]),
+    )
+}
+
+pub fn sub(a: Value, b: Value) -> Result<Value, Refusal> {
+    binary(
+        a,
+        b,
+        |a, b| Expr::add(vec![a, neg_expr(b)]),
+        |a, b| mix(&[tag::ADD, a, neg_tree(b)]),
+    )
+}
+
+pub fn mul(a: Value, b: Value) -> Result<Value, Refusal> {
+    binary(
+        a,
+        b,
+        |a, b| Expr::mul(vec![a, b]),
+        |a, b| mix(&[tag::MUL, a, b]),
+    )
+}
+
+pub fn div(a: Value, b: Value) -> Result<Value, Refusal> {
+    binary(a, b, div_expr, div_tree)
+}
+
+pub fn floordiv(a: Value, b: Value) -> Result<Value, Refusal> {
+    binary(
+        a,
+        b,
+        |a, b| Expr::func("floor", vec![div_expr(a, b)]),
+        |a, b| func_tree("floor", &[div_tree(a, b)]),
+    )
+}
+
+pub fn modulo(a: Value, b: Value) -> Result<Value, Refusal> {
+    binary(
+        a,
+        b,
+        |a, b| Expr::func("Mod", vec![a, b]),
+        |a, b| func_tree("Mod", &[a, b]),
+    )
+}
+
+pub fn pow(a: Value, b: Value) -> Result<Value, Refusal> {
+    binary(a, b, Expr::pow, |a, b| mix(&[tag::POW, a, b]))
+}
+
+pub fn neg(a: Value, start: usize) -> Result<Value, Refusal> {
+    let a = a.number()?;
+    Ok(Value {
+        expr: neg_expr(a.expr),
+        shape: Shape::Arith,
+        start,
+        tree: neg_tree(a.tree),
+        ..a
+    })
+}
+
+/// `not x` and `~x`: SymPy's `Not`, never evaluated.
+pub fn not(a: Value, start: usize) -> Result<Value, Refusal> {
+    let a = a.plain()?;
+    // SymPy keeps `Not(1)` as it is (the literal is not made True here).
+    let zero_or_one = matches!(&a.shape, Shape::Int(i) if i.is_one() || i.is_zero());
+    if !a.is_condition() && !zero_or_one {
+        return refuse(
+            a.start,
+            "expected a condition (a comparison, and/or/not, True/False), got a number",
+        );
+    }
+    let expr = Expr::boolean(BoolOp::Not, vec![a.expr.clone()]);
+    let mut v = Value::combine(expr, Shape::Arith, &[&a], start);
+    v.tree = mix(&[tag::NOT, a.tree]);
+    v.shape = Shape::Not(Box::new(a));
+    Ok(v)
+}
+
+fn negate(op: RelOp) -> RelOp {
+    match op {
+        RelOp::Lt => RelOp::Ge,
+        RelOp::Le => RelOp::Gt,
+        RelOp::Gt => RelOp::Le,
+        RelOp::Ge => RelOp::Lt,
+        RelOp::Eq => RelOp::Ne,
+        RelOp::Ne => RelOp::Eq,
+    }
+}
+
+/// SymPy's evaluated `Not(a)`, which `Xor` builds: `Not(True)` is False, `Not(Not(a))` is
+/// `a`, the negation of a relation is the negated relation.
+fn evaluated_not(a: Value, start: usize) -> Value {
+    match a.shape {
+        Shape::Truth(b) => truth(!b, start),
+        Shape::Not(inner) => *inner,
+        Shape::Rel(op, left, right) => {
+            let neg = negate(op);
+            let expr = Expr::relation(neg, left.expr.clone(), right.expr.clone());
+            Value {
+                expr,
+                tree: mix(&[tag::REL, neg as u64, left.tree, right.tree]),
+                shape: Shape::Rel(neg, left, right),
+                ..a
+            }
+        }
+        _ => {
+            let expr = Expr::boolean(BoolOp::Not, vec![a.expr.clone()]);
+            let mut v = Value::combine(expr, Shape::Arith, &[&a], start);
+            v.tree = mix(&[tag::NOT, a.tree]);
+            v.shape = Shape::Not(Box::new(a));
+            v
+        }
+    }
+}
+
+pub fn relation(op: RelOp, a: Value, b: Value) -> Result<Value, Refusal> {
+    let (a, b) = (a.number()?, b.number()?);
+    let expr = Expr::relation(op, a.expr.clone(), b.expr.clone());
+    let side = |v: &Value| Side {
+        expr: v.expr.clone(),
+        tree: v.tree,
+        symbol_free: v.names.is_empty(),
+        literal: match &v.shape {
+            Shape::Int(i) => Some(Some(BigRational::from_integer(i.clone()))),
+            Shape::Float(f) if f.is_finite() => Some(Some(f64_to_rational(*f))),
+            Shape::Float(_) => Some(None),
+            _ => None,
+        },
+    };
+    let shape = Shape::Rel(op, Box::new(side(&a)), Box::new(side(&b)));
+    let mut v = Value::combine(expr, shape, &[&a, &b], a.start);
+    v.tree = mix(&[tag::REL, op as u64, a.tree, b.tree]);
+    Ok(v)
+}
+
+fn dedup(args: Vec<Value>) -> Vec<Value> {
+    let mut out: Vec<Value> = Vec::with_capacity(args.len());
+    let mut keys: Vec<Vec<u8>> = Vec::with_capacity(args.len());
+    for a in args {
+        let key = a.key();
+        if !keys.contains(&key) {
+            keys.push(key);
+            out.push(a);
+        }
+    }
+    out
+}
+
+/// The tree of a node whose arguments SymPy keeps as a set (`And`, `Or`, `Xor`, `Min`).
+fn unordered_tree(kind: u64, args: &[Value]) -> u64 {
+    let mut trees: Vec<u64> = args.iter().map(|a| a.tree).collect();
+    trees.sort_unstable();
+    trees.dedup();
+    trees.insert(0, kind);
+    mix(&trees)
+}
+
+fn lattice(op: BoolOp, mut args: Vec<Value>, start: usize) -> Value {
+    match args.len() {
+        0 => truth(op == BoolOp::And, start),
+        1 => args.pop().expect("one argument"),
+        _ => {
+            let expr = Expr::boolean(op, args.iter().map(|a| a.expr.clone()).collect());
+            let parts: Vec<&Value> = args.iter().collect();
+            let mut v = Value::combine(expr, Shape::Arith, &parts, start);
+            v.tree = unordered_tree(tag::LATTICE + op as u64 * 16, &args);
+            v.shape = if op == BoolOp::And {
+                Shape::And(args)
+            } else {
+                Shape::Or(args)
+            };
+            v
+        }
+    }
+}
+
+/// Relations repeated (dropped) or negated (`Some(())`) among `args`, in order.
+fn relations(args: Vec<Value>) -> Option<Vec<Value>> {
+    let mut seen: Vec<Vec<u8>> = Vec::new();
+    let mut out = Vec::with_capacity(args.len());
+    for a in args {
+        if a.is_relation() {
+            let c = a.key();
+            if seen.contains(&c) {
+                continue;
+            }
+            if a.negated().is_some_and(|n| seen.contains(&n)) {
+                return None;
+            }
+            seen.push(c);
+        }
+        out.push(a);
+    }
+    Some(out)
+}
+
+/// SymPy's `And(*args)`.
+pub fn and(args: Vec<Value>, start: usize) -> Result<Value, Refusal> {
+    let mut flat = Vec::with_capacity(args.len());
+    for a in args {
+        let a = a.condition()?;
+        match a.shape {
+            Shape::Truth(false) => return Ok(truth(false, start)),
+            Shape::Truth(true) => {}
+            Shape::And(children) => flat.extend(children),
+            _ => flat.push(a),
+        }
+    }
+    let Some(kept) = relations(flat) else {
+        return Ok(truth(false, start));
+    };
+    Ok(lattice(BoolOp::And, dedup(kept), start))
+}
+
+/// SymPy's `Or(*args)`.
+pub fn or(args: Vec<Value>, start: usize) -> Result<Value, Refusal> {
+    let args = args
+        .into_iter()
+        .map(Value::condition)
+        .collect::<Result<Vec<_>, _>>()?;
+    let Some(kept) = relations(args) else {
+        return Ok(truth(true, start));
+    };
+    let mut flat = Vec::with_capacity(kept.len());
+    for a in kept {
+        match a.shape {
+            Shape::Truth(true) => return Ok(truth(true, start)),
+            Shape::Truth(false) => {}
+            Shape::Or(children) => flat.extend(children),
+            _ => flat.push(a),
+        }
+    }
+    Ok(lattice(BoolOp::Or, dedup(flat), start))
+}
+
+fn toggle(set: &mut Vec<Value>, v: Value) {
+    let key = v.key();
+    match set.iter().position(|o| o.key() == key) {
+        Some(i) => {
+            set.remove(i);
+        }
+        None => set.push(v),
+    }
+}
+
+/// SymPy's `Xor(*args)`: repeated arguments cancel, numbers count by truth.
+pub fn xor(args: Vec<Value>, start: usize) -> Result<Value, Refusal> {
+    let mut set: Vec<Value> = Vec::new();
+    for a in args {
+        let a = a.plain()?;
+        match &a.shape {
+            Shape::Int(i) if i.is_zero() => {}
+            Shape::Float(f) if *f == 0.0 => {}
+            Shape::Int(_) | Shape::Float(_) | Shape::Truth(true) => {
+                toggle(&mut set, truth(true, a.start))
+            }
+            Shape::Truth(false) => {}
+            Shape::Xor(_) => {
+                let Shape::Xor(children) = a.shape else {
+                    unreachable!("matched")
+                };
+                for c in children {
+                    toggle(&mut set, c);
+                }
+            }
+            _ if a.is_condition() => toggle(&mut set, a),
+            _ => {
+                return refuse(
+                    a.start,
+                    "expected a condition (a comparison, and/or/not, True/False), got a number",
+                )
+            }
+        }
+    }
+    // A relation and its negation cancel to True, a relation repeated to False.
+    let mut odd = false;
+    let mut remove: Vec<(usize, usize)> = Vec::new();
+    let rels: Vec<usize> = (0..set.len()).filter(|&i| set[i].is_relation()).collect();
+    for (k, &i) in rels.iter().enumerate() {
+        let c = set[i].key();
+        let nc = set[i].negated().expect("a relation");
+        for &j in &rels[k + 1..] {
+            let cj = set[j].key();
+            if cj == nc {
+                odd = !odd;
+                remove.push((i, j));
+                break;
+            }
+            if cj == c {
+                remove.push((i, j));
+                break;
+            }
+        }
+    }
+    let mut gone: Vec<usize> = remove.iter().flat_map(|&(i, j)| [i, j]).collect();
+    gone.sort_unstable();
+    if gone.windows(2).any(|w| w[0] == w[1]) {
+        return refuse(start, "Xor of relations that cancel more than once");
+    }
+    for i in gone.into_iter().rev() {
+        set.remove(i);
+    }
+    if odd {
+        toggle(&mut set, truth(true, start));
+    }
+    Ok(xor_set(set, start))
+}
+
+fn xor_set(mut set: Vec<Value>, start: usize) -> Value {
+    if let Some(i) = set
+        .iter()
+        .position(|v| matches!(v.shape, Shape::Truth(true)))
+    {
+        if set.len() > 1 {
+            set.remove(i);
+            return evaluated_not(xor_set(set, start), start);
+        }
+    }
+    match set.len() {
+        0 => truth(false, start),
+        1 => set.pop().expect("one argument"),
+        _ => {
+            let expr = Expr::boolean(BoolOp::Xor, set.iter().map(|a| a.expr.clone()).collect());
+            let parts: Vec<&Value> = set.iter().collect();
+            let mut v = Value::combine(expr, Shape::Arith, &parts, start);
+            v.tree = unordered_tree(tag::XOR, &set);
+            v.shape = Shape::Xor(set);
+            v
+        }
+    }
+}
+
+/// SymPy's `Piecewise(*pairs)` (unevaluated).
+pub fn piecewise(pairs: Vec<(Value, Value)>, start: usize) -> Result<Value, Refusal> {
+    if pairs.is_empty() {
+        return refuse(
+            start,
+            "Piecewise takes at least one (expression, condition) pair",
+        );
+    }
+    let mut kept: Vec<(Value, Value)> = Vec::with_capacity(pairs.len());
+    for (e, c) in pairs {
+        let e = e.plain()?;
+        let c = match &c.shape {
+            Shape::Int(i) if i.is_one() => truth(true, c.start),
+            Shape::Int(i) if i.is_zero() => truth(false, c.start),
+            Shape::Truth(_) => c,
+            _ if c.has_piecewise => {
+                return refuse(
+                    c.start,
+                    "a condition cannot contain a Piecewise or conditional expression",
+                )
+            }
+            _ => c.condition()?,
+        };
+        match c.shape {
+            Shape::Truth(false) => continue,
+            Shape::Truth(true) => {
+                kept.push((e, c));
+                break;
+            }
+            _ => kept.push((e, c)),
+        }
+    }
+    if kept.len() == 1 && matches!(kept[0].1.shape, Shape::Truth(true)) {
+        return Ok(kept.pop().expect("one pair").0);
+    }
+    let expr = Expr::piecewise(
+        kept.iter()
+            .map(|(e, c)| (e.expr.clone(), c.expr.clone()))
+            .collect(),
+    );
+    let parts: Vec<&Value> = kept.iter().flat_map(|(e, c)| [e, c]).collect();
+    let mut v = arith(expr, &parts, start);
+    let mut trees = vec![tag::PIECEWISE];
+    trees.extend(parts.iter().map(|p| p.tree));
+    v.tree = mix(&trees);
+    v.has_piecewise = true;
+    Ok(v)
+}
+
+/// `body if test else orelse`: `Piecewise((body, test), (orelse, True))`.
+pub fn conditional(body: Value, test: Value, orelse: Value) -> Result<Value, Refusal> {
+    let start = body.start;
+    let t = truth(true, orelse.start);
+    piecewise(vec![(body, test), (orelse, t)], start)
+}
+
+fn arity(name: &str) -> Option<(usize, usize)> {
+    Some(match name {
+        "atan2" | "Mod" | "hypot" | "Eq" | "Ne" | "Lt" | "Le" | "Gt" | "Ge" => (2, 2),
+        "log" | "Heaviside" => (1, 2),
+        "Min" | "Max" | "min" | "max" | "And" | "Or" | "Xor" => (0, usize::MAX),
+        _ if FUNCTIONS.contains(&name) || ALIASES.contains(&name) => (1, 1),
+        _ => return None,
+    })
+}
+
+fn allowed() -> String {
+    let mut names: Vec<&str> = FUNCTIONS.iter().chain(ALIASES.iter()).copied().collect();
+    names.sort_by_key(|n| n.to_lowercase());
+    names.join(", ")
+}
+
+fn rational(p: i64, q: i64) -> Expr {
+    Expr::number(Number::exact(BigRational::new(p.into(), q.into())))
+}
+
+/// A call of a whitelisted function (or `Piecewise`, whose arguments are pairs).
+pub fn call(name: &str, args: Vec<Value>, start: usize) -> Result<Value, Refusal> {
+    if name == "Piecewise" {
+        let mut pairs = Vec::with_capacity(args.len());
+        for a in args {
+            match a.shape {
+                Shape::Tuple(mut items) if items.len() == 2 => {
+                    let c = items.pop().expect("two items");
+                    pairs.push((items.pop().expect("two items"), c));
+                }
+                _ => return refuse(a.start, "Piecewise takes (expression, condition) pairs"),
+            }
+        }
+        return piecewise(pairs, start);
+    }
+    let Some((min, max)) = arity(name) else {
+        return refuse(
+            start,
+            format!("unknown function {name}() (allowed: {})", allowed()),
+        );
+    };
+    if args.len() < min || args.len() > max {
+        let takes = match (min, max) {
+            (m, n) if m == n => format!("{m}"),
+            (m, n) => format!("{m} or {n}"),
+        };
+        return refuse(
+            start,
+            format!(
+                "bad call to {name}(): takes {takes} argument{} ({} given)",
+                if max == 1 { "" } else { "s" },
+                args.len()
+            ),
+        );
+    }
+    match name {
+        "And" => return and(args, start),
+        "Or" => return or(args, start),
+        "Xor" => return xor(args, start),
+        "Not" => {
+            let a = args.into_iter().next().expect("one argument");
+            return not(a, start);
+        }
+        "Eq" | "Ne" | "Lt" | "Le" | "Gt" | "Ge" => {
+            let op = match name {
+                "Eq" => RelOp::Eq,
+                "Ne" => RelOp::Ne,
+                "Lt" => RelOp::Lt,
+                "Le" => RelOp::Le,
+                "Gt" => RelOp::Gt,
+                _ => RelOp::Ge,
+            };
+            let mut it = args.into_iter();
+            let a = it.next().expect("two arguments");
+            let b = it.next().expect("two arguments");
+            let mut v = relation(op, a, b)?;
+            v.start = start;
+            return Ok(v);
+        }
+        _ => {}
+    }
+    let args = args
+        .into_iter()
+        .map(Value::number)
+        .collect::<Result<Vec<_>, _>>()?;
+    let trees: Vec<u64> = args.iter().map(|a| a.tree).collect();
+    let half = || constant_tree(rational(1, 2));
+    let tree = match name {
+        "sqrt" => mix(&[tag::POW, trees[0], half()]),
+        "cbrt" => mix(&[tag::POW, trees[0], constant_tree(rational(1, 3))]),
+        "exp2" => mix(&[tag::POW, constant_tree(Expr::int(2)), trees[0]]),
+        "Min" | "Max" | "min" | "max" => {
+            let head = if name.eq_ignore_ascii_case("min") {
+                "Min"
+            } else {
+                "Max"
+            };
+            unordered_tree(hash_bytes(head.as_bytes()), &args)
+        }
+        "Heaviside" if trees.len() == 1 => func_tree("Heaviside", &[trees[0], half()]),
+        "abs" => func_tree("Abs", &trees),
+        "ceil" => func_tree("ceiling", &trees),
+        _ => func_tree(name, &trees),
+    };
+    let mut exprs: Vec<Expr> = args.iter().map(|a| a.expr.clone()).collect();
+    let expr = match name {
+        "sqrt" => Expr::pow(exprs.remove(0), rational(1, 2)),
+        "cbrt" => Expr::pow(exprs.remove(0), rational(1, 3)),
+        "exp2" => Expr::pow(Expr::int(2), exprs.remove(0)),
+        "Min" | "Max" | "min" | "max" => {
+            let head = if name.eq_ignore_ascii_case("min") {
+                "Min"
+            } else {
+                "Max"
+            };
+            match exprs.len() {
+                // A lone argument is returned as it is, shape and all.
+                1 => return Ok(args.into_iter().next().expect("one argument")),
+                0 if head == "Min" => Expr::constant("oo"),
+                0 => Expr::mul(vec![Expr::int(-1), Expr::constant("oo")]),
+                _ => Expr::func(head, exprs),
+            }
+        }
+        "Heaviside" if exprs.len() == 1 => {
+            exprs.push(rational(1, 2));
+            Expr::func("Heaviside", exprs)
+        }
+        "abs" => Expr::func("Abs", exprs),
+        "ceil" => Expr::func("ceiling", exprs),
+        _ => Expr::func(name, exprs),
+    };
+    let parts: Vec<&Value> = args.iter().collect();
+    let mut v = arith(expr, &parts, start);
+    v.tree = tree;
+    Ok(v)
+}

@@ -1,0 +1,203 @@
+//! The text front end: equation text straight to the canonical form, without SymPy.
+//!
+//! Three stages, one module each:
+//!
+//! * [`lexer`] turns a line into [`lexer::Token`]s (kinds, byte ranges, literal values):
+//!   `dx = -k*x**2  # decay` → `Name(dx) Equal Minus Name(k) Star Name(x) DoubleStar Int(2)
+//!   EndOfFile`;
+//! * [`parser`] reads Python's expression grammar (precedence, associativity, chained
+//!   comparisons, conditional expressions, calls) by recursive descent, refusing nesting
+//!   deeper than [`parser::MAX_DEPTH`];
+//! * [`lower`] builds each node as today's SymPy-based parser builds it unevaluated
+//!   (`a - b` is `Add(a, Mul(-1, b))`, `a/b` is `Mul(a, Pow(b, -1))`, SymPy's own rules for
+//!   `And`/`Or`/`Xor`/`Piecewise`), calling the same normalising constructors of
+//!   [`super::encoding::Expr`] in the same order as walking that SymPy tree does, so both
+//!   paths give the same canonical form byte for byte.
+//!
+//! Errors carry a 1-based column (in characters) of the text they were found in.
+
+pub mod lexer;
+pub mod lower;
+pub mod parser;
+
+use super::encoding::Expr;
+
+/// A problem in equation text, with the column it was found at.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TextError {
+    pub message: String,
+    /// 1-based, in characters.
+    pub column: Option<usize>,
+    /// A syntax error (as opposed to valid syntax the language does not accept).
+    pub syntax: bool,
+}
+
+fn column(src: &str, at: usize) -> usize {
+    src[..at.min(src.len())].chars().count() + 1
+}
+
+impl TextError {
+    pub fn syntax(src: &str, at: usize, message: impl Into<String>) -> TextError {
+        TextError {
+            message: message.into(),
+            column: Some(column(src, at)),
+            syntax: true,
+        }
+    }
+
+    pub fn at(src: &str, at: usize, message: impl Into<String>) -> TextError {
+        TextError {
+            message: message.into(),
+            column: Some(column(src, at)),
+            syntax: false,
+        }
+    }
+
+    /// The message of the `EquationError` for the equation labelled `label`.
+    pub fn describe(&self, label: &str) -> String {
+        let label = py_repr(label);
+        match (self.syntax, self.column) {
+            (true, Some(c)) => format!(
+                "equation {label}: syntax error at column {c}: {}",
+                self.message
+            ),
+            (false, Some(c)) => format!("equation {label}: {} (column {c})", self.message),
+            (_, None) => format!("equation {label}: {}", self.message),
+        }
+    }
+}
+
+/// Python's `repr()` of a string (quotes chosen and characters escaped as Python does).
+pub fn py_repr(s: &str) -> String {
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push(quote);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if (c as u32) < 0x20 || (0x7f..0xa0).contains(&(c as u32)) => {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(quote);
+    out
+}
+
+/// Python's `str.isspace()`.
+pub fn py_isspace(c: char) -> bool {
+    c.is_whitespace() || ('\x1c'..='\x1f').contains(&c)
+}
+
+/// Python's `str.strip()`.
+pub fn py_strip(s: &str) -> &str {
+    s.trim_matches(py_isspace)
+}
+
+/// Python's `str.splitlines()`.
+pub fn split_lines(text: &str) -> Vec<&str> {
+    let mut lines = Vec::new();
+    let mut start = 0;
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let end = match c {
+            '\r' => {
+                if chars.peek().is_some_and(|&(_, n)| n == '\n') {
+                    chars.next();
+                    i + 2
+                } else {
+                    i + 1
+                }
+            }
+            '\n' | '\x0b' | '\x0c' | '\x1c' | '\x1d' | '\x1e' | '\u{85}' | '\u{2028}'
+            | '\u{2029}' => i + c.len_utf8(),
+            _ => continue,
+        };
+        lines.push(&text[start..i]);
+        start = end;
+    }
+    if start < text.len() {
+        lines.push(&text[start..]);
+    }
+    lines
+}
+
+/// One parsed equation: its left-hand side, right-hand side in canonical form, and the
+/// names of the symbols the right-hand side uses (sorted, unique).
+#[derive(Clone, Debug)]
+pub struct Equation {
+    pub lhs: String,
+    pub rhs: Expr,
+    pub symbols: Vec<String>,
+    /// The right-hand side's text, as parsed.
+    pub rhs_text: String,
+}
+
+/// Whether `line` holds no equation (blank, or only a comment), as the SymPy-based parser
+/// decides: `line.split("#", 1)[0].strip()` is empty.
+pub fn is_blank(line: &str) -> bool {
+    py_strip(line.split('#').next().unwrap_or("")).is_empty()
+}
+
+/// Parses one `lhs = rhs` line (already stripped).
+pub fn parse_line(line: &str) -> Result<Equation, TextError> {
+    let tokens = lexer::tokenize(line)?;
+    parser::Parser::new(line, &tokens).equation()
+}
+
+/// Parses a right-hand side given on its own (already stripped).
+pub fn parse_rhs(lhs: &str, text: &str) -> Result<Equation, TextError> {
+    let tokens = lexer::tokenize(text)?;
+    let (rhs, symbols) = parser::Parser::new(text, &tokens).right_hand_side()?;
+    Ok(Equation {
+        lhs: lhs.to_owned(),
+        rhs,
+        symbols,
+        rhs_text: text.to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_split_like_python() {
+        assert_eq!(split_lines("a\r\nb\rc\x0cd\n"), ["a", "b", "c", "d"]);
+        assert_eq!(split_lines("a\n\nb"), ["a", "", "b"]);
+        assert!(is_blank("   # only a comment"));
+        assert!(!is_blank("dx = x # c"));
+    }
+
+    #[test]
+    fn repr_like_python() {
+        assert_eq!(py_repr("dx = a"), "'dx = a'");
+        assert_eq!(py_repr("it's"), "\"it's\"");
+        assert_eq!(py_repr("a\tb\\"), "'a\\tb\\\\'");
+    }
+
+    #[test]
+    fn errors_name_the_column() {
+        let err = parse_line("dx = (x +").unwrap_err();
+        assert!(err.syntax);
+        assert_eq!(
+            err.describe("dx = (x +"),
+            "equation 'dx = (x +': syntax error at column 10: unexpected end of input"
+        );
+        let err = parse_line("dx = x + foo(x)").unwrap_err();
+        assert_eq!(err.column, Some(10));
+        assert!(err.message.starts_with("unknown function foo()"));
+    }
+}

@@ -1,0 +1,564 @@
+//! Python's expression grammar, by recursive descent over the tokens of one equation.
+//!
+//! Lowest to highest precedence: `x if c else y` (right-associative), `or`, `and`, `not`,
+//! comparisons (`<` `<=` `>` `>=` `==` `!=`, chained: `a < b < c` is `a < b and b < c`),
+//! `|`, `^`, `&`, `+` `-`, `*` `/` `//` `%`, unary `+` `-` `~`, `**` (right-associative, and
+//! binding tighter than a unary operator on its left: `-x**2` is `-(x**2)`, `2**-x` is
+//! `2**(-x)`), calls and atoms.  Each level of nesting (a bracket, a call, a unary operator,
+//! an exponent, a conditional's `else` branch) recurses once; past [`MAX_DEPTH`] levels the
+//! text is refused, so no input can exhaust the stack.  Chains of one precedence level
+//! (`a + b + … + z`) are loops, not recursion, and have no limit.
+
+use super::super::encoding::{Expr, RelOp};
+use super::lexer::{Token, TokenKind as K, TokenValue};
+use super::lower::{self, Refusal, Value};
+use super::{py_strip, Equation, TextError};
+
+/// Deepest nesting accepted (the limit CPython's own parser puts on brackets).
+pub const MAX_DEPTH: usize = 200;
+
+pub struct Parser<'a> {
+    src: &'a str,
+    tokens: &'a [Token],
+    pos: usize,
+    depth: usize,
+    names: Vec<&'a str>,
+}
+
+type Parsed<T> = Result<T, TextError>;
+
+fn describe(kind: K) -> &'static str {
+    match kind {
+        K::EndOfFile | K::Newline => "unexpected end of input",
+        _ => "invalid syntax",
+    }
+}
+
+impl<'a> Parser<'a> {
+    pub fn new(src: &'a str, tokens: &'a [Token]) -> Parser<'a> {
+        Parser {
+            src,
+            tokens,
+            pos: 0,
+            depth: 0,
+            names: Vec::new(),
+        }
+    }
+
+    fn peek(&self) -> K {
+        self.tokens[self.pos].kind
+    }
+
+    fn peek_at(&self, offset: usize) -> K {
+        self.tokens[(self.pos + offset).min(self.tokens.len() - 1)].kind
+    }
+
+    fn here(&self) -> usize {
+        self.tokens[self.pos].range.start
+    }
+
+    fn bump(&mut self) -> &'a Token {
+        let t = &self.tokens[self.pos];
+        if t.kind != K::EndOfFile {
+            self.pos += 1;
+        }
+        t
+    }
+
+    fn syntax_error(&self) -> TextError {
+        TextError::syntax(self.src, self.here(), describe(self.peek()))
+    }
+
+    fn expect(&mut self, kind: K) -> Parsed<&'a Token> {
+        if self.peek() == kind {
+            Ok(self.bump())
+        } else {
+            Err(self.syntax_error())
+        }
+    }
+
+    fn lowered(&self, result: Result<Value, Refusal>) -> Parsed<Value> {
+        result.map_err(|(at, message)| TextError::at(self.src, at, message))
+    }
+
+    fn nested<T>(&mut self, inner: impl FnOnce(&mut Self) -> Parsed<T>) -> Parsed<T> {
+        if self.depth >= MAX_DEPTH {
+            return Err(TextError::at(
+                self.src,
+                self.here(),
+                format!("expression nested too deeply (more than {MAX_DEPTH} levels)"),
+            ));
+        }
+        self.depth += 1;
+        // A level takes kilobytes of stack in a debug build: grow it on the heap when a
+        // thread's own (2 MiB for Rust threads) runs low, so the limit, not the thread,
+        // decides.
+        let out = stacker::maybe_grow(64 * 1024, 1024 * 1024, || inner(self));
+        self.depth -= 1;
+        out
+    }
+
+    /// The sorted, unique symbol names a value uses.
+    fn symbol_names(&self, value: &Value) -> Vec<String> {
+        let mut ids = value.names.clone();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut names: Vec<String> = ids
+            .into_iter()
+            .map(|i| self.names[i as usize].to_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn end_of_statement(&mut self) -> Parsed<()> {
+        while self.peek() == K::Newline {
+            self.bump();
+        }
+        if self.peek() == K::EndOfFile {
+            Ok(())
+        } else {
+            Err(self.syntax_error())
+        }
+    }
+
+    fn rhs_end(&self) -> usize {
+        self.tokens[self.pos.saturating_sub(1)].range.end
+    }
+
+    /// `name = expression`, optionally followed by `;`.
+    pub fn equation(mut self) -> Parsed<Equation> {
+        let shape_error = || TextError {
+            message: "expected one 'name = expression'".into(),
+            column: None,
+            syntax: false,
+        };
+        let lhs = match (self.peek(), self.peek_at(1)) {
+            (K::Name, K::Equal) => {
+                let name = self.bump().name(self.src).to_owned();
+                self.bump();
+                name
+            }
+            _ => return Err(self.statement_error(shape_error())),
+        };
+        let start = self.here();
+        let value = self.expression()?;
+        let end = self.rhs_end();
+        match self.peek() {
+            K::Semi if matches!(self.peek_at(1), K::EndOfFile | K::Newline) => {
+                self.bump();
+            }
+            K::Comma => return Err(TextError::at(self.src, start, "unsupported syntax Tuple")),
+            K::Equal | K::Semi | K::AugAssign | K::Colon => return Err(shape_error()),
+            _ => {}
+        }
+        self.end_of_statement()?;
+        let value = self.lowered(value.plain())?;
+        Ok(Equation {
+            symbols: self.symbol_names(&value),
+            lhs,
+            rhs: value.expr,
+            rhs_text: py_strip(&self.src[start..end]).to_owned(),
+        })
+    }
+
+    /// A line that is not `name = …`: a syntax error if it does not even parse as an
+    /// expression, else not an equation.
+    fn statement_error(&mut self, shape: TextError) -> TextError {
+        match self.expression() {
+            Err(e) if e.syntax => e,
+            _ => shape,
+        }
+    }
+
+    /// A right-hand side on its own: one expression.
+    pub fn right_hand_side(mut self) -> Parsed<(Expr, Vec<String>)> {
+        while self.peek() == K::Newline {
+            self.bump();
+        }
+        let start = self.here();
+        let value = self.expression()?;
+        if self.peek() == K::Comma {
+            return Err(TextError::at(self.src, start, "unsupported syntax Tuple"));
+        }
+        self.end_of_statement()?;
+        let value = self.lowered(value.plain())?;
+        let names = self.symbol_names(&value);
+        Ok((value.expr, names))
+    }
+
+    fn expression(&mut self) -> Parsed<Value> {
+        if self.peek() == K::Lambda {
+            return Err(TextError::at(
+                self.src,
+                self.here(),
+                "unsupported syntax Lambda",
+            ));
+        }
+        let body = self.disjunction()?;
+        if self.peek() != K::If {
+            return Ok(body);
+        }
+        self.bump();
+        let test = self.disjunction()?;
+        self.expect(K::Else)?;
+        let orelse = self.nested(Self::expression)?;
+        let body = self.lowered(body.plain())?;
+        let orelse = self.lowered(orelse.plain())?;
+        self.lowered(lower::conditional(body, test, orelse))
+    }
+
+    fn boolean_chain(
+        &mut self,
+        op: K,
+        operand: fn(&mut Self) -> Parsed<Value>,
+        build: fn(Vec<Value>, usize) -> Result<Value, Refusal>,
+    ) -> Parsed<Value> {
+        let first = operand(self)?;
+        if self.peek() != op {
+            return Ok(first);
+        }
+        let start = first.start;
+        let mut values = vec![first];
+        while self.peek() == op {
+            self.bump();
+            values.push(operand(self)?);
+        }
+        self.lowered(build(values, start))
+    }
+
+    fn disjunction(&mut self) -> Parsed<Value> {
+        self.boolean_chain(K::Or, Self::conjunction, lower::or)
+    }
+
+    fn conjunction(&mut self) -> Parsed<Value> {
+        self.boolean_chain(K::And, Self::inversion, lower::and)
+    }
+
+    fn inversion(&mut self) -> Parsed<Value> {
+        if self.peek() != K::Not {
+            return self.comparison();
+        }
+        let start = self.bump().range.start;
+        let operand = self.nested(Self::inversion)?;
+        self.lowered(lower::not(operand, start))
+    }
+
+    fn comparison_op(&mut self) -> Parsed<Option<RelOp>> {
+        let op = match self.peek() {
+            K::Less => RelOp::Lt,
+            K::LessEqual => RelOp::Le,
+            K::Greater => RelOp::Gt,
+            K::GreaterEqual => RelOp::Ge,
+            K::EqEqual => RelOp::Eq,
+            K::NotEqual => RelOp::Ne,
+            K::In | K::Is => {
+                let what = if self.peek() == K::In { "In" } else { "Is" };
+                return Err(TextError::at(
+                    self.src,
+                    self.here(),
+                    format!("unsupported comparison {what}"),
+                ));
+            }
+            K::Not if self.peek_at(1) == K::In => {
+                return Err(TextError::at(
+                    self.src,
+                    self.here(),
+                    "unsupported comparison NotIn",
+                ))
+            }
+            _ => return Ok(None),
+        };
+        self.bump();
+        Ok(Some(op))
+    }
+
+    fn comparison(&mut self) -> Parsed<Value> {
+        let first = self.binary(1)?;
+        let Some(op) = self.comparison_op()? else {
+            return Ok(first);
+        };
+        let start = first.start;
+        let mut left = first;
+        let mut parts = Vec::new();
+        let mut op = Some(op);
+        while let Some(o) = op {
+            let right = self.binary(1)?;
+            op = self.comparison_op()?;
+            // A chain reuses the right operand as the next left one.
+            let next = op.map(|_| right.clone());
+            parts.push(self.lowered(lower::relation(o, left, right))?);
+            match next {
+                Some(n) => left = n,
+                None => break,
+            }
+        }
+        if parts.len() == 1 {
+            return Ok(parts.pop().expect("one comparison"));
+        }
+        self.lowered(lower::and(parts, start))
+    }
+
+    /// Binary operators from `|` (precedence 1) to `*` (6), by precedence climbing.
+    fn binary(&mut self, min: u8) -> Parsed<Value> {
+        let mut left = self.unary()?;
+        loop {
+            let kind = self.peek();
+            let prec = match kind {
+                K::Vbar => 1,
+                K::CircumFlex => 2,
+                K::Amper => 3,
+                K::LeftShift | K::RightShift => 4,
+                K::Plus | K::Minus => 5,
+                K::Star | K::Slash | K::DoubleSlash | K::Percent | K::At => 6,
+                _ => return Ok(left),
+            };
+            if prec < min {
+                return Ok(left);
+            }
+            let at = self.bump().range.start;
+            let right = self.binary(prec + 1)?;
+            let start = left.start;
+            let result = match kind {
+                K::Vbar => lower::or(vec![left, right], start),
+                K::CircumFlex => lower::xor(vec![left, right], start),
+                K::Amper => lower::and(vec![left, right], start),
+                K::Plus => lower::add(left, right),
+                K::Minus => lower::sub(left, right),
+                K::Star => lower::mul(left, right),
+                K::Slash => lower::div(left, right),
+                K::DoubleSlash => lower::floordiv(left, right),
+                K::Percent => lower::modulo(left, right),
+                _ => {
+                    let name = match kind {
+                        K::LeftShift => "LShift",
+                        K::RightShift => "RShift",
+                        _ => "MatMult",
+                    };
+                    Err((at, format!("unsupported operator {name}")))
+                }
+            };
+            left = self.lowered(result)?;
+        }
+    }
+
+    fn unary(&mut self) -> Parsed<Value> {
+        let kind = self.peek();
+        if !matches!(kind, K::Plus | K::Minus | K::Tilde) {
+            return self.power();
+        }
+        let start = self.bump().range.start;
+        let operand = self.nested(Self::unary)?;
+        match kind {
+            K::Plus => Ok(operand),
+            K::Minus => self.lowered(lower::neg(operand, start)),
+            _ => self.lowered(lower::not(operand, start)),
+        }
+    }
+
+    fn power(&mut self) -> Parsed<Value> {
+        let base = self.primary()?;
+        if self.peek() != K::DoubleStar {
+            return Ok(base);
+        }
+        self.bump();
+        let exponent = self.nested(Self::unary)?;
+        self.lowered(lower::pow(base, exponent))
+    }
+
+    fn primary(&mut self) -> Parsed<Value> {
+        if self.peek() == K::Name && self.peek_at(1) == K::Lpar {
+            let start = self.here();
+            let name = self.bump().name(self.src);
+            let value = self.nested(|p| p.call(name, start))?;
+            return self.postfix(value);
+        }
+        let value = self.atom()?;
+        self.postfix(value)
+    }
+
+    fn postfix(&mut self, value: Value) -> Parsed<Value> {
+        match self.peek() {
+            K::Lpar => Err(TextError::at(
+                self.src,
+                value.start,
+                "only plain function names can be called",
+            )),
+            K::Dot => Err(TextError::at(
+                self.src,
+                value.start,
+                "unsupported syntax Attribute",
+            )),
+            K::Lsqb => Err(TextError::at(
+                self.src,
+                value.start,
+                "unsupported syntax Subscript",
+            )),
+            _ => Ok(value),
+        }
+    }
+
+    fn call(&mut self, name: &str, start: usize) -> Parsed<Value> {
+        self.expect(K::Lpar)?;
+        let mut args = Vec::new();
+        while self.peek() != K::Rpar {
+            match (self.peek(), self.peek_at(1)) {
+                (K::Name, K::Equal) => {
+                    return Err(TextError::at(
+                        self.src,
+                        start,
+                        format!("{name}() takes no keyword arguments"),
+                    ))
+                }
+                (K::Star | K::DoubleStar, _) => {
+                    return Err(TextError::at(
+                        self.src,
+                        self.here(),
+                        "unsupported syntax Starred",
+                    ))
+                }
+                _ => {}
+            }
+            args.push(self.expression()?);
+            if self.peek() == K::Comma {
+                self.bump();
+            } else if self.peek() != K::Rpar {
+                return Err(self.syntax_error());
+            }
+        }
+        self.bump();
+        self.lowered(lower::call(name, args, start))
+    }
+
+    fn intern(&mut self, name: &'a str) -> u32 {
+        // An equation uses a handful of names: a scan beats hashing them.
+        if let Some(id) = self.names.iter().position(|n| *n == name) {
+            return id as u32;
+        }
+        self.names.push(name);
+        u32::try_from(self.names.len() - 1).expect("fewer than 2**32 names")
+    }
+
+    fn atom(&mut self) -> Parsed<Value> {
+        let start = self.here();
+        let unsupported = |p: &Self, what: &str| {
+            Err(TextError::at(
+                p.src,
+                start,
+                format!("unsupported constant {what}"),
+            ))
+        };
+        match self.peek() {
+            K::Name => {
+                let name = self.bump().name(self.src);
+                let id = self.intern(name);
+                Ok(lower::symbol(name, id, start))
+            }
+            K::Int => {
+                let TokenValue::Int(i) = &self.bump().value else {
+                    unreachable!("an int token")
+                };
+                Ok(lower::int(i.clone(), start))
+            }
+            K::Float => {
+                let TokenValue::Float(f) = self.bump().value else {
+                    unreachable!("a float token")
+                };
+                Ok(lower::float(f, start))
+            }
+            K::True | K::False => {
+                let value = self.bump().kind == K::True;
+                Ok(lower::boolean(value, start))
+            }
+            K::Imaginary => {
+                let t = self.bump();
+                unsupported(self, &self.src[t.range.clone()])
+            }
+            K::String => unsupported(self, "(a string)"),
+            K::None => unsupported(self, "None"),
+            K::Ellipsis => unsupported(self, "Ellipsis"),
+            K::Lpar => {
+                self.bump();
+                self.nested(|p| p.group(start))
+            }
+            K::Lsqb => Err(TextError::at(self.src, start, "unsupported syntax List")),
+            K::Lbrace => Err(TextError::at(self.src, start, "unsupported syntax Set")),
+            _ => Err(self.syntax_error()),
+        }
+    }
+
+    /// After `(`: a parenthesised expression, or a tuple.
+    fn group(&mut self, start: usize) -> Parsed<Value> {
+        if self.peek() == K::Rpar {
+            self.bump();
+            return Ok(lower::tuple(Vec::new(), start));
+        }
+        let first = self.expression()?;
+        if self.peek() != K::Comma {
+            self.expect(K::Rpar)?;
+            return Ok(first);
+        }
+        let mut items = vec![first];
+        while self.peek() == K::Comma {
+            self.bump();
+            if self.peek() == K::Rpar {
+                break;
+            }
+            items.push(self.expression()?);
+        }
+        self.expect(K::Rpar)?;
+        let items = items
+            .into_iter()
+            .map(|v| self.lowered(v.plain()))
+            .collect::<Parsed<Vec<_>>>()?;
+        Ok(lower::tuple(items, start))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::parse_rhs;
+
+    fn render(text: &str) -> String {
+        parse_rhs("e", text).unwrap().rhs.render()
+    }
+
+    #[test]
+    fn python_precedence_and_associativity() {
+        assert_eq!(render("-x**2"), "Mul(-1, Pow(x, 2))");
+        assert_eq!(render("2**-x"), "Pow(2, Mul(-1, x))");
+        assert_eq!(render("x**y**z"), render("x**(y**z)"));
+        assert_ne!(render("x**y**z"), render("(x**y)**z"));
+        assert_eq!(render("a - b - c"), render("(a - b) - c"));
+        assert_eq!(render("a/b/c"), render("(a/b)/c"));
+        assert_eq!(render("a + b*c**d"), render("a + (b*(c**d))"));
+        assert_eq!(
+            render("a if x > 0 else b if y > 0 else c"),
+            render("a if x > 0 else (b if y > 0 else c)")
+        );
+        assert_eq!(render("not x > 0"), "Not(Lt(0, x))");
+        assert_eq!(render("a < b < c"), "And(Lt(a, b), Lt(b, c))");
+    }
+
+    #[test]
+    fn symbols_are_reported_once_sorted() {
+        let eq = parse_rhs("e", "b*a + a if c > 0 else b").unwrap();
+        assert_eq!(eq.symbols, ["a", "b", "c"]);
+        // A branch SymPy drops does not count.
+        let eq = parse_rhs("e", "a if True else b").unwrap();
+        assert_eq!(eq.symbols, ["a"]);
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        let deep = format!("{}x{}", "(".repeat(10_000), ")".repeat(10_000));
+        let err = parse_rhs("e", &deep).unwrap_err();
+        assert!(err.message.contains("nested too deeply"), "{}", err.message);
+    }
+
+    #[test]
+    fn chains_are_loops() {
+        let long = vec!["x"; 5000].join(" + ");
+        assert_eq!(parse_rhs("e", &long).unwrap().rhs.render(), "Mul(5000, x)");
+    }
+}
