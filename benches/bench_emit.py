@@ -75,7 +75,7 @@ def _reference_body(parsed: Any, printer: ExpressionPrinter, outputs: Sequence[A
 
 def reference_source(parsed: Any) -> str:
     """Today's canonical module with its two bodies printed by the old SymPy printer."""
-    source = generate_source(parsed, Variant(), "bench")
+    source = generate_source(parsed, Variant())
     declared = [*parsed.states, *parsed.parameters, *parsed.drivers, *parsed.constants]
     names = {n: f"v_{n}" for n in declared + [lhs.name for lhs, _ in parsed.ordered]}
     names.setdefault("t", "t")
@@ -133,11 +133,7 @@ def compile_module(source: str) -> Any:
 def test_compile_340_equations(benchmark, model: str, impl: str) -> None:  # type: ignore[no-untyped-def]
     parsed = parse_equations(**MODELS[model]())
     assert len(parsed.ordered) >= 338
-    source = (
-        reference_source(parsed)
-        if impl == "reference"
-        else generate_source(parsed, Variant(), "bench")
-    )
+    source = reference_source(parsed) if impl == "reference" else generate_source(parsed, Variant())
     benchmark.group = f"numba compile, {model}"
     benchmark.extra_info["impl"] = impl
     benchmark.extra_info["source_chars"] = len(source)

@@ -142,7 +142,7 @@ def test_unsupported_function_names_the_equation() -> None:
     x = sympy.Symbol("x")
     with pytest.raises(EquationError, match="dx"):
         parsed = parse_equations([sympy.Eq(sympy.Symbol("dx"), sympy.besselj(0, x))], states=["x"])
-        generate_source(parsed, Variant(), "0")
+        generate_source(parsed, Variant())
 
 
 # -- the cache ---------------------------------------------------------------------------------

@@ -96,7 +96,7 @@ def test_every_form_of_every_bundled_system_prints_one_module() -> None:
         out = {}
         for name, spec in SPECS.items():
             p = parse_equations(**in_form(spec, sys.argv[1]))
-            out[name] = [p.fn_hash] + [generate_source(p, Variant(t, "float64"), "1.0")
+            out[name] = [p.fn_hash] + [generate_source(p, Variant(t, "float64"))
                                        for t in ("cpu", "cuda")]
         print(json.dumps(out))
         """
@@ -167,8 +167,8 @@ def compiled(source: str, name: str) -> Any:
 def test_cse_computes_the_same_bits_as_inline_code() -> None:
     spec = generated(40)
     parsed = parse_equations(**spec)
-    shared = generate_source(parsed, Variant(), "1.0")
-    inline = generate_source(parsed, Variant(), "1.0", cse=False)
+    shared = generate_source(parsed, Variant())
+    inline = generate_source(parsed, Variant(), cse=False)
     assert "_c0 = " in shared and "_c0" not in inline
     a, b = compiled(shared, "with_cse"), compiled(inline, "without_cse")
     y0, params, drivers = inputs(spec, 16)
@@ -186,7 +186,7 @@ def test_a_guarded_division_is_never_hoisted_out_of_its_branch() -> None:
         "dxdt": ["dx = 1/x if x > 0 else 0.0", "dy = 2/x if x > 0 else 1/x + 3 if x < 0 else y"],
         "states": ["x", "y"],
     }
-    source = generate_source(parse_equations(**spec), Variant(), "1.0")
+    source = generate_source(parse_equations(**spec), Variant())
     module = compiled(source, "guarded")
     out = np.empty(2)
     module["dxdt"](np.array([0.0, 5.0]), np.empty(0), np.empty(0), 0.0, out)
@@ -206,7 +206,7 @@ def test_large_and_odd_numbers_compile_to_correctly_rounded_values() -> None:
         ],
         "states": ["x", "y", "z", "w"],
     }
-    source = generate_source(parse_equations(**spec), Variant(), "1.0")
+    source = generate_source(parse_equations(**spec), Variant())
     assert "10000000000" not in source  # no int literal Numba cannot type, none to wrap
     out = np.empty(4)
     compiled(source, "numbers")["dxdt"](
@@ -223,7 +223,7 @@ def test_what_numba_cannot_compute_names_the_equation() -> None:
     for rhs in (sympy.I * x, sympy.zoo * x + 1):
         parsed = parse_equations([sympy.Eq(sympy.Symbol("dx"), rhs)], states=["x"])
         with pytest.raises(EquationError, match="equation for dx: cannot generate code"):
-            generate_source(parsed, Variant(), "1.0")
+            generate_source(parsed, Variant())
 
 
 # -- the generator version -------------------------------------------------------------------
@@ -263,6 +263,6 @@ def test_long_and_deep_expressions_give_a_module_python_compiles() -> None:
         (sympy.Symbol("dz"), deep),
     ]
     parsed = parse_equations(eqs, states=["x", "y", "z"], parameters=[s.name for s in p])
-    source = generate_source(parsed, Variant(), "1.0")
+    source = generate_source(parsed, Variant())
     compile(source, "long_and_deep", "exec")
     assert source.count("math.sin(") == 150

@@ -65,10 +65,10 @@ def check(pool):
     lines = [f"u = {p0}", f"dx = {p1} + u*{p0}", f"dy = ({p2} if {p0} > {p1} else {p1}*{p2})"]
     try:
         system = parse_equations(lines, states=["x", "y"], parameters=["a"])
-        shared = generate_source(system, Variant(), "0")
+        shared = generate_source(system, Variant())
     except EquationError:
         assume(False)
-    inline = generate_source(system, Variant(), "0", cse=False)
+    inline = generate_source(system, Variant(), cse=False)
     a, b = load(shared), load(inline)
     for x, y, p, t in POINTS:
         assert run(a, (x, y), p, t) == run(b, (x, y), p, t), (lines, x, y, p, t)

@@ -75,15 +75,9 @@ def ode_canonical_text(
     """Readable rendering of a system's canonical form (``cubie_hash.ode.canonical_text``)."""
 
 def ode_generate_source(
-    equations: Iterable[Any],
-    constants: Mapping[Any, Any] | None,
-    states: Iterable[Any],
-    parameters: Iterable[Any],
-    drivers: Iterable[Any],
-    observables: Iterable[Any],
+    system: CanonicalSystem,
     target: str,
     precision: str,
-    version: str,
     *,
     cse: bool = True,
 ) -> str:

@@ -7,6 +7,7 @@ use pyo3::types::{PyBytes, PyDict, PyMapping, PyString, PyTuple};
 
 use pyo3::exceptions::PyValueError;
 
+use super::canonical_py::CanonicalSystem;
 use super::emit::{generate, Options, Precision, Target};
 use super::encoding::Expr;
 use super::number::Number;
@@ -171,37 +172,23 @@ pub fn ode_canonical_text(
     .map_err(|e| EquationError::new_err(e.to_string()))
 }
 
-/// Python source of the Numba module for a system (see ``cubie_hash.codegen.generate_source``),
-/// printed from its canonical form.
-// Mirrors `ode_hash_system`, plus what is compiled and how it is printed.
-#[allow(clippy::too_many_arguments)]
+/// Python source of the Numba module for a checked system (see
+/// ``cubie_hash.codegen.generate_source``), printed from its canonical form: the very
+/// `System` its ``fn_hash`` is the digest of.
 #[pyfunction]
-#[pyo3(signature = (equations, constants, states, parameters, drivers, observables, target, precision, version, *, cse = true))]
+#[pyo3(signature = (system, target, precision, *, cse = true))]
 pub fn ode_generate_source(
     py: Python<'_>,
-    equations: &Bound<'_, PyAny>,
-    constants: Option<&Bound<'_, PyAny>>,
-    states: &Bound<'_, PyAny>,
-    parameters: &Bound<'_, PyAny>,
-    drivers: &Bound<'_, PyAny>,
-    observables: &Bound<'_, PyAny>,
+    system: PyRef<'_, CanonicalSystem>,
     target: &str,
     precision: &str,
-    version: &str,
     cse: bool,
 ) -> PyResult<String> {
     let target = Target::parse(target).map_err(|e| PyValueError::new_err(e.to_string()))?;
     let precision =
         Precision::parse(precision).map_err(|e| PyValueError::new_err(e.to_string()))?;
-    let system = build_system(
-        equations,
-        constants,
-        states,
-        parameters,
-        drivers,
-        observables,
-    )?;
-    py.detach(|| generate(&system, target, precision, version, Options { cse }))
+    let system = system.system();
+    py.detach(|| generate(system, target, precision, Options { cse }))
         .map_err(|e| EquationError::new_err(e.to_string()))
 }
 

@@ -380,13 +380,11 @@ class CodegenCache:
 
     def _generate(self, system: SystemLike, variant: Variant) -> types.ModuleType:
         """Write the module, compile it (under the lock), then commit the sidecar."""
-        from cubie_hash import __version__
-
         entry = self.entry_dir(system.fn_hash)
         entry.mkdir(parents=True, exist_ok=True, mode=0o700)
         module_path, meta_path = self._paths(system.fn_hash, variant)
         meta_path.unlink(missing_ok=True)  # the entry is invalid until the new sidecar lands
-        source = generate_source(system, variant, __version__).encode("utf-8")
+        source = generate_source(system, variant).encode("utf-8")
         atomic_write(module_path, source)
         try:
             module = self._execute(system.fn_hash, variant, source)

@@ -2,7 +2,7 @@
 
 The source is printed in Rust (``rust/ode/emit/``) from the system's canonical form — the
 form its ``fn_hash`` is the digest of — never from the SymPy trees it came in as, so a module is
-a pure function of (canonical system, variant, package version, generator version).
+a pure function of (canonical system, variant, generator version).
 
 One template, two targets.  The right-hand side ``dxdt(state, parameters, drivers, t, out)``,
 ``observables(...)`` and the fixed-step RK4 loop are the same text for both; only the
@@ -37,7 +37,7 @@ class SystemLike(Protocol):
     """What code generation reads from a ``ParsedEquations`` (read-only)."""
 
     @property
-    def ordered(self) -> Sequence[tuple[Any, Any]]: ...
+    def canonical(self) -> _core.CanonicalSystem | None: ...
     @property
     def states(self) -> Sequence[str]: ...
     @property
@@ -75,36 +75,35 @@ class Variant:
         return f"{self.target}-{self.precision}"
 
 
-def generate_source(system: SystemLike, variant: Variant, version: str, *, cse: bool = True) -> str:
+def generate_source(system: SystemLike, variant: Variant, *, cse: bool = True) -> str:
     """Python source of the Numba module for ``system`` compiled as ``variant``.
 
-    Printed in Rust from the canonical form ``system.fn_hash`` names, so every input form of
-    one system (text, importer trees, evaluated SymPy) gives the same module byte for byte.
+    Printed in Rust from ``system.canonical``, the canonical form ``system.fn_hash`` is the
+    digest of, so every input form of one system (text, importer trees, evaluated SymPy) gives
+    the same module byte for byte, whatever cubie_hash release printed it, as long as
+    ``GENERATOR_VERSION`` is the same.
     ``cse=False`` prints every expression inline: the same values, a longer module.
 
     Raises:
         EquationError: an equation uses an undeclared symbol or a construct Numba cannot
             compile; the message names the equation.
+        CacheError: ``system`` carries no canonical form (it was not made by
+            ``parse_equations``).
 
     Example:
         >>> from cubie_hash.ode import parse_equations
         >>> sys = parse_equations(["dx = -k*x"], states=["x"], parameters=["k"])
-        >>> print(generate_source(sys, Variant("cpu", "float64"), "0.1.0").split("out):")[1][:83])
+        >>> print(generate_source(sys, Variant("cpu", "float64")).split("out):")[1][:83])
         <BLANKLINE>
             v_x = state[0]
             v_k = parameters[0]
             v_dx = -(v_k*v_x)
             out[0] = v_dx
     """
-    return _core.ode_generate_source(
-        system.ordered,
-        system.constants,
-        system.states,
-        system.parameters,
-        system.drivers,
-        system.observable_names,
-        variant.target,
-        variant.precision,
-        version,
-        cse=cse,
-    )
+    canonical = system.canonical
+    if canonical is None:
+        raise CacheError(
+            f"system {system.fn_hash or '(no hash)'} has no canonical form: build it with "
+            "cubie_hash.ode.parse_equations"
+        )
+    return _core.ode_generate_source(canonical, variant.target, variant.precision, cse=cse)

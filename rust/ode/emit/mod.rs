@@ -1,6 +1,6 @@
 //! The Numba module of a system, printed from its canonical form.
 //!
-//! The module is a pure function of (canonical system, target, precision, package version,
+//! The module is a pure function of (canonical system, target, precision,
 //! [`GENERATOR_VERSION`]): nothing here sees how the system was typed, so every input form
 //! that hashes alike prints the same bytes and computes the same bits.
 //!
@@ -142,7 +142,7 @@ impl Default for Options {
 ///     )],
 ///     ..System::default()
 /// };
-/// let source = generate(&system, Target::Cpu, Precision::Float64, "0.1.0", Options::default())
+/// let source = generate(&system, Target::Cpu, Precision::Float64, Options::default())
 ///     .unwrap();
 /// assert!(source.contains("    v_dx = -(v_k*v_x)\n    out[0] = v_dx\n"));
 /// ```
@@ -150,7 +150,6 @@ pub fn generate(
     system: &System,
     target: Target,
     precision: Precision,
-    package_version: &str,
     options: Options,
 ) -> Result<String, EmitError> {
     // Lowering and printing recurse once per level of the canonical tree: on a stack of its
@@ -159,9 +158,7 @@ pub fn generate(
         let worker = std::thread::Builder::new()
             .name("cubie_hash-emit".into())
             .stack_size(STACK_BYTES)
-            .spawn_scoped(scope, || {
-                generate_here(system, target, precision, package_version, options)
-            })
+            .spawn_scoped(scope, || generate_here(system, target, precision, options))
             .map_err(|e| EmitError(format!("cannot start the code generator: {e}")))?;
         worker
             .join()
@@ -176,7 +173,6 @@ fn generate_here(
     system: &System,
     target: Target,
     precision: Precision,
-    package_version: &str,
     options: Options,
 ) -> Result<String, EmitError> {
     let plan = Plan::new(system)?;
@@ -206,7 +202,6 @@ fn generate_here(
         ),
     };
     let header = HEADER
-        .replace("{version}", package_version)
         .replace("{generator}", &GENERATOR_VERSION.to_string())
         .replace("{fn_hash}", &fn_hash)
         .replace("{target}", target.name())
@@ -550,7 +545,7 @@ mod tests {
         }
     }
     fn cpu(sys: &System, cse: bool) -> Result<String, EmitError> {
-        generate(sys, Target::Cpu, Precision::Float64, "0.0", Options { cse })
+        generate(sys, Target::Cpu, Precision::Float64, Options { cse })
     }
     /// The body of `dxdt`, one statement a line, literals (`_kN`) written back in place.
     fn dxdt(source: &str) -> Vec<String> {
@@ -1124,14 +1119,7 @@ mod tests {
     #[test]
     fn cuda_and_float32_change_only_decorators_and_types() {
         let sys = lorenz(&[0, 1, 2, 3]);
-        let cuda = generate(
-            &sys,
-            Target::Cuda,
-            Precision::Float32,
-            "0.0",
-            Options::default(),
-        )
-        .unwrap();
+        let cuda = generate(&sys, Target::Cuda, Precision::Float32, Options::default()).unwrap();
         assert!(cuda.contains("from numba import float32 as _precision\nfrom numba import cuda\n"));
         assert!(
             cuda.contains("@cuda.jit(device=True)\ndef dxdt(state, parameters, drivers, t, out):")
