@@ -32,6 +32,10 @@ mod _core {
     use super::ode::bindings::{
         ode_canonical_text, ode_encode_expr, ode_hash_system, ode_prehash, ode_render_expr,
     };
+    #[pymodule_export]
+    use super::ode::cubie_walk::{ode_cubie_canonical_text, ode_cubie_hash, ode_cubie_trees};
+    #[pymodule_export]
+    use super::ode::tree::ode_canonical_trees;
 
     use pyo3::prelude::*;
 

@@ -88,3 +88,34 @@ def ode_prehash(
     constants: Mapping[str, int | float] | None,
 ) -> str:
     """BLAKE3 raw-input prehash (``cubie_hash.ode.prehash``)."""
+
+def ode_canonical_trees(equations: Iterable[Any]) -> list[tuple[str, tuple[str, Any]]]:
+    """``[(name, canonical tree)]`` of (lhs, SymPy rhs) pairs, sorted by name."""
+
+def ode_cubie_hash(
+    equations: Iterable[Any],
+    derivatives: Mapping[str, str] | None,
+    constants: Mapping[Any, Any] | None,
+    states: Iterable[Any],
+    parameters: Iterable[Any],
+    drivers: Iterable[Any],
+    observables: Iterable[Any],
+    algorithm: str = "blake3",
+) -> str:
+    """Hex digest of the canonical form of CuBIE IR (lhs, rhs) pairs."""
+
+def ode_cubie_canonical_text(
+    equations: Iterable[Any],
+    derivatives: Mapping[str, str] | None,
+    constants: Mapping[Any, Any] | None,
+    states: Iterable[Any],
+    parameters: Iterable[Any],
+    drivers: Iterable[Any],
+    observables: Iterable[Any],
+) -> str:
+    """Readable canonical form of CuBIE IR (lhs, rhs) pairs."""
+
+def ode_cubie_trees(
+    equations: Iterable[Any], derivatives: Mapping[str, str] | None
+) -> list[tuple[str, tuple[str, Any]]]:
+    """``[(name, canonical tree)]`` of CuBIE IR (lhs, rhs) pairs, in input order."""

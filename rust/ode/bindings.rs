@@ -14,7 +14,7 @@ use crate::digest::parse_algorithm;
 use crate::errors::{EquationError, InputTypeError};
 
 /// The name of a symbol given as a `str` or as an object with a `name` (a SymPy Symbol).
-fn name_of(obj: &Bound<'_, PyAny>) -> PyResult<String> {
+pub(crate) fn name_of(obj: &Bound<'_, PyAny>) -> PyResult<String> {
     if let Ok(s) = obj.cast::<PyString>() {
         return Ok(s.to_str()?.to_owned());
     }
@@ -27,12 +27,12 @@ fn name_of(obj: &Bound<'_, PyAny>) -> PyResult<String> {
     }
 }
 
-fn names(seq: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+pub(crate) fn names(seq: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
     seq.try_iter()?.map(|item| name_of(&item?)).collect()
 }
 
 /// (key, value) items of a mapping in a fixed order (sorted later), or none for `None`.
-fn mapping_items<'py>(
+pub(crate) fn mapping_items<'py>(
     obj: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Vec<(Bound<'py, PyAny>, Bound<'py, PyAny>)>> {
     let Some(obj) = obj.filter(|o| !o.is_none()) else {
@@ -53,7 +53,11 @@ fn mapping_items<'py>(
         .collect()
 }
 
-fn constant_value(walker: &mut Walker, name: &str, value: &Bound<'_, PyAny>) -> PyResult<Expr> {
+pub(crate) fn constant_value(
+    walker: &mut Walker,
+    name: &str,
+    value: &Bound<'_, PyAny>,
+) -> PyResult<Expr> {
     let expr = walker
         .walk(value)
         .map_err(|e| EquationError::new_err(format!("constant {name}: {}", e.value(value.py()))))?;

@@ -83,8 +83,10 @@ pub enum BoolOp {
     Xor,
 }
 
+/// What a normalised node is, read-only (exported as a tree by `tree`): build nodes with
+/// the normalising constructors of [`Expr`], never from a `Kind`.
 #[derive(Clone, Debug)]
-enum Kind {
+pub enum Kind {
     Num(Number),
     Sym(String),
     Const(String),
@@ -311,6 +313,11 @@ impl Expr {
     /// The canonical encoding of this expression.
     pub fn encoding(&self) -> &[u8] {
         &self.enc
+    }
+
+    /// The node this expression is, with its already-normalised children.
+    pub fn kind(&self) -> &Kind {
+        &self.kind
     }
 
     pub fn number(n: Number) -> Expr {

@@ -57,3 +57,25 @@ class ParsedEquations:
     constants: Mapping[str, float] = field(default_factory=dict)
     fn_hash: str = ""
     prehash: str | None = None
+
+    # Identity: one system is one fn_hash, whatever form it was parsed from.
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ParsedEquations):
+            return NotImplemented
+        return self.fn_hash == other.fn_hash
+
+    def __hash__(self) -> int:
+        return hash(self.fn_hash)
+
+    def __dask_tokenize__(self) -> tuple[str, str]:
+        from cubie_hash.ode.identity import token
+
+        return token(self)
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # A re-parse of the canonical data, so the pickle stream (what joblib.hash hashes)
+        # is the same for every input form of one system.
+        from cubie_hash.ode.identity import reduction
+
+        return reduction(self)

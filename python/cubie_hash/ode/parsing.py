@@ -10,6 +10,7 @@ from typing import Any
 import sympy
 
 from cubie_hash.errors import EquationError, InputTypeError
+from cubie_hash.integrations import cubie
 from cubie_hash.ode.declarations import Declarations, Declared, check_identifier, declare
 from cubie_hash.ode.expressions import parse_expression
 from cubie_hash.ode.hashing import hash_system_definition
@@ -167,7 +168,7 @@ def _check_names(
 def parse_equations(
     dxdt: Any,
     *,
-    states: Declared,
+    states: Declared = None,
     parameters: Declared = None,
     constants: Declared = None,
     observables: Declared = None,
@@ -178,7 +179,9 @@ def parse_equations(
 
     ``dxdt`` is a multi-line string, a list of ``"lhs = rhs"`` strings, a list of
     ``sympy.Eq``, a list or dict of (lhs, rhs) pairs (strings or SymPy), or a
-    :class:`ParsedEquations`.  ``dX`` on the left is the derivative of declared state ``X``;
+    :class:`ParsedEquations`, or a CuBIE system (``ParsedSystem``, ``SpecialisedSystem``,
+    IR pairs; its declarations come from it: see :mod:`cubie_hash.integrations.cubie`).
+    ``dX`` on the left is the derivative of declared state ``X``;
     other left-hand sides are observables (if declared so) or auxiliaries.  ``states``,
     ``parameters`` and ``constants`` take a dict of name -> value or a list of names (list
     constants are 0.0); ``observables`` and ``drivers`` a list of names.  ``t`` (time) may be
@@ -197,6 +200,18 @@ def parse_equations(
         >>> a.fn_hash == b.fn_hash
         True
     """
+    if cubie.is_cubie_object(dxdt):
+        return cubie.parse(
+            dxdt,
+            states=states,
+            parameters=parameters,
+            constants=constants,
+            observables=observables,
+            drivers=drivers,
+            algorithm=algorithm,
+        )
+    if states is None:
+        raise InputTypeError("parse_equations() needs states= (a list of names or a dict)")
     d = declare(states, parameters, constants, observables, drivers)
     rhs: dict[str, Any] = {}
     labels: dict[str, str] = {}
