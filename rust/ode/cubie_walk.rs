@@ -14,6 +14,7 @@
 //! `X_t` is taken); the caller passes that registry's map back to `dX`.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use num_bigint::BigInt;
 use num_rational::BigRational;
@@ -132,11 +133,37 @@ fn str_attr(obj: &Bound<'_, PyAny>, name: &Bound<'_, PyString>) -> PyResult<Stri
     Ok(obj.getattr(name)?.cast::<PyString>()?.to_str()?.to_owned())
 }
 
-/// Converts CuBIE IR to canonical expressions, remembering each class and each node it has
-/// seen (the IR is interned, so shared subtrees are one object).
+/// Hashes the object addresses the walk is keyed by: they are unique while the walk holds
+/// the tree, so no keyed (DoS-resistant) hash is needed, and SipHash showed in profiles.
+#[derive(Default)]
+struct Address(u64);
+
+impl Hasher for Address {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    fn write_usize(&mut self, n: usize) {
+        // Fibonacci hashing; the low bits of an address are alignment zeros.
+        self.0 = (n as u64)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .rotate_left(26);
+    }
+}
+
+type ByAddress<V> = HashMap<usize, V, BuildHasherDefault<Address>>;
+
+/// Converts CuBIE IR to canonical expressions, remembering each class and each leaf (symbol,
+/// number) it has seen: the IR is interned, so a symbol is one object however often it is
+/// used.  Inner nodes are not remembered: copying a finished subtree costs more than
+/// rebuilding it.
 pub struct CubieWalker {
-    classes: HashMap<usize, Node>,
-    done: HashMap<usize, Expr>,
+    classes: Vec<(usize, Node)>,
+    leaves: ByAddress<Expr>,
     derivatives: HashMap<String, String>,
     depth: usize,
 }
@@ -145,8 +172,8 @@ impl CubieWalker {
     /// A walker that renames the symbols in `derivatives` (CuBIE's `X_t` → `dX`).
     pub fn new(derivatives: HashMap<String, String>) -> CubieWalker {
         CubieWalker {
-            classes: HashMap::new(),
-            done: HashMap::new(),
+            classes: Vec::new(),
+            leaves: ByAddress::default(),
             derivatives,
             depth: 0,
         }
@@ -155,11 +182,12 @@ impl CubieWalker {
     fn node(&mut self, obj: &Bound<'_, PyAny>) -> PyResult<Node> {
         let ty = obj.get_type();
         let key = ty.as_ptr() as usize;
-        if let Some(n) = self.classes.get(&key) {
+        // About a dozen classes: a scan beats hashing.
+        if let Some((_, n)) = self.classes.iter().find(|(k, _)| *k == key) {
             return Ok(n.clone());
         }
         let n = classify(&ty)?;
-        self.classes.insert(key, n.clone());
+        self.classes.push((key, n.clone()));
         Ok(n)
     }
 
@@ -194,10 +222,6 @@ impl CubieWalker {
 
     /// The canonical form of one CuBIE IR expression.
     pub fn walk(&mut self, obj: &Bound<'_, PyAny>) -> PyResult<Expr> {
-        let key = obj.as_ptr() as usize;
-        if let Some(e) = self.done.get(&key) {
-            return Ok(e.clone());
-        }
         if self.depth >= MAX_DEPTH {
             return Err(EquationError::new_err(format!(
                 "expression nested deeper than {MAX_DEPTH} levels"
@@ -206,17 +230,27 @@ impl CubieWalker {
         self.depth += 1;
         let result = self.convert(obj);
         self.depth -= 1;
-        let e = result?;
-        self.done.insert(key, e.clone());
-        Ok(e)
+        result
     }
 
     fn convert(&mut self, obj: &Bound<'_, PyAny>) -> PyResult<Expr> {
         let py = obj.py();
-        Ok(match self.node(obj)? {
-            Node::Num => number(&obj.getattr(intern!(py, "value"))?)?,
-            // A generated local is a scalar like any symbol.
-            Node::Sym | Node::Local => self.symbol(str_attr(obj, intern!(py, "name"))?),
+        let node = self.node(obj)?;
+        if matches!(node, Node::Num | Node::Sym | Node::Local) {
+            let key = obj.as_ptr() as usize;
+            if let Some(e) = self.leaves.get(&key) {
+                return Ok(e.clone());
+            }
+            let e = match node {
+                Node::Num => number(&obj.getattr(intern!(py, "value"))?)?,
+                // A generated local is a scalar like any symbol.
+                _ => self.symbol(str_attr(obj, intern!(py, "name"))?),
+            };
+            self.leaves.insert(key, e.clone());
+            return Ok(e);
+        }
+        Ok(match node {
+            Node::Num | Node::Sym | Node::Local => unreachable!("leaves are handled above"),
             Node::Arr => {
                 return Err(EquationError::new_err(format!(
                     "array element {} has no canonical form (symbols are names)",
