@@ -30,6 +30,10 @@ from cubie_hash.errors import EquationError, InputTypeError
 from cubie_hash.integrations import cubie as integration
 from cubie_hash.ode import canonical_text, hash_system_definition, parse_equations
 from cubie_hash.ode.examples import EXAMPLES, generated
+from cubie_hash.ode.expressions import parse_expression
+from cubie_hash.ode.trees import canonical_trees
+from hypothesis import example, given, settings
+from test_ode_properties import FLOATS, exp_calls, expressions
 
 HERE = Path(__file__).parent
 # Systems whose text CuBIE reads without changing the mathematics.
@@ -325,3 +329,78 @@ def test_stock_cubie_makes_two_entries_for_the_same_systems(tmp_path: Path) -> N
     sources = {s: {r["sha256"] for r in runs[3 * i : 3 * i + 3]} for i, s in enumerate(systems)}
     assert {s: len(v) for s, v in sources.items()} == {"three_chamber": 2, "hodgkin_huxley": 2}
     assert len(list(tmp_path.rglob("*.py"))) == 4
+
+
+NUMBERS = ("int", "rat", "float")
+
+
+def children(tree: Any) -> list[Any]:
+    tag, payload = tree
+    if tag in ("add", "mul", "pow"):
+        return list(payload)
+    if tag in ("func", "bool"):
+        return list(payload[1])
+    if tag == "rel":
+        return [payload[1], payload[2]]
+    if tag == "piecewise":
+        return [part for pair in payload for part in pair]
+    return []
+
+
+def symbol_free(tree: Any) -> bool:
+    return tree[0] not in ("sym", "const") and all(map(symbol_free, children(tree)))
+
+
+def hashed_floats(tree: Any) -> set[float]:
+    """The doubles of a canonical tree that CuBIE must keep: all but those it folds itself.
+
+    CuBIE evaluates symbol-free sub-expressions in double arithmetic (``exp(0)``,
+    ``0.5 + 2**0.5``) and drops a float term 0.0, a float factor 1.0 and float exponents 1.0
+    and 0.0 (``x*1.0`` and ``x**1.0`` are ``x``, ``x**0.0`` is 1 bit for bit, ``x + 0.0`` is
+    ``x`` but for ``x = -0.0``); every other double must arrive unchanged.
+    """
+    tag, payload = tree
+    if tag == "float":
+        return {payload}
+    if symbol_free(tree):
+        return set()
+    parts = children(tree)
+    if tag in ("add", "mul"):
+        if any(symbol_free(a) and a[0] not in NUMBERS for a in parts):
+            parts = [a for a in parts if not symbol_free(a)]  # they fold together
+        neutral = ("float", 1.0) if tag == "mul" else ("float", 0.0)
+        parts = [a for a in parts if a != neutral]
+    if tag == "pow" and parts[1] in (("float", 1.0), ("float", 0.0)):
+        parts = parts[:1]  # x**1.0 is x, x**0.0 is 1, bit for bit
+    return set().union(*map(hashed_floats, parts))
+
+
+def ir_floats(node: Any) -> set[float]:
+    if isinstance(node, ir.Num):
+        return {node.value} if isinstance(node.value, float) else set()
+    children = [
+        *getattr(node, "args", ()),
+        *(getattr(node, a) for a in ("base", "exp", "lhs", "rhs") if hasattr(node, a)),
+    ]
+    for value, cond in getattr(node, "pairs", ()):
+        children += [value, cond]
+    return set().union(*map(ir_floats, children))
+
+
+@settings(max_examples=200)
+@given(exp_calls(expressions(3, FLOATS, ("2", "-1", "3", "0.5", "-2.0"))))
+@example("(1.0 / (1.0 + exp((-(x + 35.0) / 10.0))))")
+@example("exp(-(a + (2 ** 0.5)))")
+@example("exp(--(a - a))")
+@example("-(0.5 + (2 ** 0.5))")
+@example("-((a ** 0.5) ** 2)")
+@example("(-0.5 + -(a - 0.5))")
+def test_cubie_gets_every_hashed_double(text: str) -> None:
+    """The IR the front door builds holds each double of the canonical form unchanged."""
+    pairs = [(sp.Symbol("dx"), parse_expression(text, "t"))]
+    try:
+        [(_, tree)] = canonical_trees(pairs)
+        built = integration.to_cubie_ir(tree)
+    except (OverflowError, EquationError):  # oo/nan/zoo: no IR in CuBIE either
+        return
+    assert hashed_floats(tree) <= ir_floats(built), text
