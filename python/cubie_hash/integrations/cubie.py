@@ -101,18 +101,17 @@ class Lowered:
     parameters: tuple[str, ...] = ()
     drivers: tuple[str, ...] = ()
     observables: tuple[str, ...] = ()
-    state_values: dict[str, float] = field(default_factory=dict)
-    parameter_values: dict[str, float] = field(default_factory=dict)
+    state_values: Mapping[str, float] = field(default_factory=dict)
+    parameter_values: Mapping[str, float] = field(default_factory=dict)
 
 
 def _derivatives(equations: Sequence[Any], registry: Any) -> dict[str, str]:
     """CuBIE's first-derivative symbols assigned in ``equations``, mapped to ``dX``."""
     names = {}
     for lhs, _ in equations:
-        if registry.is_derivative(lhs):
-            base, order = registry.base_and_order(lhs)
-            if order == 1:
-                names[lhs.name] = f"d{base.name}"
+        base = registry.lower_order(lhs)
+        if base is not None and registry.lower_order(base) is None:
+            names[lhs.name] = f"d{base.name}"
     return names
 
 
@@ -135,12 +134,13 @@ def lower(obj: Any) -> Lowered:
             normalised.equations,
             _derivatives(normalised.equations, normalised.registry),
             layouts=True,
-            states=tuple(map(str, obj.states)),
-            parameters=tuple(map(str, obj.parameters)),
-            drivers=tuple(map(str, obj.driver_names)),
-            observables=tuple(map(str, obj.observables)),
-            state_values=dict(obj.states),
-            parameter_values=dict(obj.parameters),
+            # CuBIE keys these by str already (parse_system str()s every name).
+            states=tuple(obj.states),
+            parameters=tuple(obj.parameters),
+            drivers=tuple(obj.driver_names),
+            observables=tuple(obj.observables),
+            state_values=obj.states,
+            parameter_values=obj.parameters,
         )
     if kind == "SpecialisedSystem":
         layout = obj.layout
