@@ -404,3 +404,16 @@ def test_cubie_gets_every_hashed_double(text: str) -> None:
     except (OverflowError, EquationError):  # oo/nan/zoo: no IR in CuBIE either
         return
     assert hashed_floats(tree) <= ir_floats(built), text
+
+
+def test_docstring_examples(tmp_path: Path) -> None:
+    import doctest
+
+    from cubie.cache_root import set_cache_root
+
+    set_cache_root(tmp_path)
+    try:
+        globs = {"parse_system": parse_system, "parse_equations": parse_equations}
+        assert doctest.testmod(integration, extraglobs=globs).failed == 0
+    finally:
+        set_cache_root(None)

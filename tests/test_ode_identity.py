@@ -155,3 +155,13 @@ def test_canonical_trees_are_a_fixed_point(text: str) -> None:
         return
     rebuilt = [(sp.Symbol(name), to_sympy(tree)) for name, tree in trees]
     assert canonical_trees(rebuilt) == trees, text
+
+
+def test_docstring_examples() -> None:
+    import doctest
+
+    import cubie_hash.ode.identity
+    import cubie_hash.ode.trees
+
+    for module in (cubie_hash.ode.identity, cubie_hash.ode.trees):
+        assert doctest.testmod(module).failed == 0, module.__name__

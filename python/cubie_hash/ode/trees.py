@@ -17,7 +17,7 @@ Example:
     >>> name, tree
     ('dx', ('mul', (('rat', (-1, 2)), ('sym', 'x'))))
     >>> to_sympy(tree)
-    -1/2*x
+    -x/2
 """
 
 from __future__ import annotations
