@@ -247,6 +247,11 @@ def test_front_door_names_the_system_from_the_fn_hash(tmp_path: Path) -> None:
         # A CuBIE ParsedSystem brings its own declarations.
         names.add(integration.create_ODE_system(parse_system(**kw)).name)
         assert names == {f"ch_{ours.fn_hash[:16]}"}
+        # Swept, every parameter is in the layout: the CuBIE system hashes back to its name.
+        ode = integration.create_ODE_system(
+            kw["dxdt"], swept_parameters=list(kw["parameters"]), **declared
+        )
+        assert hash_system_definition(ode) == ours.fn_hash
         # A name given is kept; refusals are typed.
         ode = integration.create_ODE_system(
             kw["dxdt"], states=kw["states"], parameters=kw["parameters"], name="mine"

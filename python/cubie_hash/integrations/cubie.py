@@ -3,7 +3,8 @@
 **CuBIE objects as input.** :func:`cubie_hash.ode.hash_system_definition`,
 :func:`~cubie_hash.ode.canonical_text` and :func:`~cubie_hash.ode.parse_equations` accept
 CuBIE's ``ParsedSystem`` (what ``parse_system`` returns), ``SpecialisedSystem`` (what
-``ParsedSystem.specialise()`` returns), their equation containers (``NormalisedSystem``,
+``ParsedSystem.specialise()`` returns), ``SymbolicODE`` (its current specialisation), their
+equation containers (``NormalisedSystem``,
 CuBIE's ``ParsedEquations``) and plain lists of CuBIE IR ``(lhs, rhs)`` pairs.  The engine IR
 is walked in Rust into the canonical form, numbers exactly (``int``, ``float``,
 ``fractions.Fraction``); CuBIE's derivative symbols (``x_t``) are mapped back to ``dx``
@@ -143,7 +144,8 @@ def lower(obj: Any) -> Lowered:
             state_values=obj.states,
             parameter_values=obj.parameters,
         )
-    if kind == "SpecialisedSystem":
+    if kind in ("SpecialisedSystem", "SymbolicODE"):
+        # A SymbolicODE (what create_ODE_system returns) hashes as its current specialisation.
         layout = obj.layout
         return Lowered(
             obj.equations.ordered,
@@ -261,7 +263,8 @@ def parse(
     low = lower(obj)
     if low.layouts:
         _layouts(low, constants, (states or (), parameters or (), drivers or (), observables or ()))
-        states = {s: low.state_values.get(s, 0.0) for s in low.states}
+        values = low.state_values
+        states = {s: values.get(s, 0.0) for s in low.states} if values else list(low.states)
         values = low.parameter_values
         parameters = {p: values[p] for p in low.parameters} if values else list(low.parameters)
         drivers, observables = list(low.drivers), list(low.observables)
