@@ -94,7 +94,7 @@ def ode_canonical_trees(equations: Iterable[Any]) -> list[tuple[str, tuple[str, 
 
 def ode_cubie_hash(
     equations: Iterable[Any],
-    derivatives: Mapping[str, str] | None,
+    derivatives: Any,
     constants: Mapping[Any, Any] | None,
     states: Iterable[Any],
     parameters: Iterable[Any],
@@ -106,7 +106,7 @@ def ode_cubie_hash(
 
 def ode_cubie_canonical_text(
     equations: Iterable[Any],
-    derivatives: Mapping[str, str] | None,
+    derivatives: Any,
     constants: Mapping[Any, Any] | None,
     states: Iterable[Any],
     parameters: Iterable[Any],
@@ -116,6 +116,6 @@ def ode_cubie_canonical_text(
     """Readable canonical form of CuBIE IR (lhs, rhs) pairs."""
 
 def ode_cubie_trees(
-    equations: Iterable[Any], derivatives: Mapping[str, str] | None
+    equations: Iterable[Any], derivatives: Any
 ) -> list[tuple[str, tuple[str, Any]]]:
     """``[(name, canonical tree)]`` of CuBIE IR (lhs, rhs) pairs, in input order."""

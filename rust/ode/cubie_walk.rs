@@ -360,11 +360,35 @@ impl CubieWalker {
     }
 }
 
-fn derivative_map(derivatives: Option<&Bound<'_, PyDict>>) -> PyResult<HashMap<String, String>> {
+/// The derivative renames: a dict of names, or CuBIE's `DerivativeRegistry` (anything with
+/// `lower_order`), asked about each left-hand side: a first derivative `X_t` becomes `dX`.
+fn derivative_map(
+    equations: &Bound<'_, PyAny>,
+    derivatives: Option<&Bound<'_, PyAny>>,
+) -> PyResult<HashMap<String, String>> {
     let mut map = HashMap::new();
-    if let Some(d) = derivatives {
+    let Some(d) = derivatives.filter(|d| !d.is_none()) else {
+        return Ok(map);
+    };
+    if let Ok(d) = d.cast::<PyDict>() {
         for (k, v) in d.iter() {
             map.insert(name_of(&k)?, name_of(&v)?);
+        }
+        return Ok(map);
+    }
+    let py = d.py();
+    let lower_order = d.getattr(intern!(py, "lower_order"))?;
+    for item in equations.try_iter()? {
+        let item = item?;
+        let Ok(pair) = item.cast::<PyTuple>() else {
+            continue; // refused with its reason by the walk
+        };
+        let lhs = pair.get_item(0)?;
+        let base = lower_order.call1((&lhs,))?;
+        if !base.is_none() && lower_order.call1((&base,))?.is_none() {
+            let name = str_attr(&lhs, intern!(py, "name"))?;
+            let base = str_attr(&base, intern!(py, "name"))?;
+            map.insert(name, format!("d{base}"));
         }
     }
     Ok(map)
@@ -374,14 +398,14 @@ fn derivative_map(derivatives: Option<&Bound<'_, PyDict>>) -> PyResult<HashMap<S
 #[allow(clippy::too_many_arguments)]
 fn cubie_system(
     equations: &Bound<'_, PyAny>,
-    derivatives: Option<&Bound<'_, PyDict>>,
+    derivatives: Option<&Bound<'_, PyAny>>,
     constants: Option<&Bound<'_, PyAny>>,
     states: &Bound<'_, PyAny>,
     parameters: &Bound<'_, PyAny>,
     drivers: &Bound<'_, PyAny>,
     observables: &Bound<'_, PyAny>,
 ) -> PyResult<System> {
-    let mut walker = CubieWalker::new(derivative_map(derivatives)?);
+    let mut walker = CubieWalker::new(derivative_map(equations, derivatives)?);
     let mut numbers = Walker::new();
     let mut system = System {
         states: names(states)?,
@@ -406,7 +430,7 @@ fn cubie_system(
 pub fn ode_cubie_hash(
     py: Python<'_>,
     equations: &Bound<'_, PyAny>,
-    derivatives: Option<&Bound<'_, PyDict>>,
+    derivatives: Option<&Bound<'_, PyAny>>,
     constants: Option<&Bound<'_, PyAny>>,
     states: &Bound<'_, PyAny>,
     parameters: &Bound<'_, PyAny>,
@@ -435,7 +459,7 @@ pub fn ode_cubie_hash(
 #[pyfunction]
 pub fn ode_cubie_canonical_text(
     equations: &Bound<'_, PyAny>,
-    derivatives: Option<&Bound<'_, PyDict>>,
+    derivatives: Option<&Bound<'_, PyAny>>,
     constants: Option<&Bound<'_, PyAny>>,
     states: &Bound<'_, PyAny>,
     parameters: &Bound<'_, PyAny>,
@@ -460,9 +484,9 @@ pub fn ode_cubie_canonical_text(
 pub fn ode_cubie_trees<'py>(
     py: Python<'py>,
     equations: &Bound<'py, PyAny>,
-    derivatives: Option<&Bound<'py, PyDict>>,
+    derivatives: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyList>> {
-    let mut walker = CubieWalker::new(derivative_map(derivatives)?);
+    let mut walker = CubieWalker::new(derivative_map(equations, derivatives)?);
     let items = walker
         .equations(equations)?
         .iter()

@@ -92,12 +92,14 @@ def is_cubie_object(obj: Any) -> bool:
 class Lowered:
     """A CuBIE system read for hashing: IR pairs, derivative names and layouts.
 
-    ``layouts`` is False when the object carries none (an IR list, a ``NormalisedSystem``,
+    ``derivatives`` maps CuBIE's derivative symbols to ``dX``: a dict, or CuBIE's
+    ``DerivativeRegistry``, which Rust asks about each left-hand side.  ``layouts`` is False
+    when the object carries none (an IR list, a ``NormalisedSystem``,
     CuBIE's ``ParsedEquations``): the caller's arguments give them.
     """
 
     equations: Sequence[Any]
-    derivatives: dict[str, str] = field(default_factory=dict)
+    derivatives: Any = None
     layouts: bool = False
     states: tuple[str, ...] = ()
     parameters: tuple[str, ...] = ()
@@ -107,16 +109,6 @@ class Lowered:
     parameter_values: Mapping[str, float] = field(default_factory=dict)
 
 
-def _derivatives(equations: Sequence[Any], registry: Any) -> dict[str, str]:
-    """CuBIE's first-derivative symbols assigned in ``equations``, mapped to ``dX``."""
-    names = {}
-    for lhs, _ in equations:
-        base = registry.lower_order(lhs)
-        if base is not None and registry.lower_order(base) is None:
-            names[lhs.name] = f"d{base.name}"
-    return names
-
-
 def lower(obj: Any) -> Lowered:
     """Read a CuBIE object (see :func:`is_cubie_object`) into a :class:`Lowered`.
 
@@ -124,8 +116,8 @@ def lower(obj: Any) -> Lowered:
         InputTypeError: a CuBIE object of a kind that holds no system.
 
     Example:
-        >>> lower(parse_system("dx = -x", states=["x"])).derivatives
-        {'x_t': 'dx'}
+        >>> lower(parse_system("dx = -x", states=["x"])).states
+        ('x',)
     """
     kind = type(obj).__name__
     if not _from_cubie(obj):
@@ -134,7 +126,7 @@ def lower(obj: Any) -> Lowered:
         normalised = obj.normalised
         return Lowered(
             normalised.equations,
-            _derivatives(normalised.equations, normalised.registry),
+            normalised.registry,
             layouts=True,
             # CuBIE keys these by str already (parse_system str()s every name).
             states=tuple(obj.states),
@@ -156,7 +148,7 @@ def lower(obj: Any) -> Lowered:
             observables=tuple(layout.observable_names),
         )
     if kind == "NormalisedSystem":
-        return Lowered(obj.equations, _derivatives(obj.equations, obj.registry))
+        return Lowered(obj.equations, obj.registry)
     if hasattr(obj, "ordered"):  # CuBIE's ParsedEquations: dX names already
         return Lowered(obj.ordered)
     raise InputTypeError(
