@@ -129,6 +129,20 @@ fn number(value: &Bound<'_, PyAny>) -> PyResult<Expr> {
     }
 }
 
+/// The two sides of one equation: any (lhs, rhs) tuple or list.
+fn pair_of<'py>(item: &Bound<'py, PyAny>) -> PyResult<[Bound<'py, PyAny>; 2]> {
+    let sides: Option<Vec<Bound<'py, PyAny>>> = if item.is_instance_of::<PyString>() {
+        None
+    } else {
+        item.try_iter()
+            .ok()
+            .and_then(|it| it.collect::<PyResult<Vec<_>>>().ok())
+    };
+    sides
+        .and_then(|v| <[Bound<'py, PyAny>; 2]>::try_from(v).ok())
+        .ok_or_else(|| EquationError::new_err("CuBIE equations must be (lhs, rhs) pairs"))
+}
+
 fn str_attr(obj: &Bound<'_, PyAny>, name: &Bound<'_, PyString>) -> PyResult<String> {
     Ok(obj.getattr(name)?.cast::<PyString>()?.to_str()?.to_owned())
 }
@@ -340,18 +354,10 @@ impl CubieWalker {
     pub fn equations(&mut self, equations: &Bound<'_, PyAny>) -> PyResult<Vec<(String, Expr)>> {
         let mut out = Vec::new();
         for item in equations.try_iter()? {
-            let item = item?;
-            let pair = item
-                .cast::<PyTuple>()
-                .map_err(|_| EquationError::new_err("CuBIE equations must be (lhs, rhs) tuples"))?;
-            if pair.len() != 2 {
-                return Err(EquationError::new_err(
-                    "CuBIE equations must be (lhs, rhs) tuples",
-                ));
-            }
-            let name = self.lhs_name(&pair.get_item(0)?)?;
-            let rhs = pair.get_item(1)?;
-            let expr = self.walk(&rhs).map_err(|e| {
+            let pair = pair_of(&item?)?;
+            let name = self.lhs_name(&pair[0])?;
+            let rhs = &pair[1];
+            let expr = self.walk(rhs).map_err(|e| {
                 EquationError::new_err(format!("equation for {name}: {}", e.value(rhs.py())))
             })?;
             out.push((name, expr));
@@ -379,11 +385,9 @@ fn derivative_map(
     let py = d.py();
     let lower_order = d.getattr(intern!(py, "lower_order"))?;
     for item in equations.try_iter()? {
-        let item = item?;
-        let Ok(pair) = item.cast::<PyTuple>() else {
+        let Ok([lhs, _]) = pair_of(&item?) else {
             continue; // refused with its reason by the walk
         };
-        let lhs = pair.get_item(0)?;
         let base = lower_order.call1((&lhs,))?;
         if !base.is_none() && lower_order.call1((&base,))?.is_none() {
             let name = str_attr(&lhs, intern!(py, "name"))?;

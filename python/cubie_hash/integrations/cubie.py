@@ -81,7 +81,7 @@ def is_cubie_object(obj: Any) -> bool:
     if isinstance(obj, Sequence) and not isinstance(obj, str) and obj:
         first = obj[0]
         return (
-            isinstance(first, tuple)
+            isinstance(first, (tuple, list))
             and len(first) == 2
             and any(type(side).__module__ == IR_MODULE for side in first)
         )
