@@ -3,11 +3,6 @@
 //! The pure modules (no Python) are always built and are what `cargo test` checks; the PyO3
 //! bindings are compiled with the `python` feature, which maturin switches on.
 
-// Building canonical forms allocates many small vectors (every node keeps its encoding):
-// mimalloc makes that markedly cheaper than the system allocator.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 pub mod algorithm;
 pub mod identifier;
 pub mod ode;
@@ -22,6 +17,13 @@ mod digest;
 mod errors;
 #[cfg(feature = "python")]
 mod identifier_py;
+
+// Canonical expressions are many small vectors built and dropped per node; glibc's malloc
+// spent a third of a CuBIE-system hash in chunk bookkeeping, mimalloc a fraction of that
+// (pydantic-core does the same for the same reason).
+#[cfg(feature = "python")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[cfg(feature = "python")]
 #[pyo3::pymodule]
@@ -40,6 +42,10 @@ mod _core {
     };
     #[pymodule_export]
     use super::ode::canonical_py::{ode_encode_text, ode_render_text, CanonicalSystem};
+    #[pymodule_export]
+    use super::ode::cubie_walk::{ode_cubie_canonical_text, ode_cubie_hash, ode_cubie_trees};
+    #[pymodule_export]
+    use super::ode::tree::ode_canonical_trees;
 
     use pyo3::prelude::*;
 

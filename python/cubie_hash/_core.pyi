@@ -133,6 +133,8 @@ class CanonicalSystem:
         """The hash of these equations with other constants and layouts."""
     def canonical_text(self) -> str:
         """Readable rendering of the canonical form."""
+    def trees(self) -> list[tuple[str, tuple[str, Any]]]:
+        """``[(name, canonical tree)]`` of the equations, sorted by name."""
     @property
     def lhs(self) -> list[str]:
         """Left-hand sides, in evaluation order."""
@@ -152,3 +154,34 @@ def ode_encode_text(text: str) -> bytes:
 
 def ode_render_text(text: str) -> str:
     """Readable canonical form of one right-hand side given as text."""
+
+def ode_canonical_trees(equations: Iterable[Any]) -> list[tuple[str, tuple[str, Any]]]:
+    """``[(name, canonical tree)]`` of (lhs, SymPy rhs) pairs, sorted by name."""
+
+def ode_cubie_hash(
+    equations: Iterable[Any],
+    derivatives: Any,
+    constants: Mapping[Any, Any] | None,
+    states: Iterable[Any],
+    parameters: Iterable[Any],
+    drivers: Iterable[Any],
+    observables: Iterable[Any],
+    algorithm: str = "blake3",
+) -> str:
+    """Hex digest of the canonical form of CuBIE IR (lhs, rhs) pairs."""
+
+def ode_cubie_canonical_text(
+    equations: Iterable[Any],
+    derivatives: Any,
+    constants: Mapping[Any, Any] | None,
+    states: Iterable[Any],
+    parameters: Iterable[Any],
+    drivers: Iterable[Any],
+    observables: Iterable[Any],
+) -> str:
+    """Readable canonical form of CuBIE IR (lhs, rhs) pairs."""
+
+def ode_cubie_trees(
+    equations: Iterable[Any], derivatives: Any
+) -> list[tuple[str, tuple[str, Any]]]:
+    """``[(name, canonical tree)]`` of CuBIE IR (lhs, rhs) pairs, in input order."""

@@ -209,6 +209,12 @@ impl CanonicalSystem {
         digest(py, &system, algorithm)
     }
 
+    /// ``[(name, canonical tree)]`` of the equations, sorted by name: the very expressions
+    /// ``fn_hash`` digests (``cubie_hash.ode.trees``).
+    fn trees<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        super::tree::named_trees(py, &self.system().equations)
+    }
+
     /// Readable rendering of the canonical form (``canonical_text``).
     fn canonical_text(&self) -> PyResult<String> {
         self.system()

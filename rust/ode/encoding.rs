@@ -83,6 +83,8 @@ pub enum BoolOp {
     Xor,
 }
 
+/// What a normalised node is, read-only (exported as a tree by `tree`): build nodes with
+/// the normalising constructors of [`Expr`], never from a `Kind`.
 #[derive(Clone, Debug)]
 enum Kind {
     Num(Number),

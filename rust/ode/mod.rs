@@ -3,8 +3,9 @@
 //! `number` (exact folding), `encoding` (normalised expressions and their bytes), `system`
 //! (a whole system's canonical bytes), `prehash` (raw-input keys), `text` (the equation-text
 //! front end), `checks` (whole-system checks), `canonical` (a checked system) and `emit` (the
-//! Numba module printed from the canonical form) are pure Rust; `sympy_walk`, `bindings` and
-//! `canonical_py` are the PyO3 side, built with the `python` feature.
+//! Numba module printed from the canonical form) are pure Rust; `sympy_walk` (SymPy trees),
+//! `cubie_walk` (CuBIE's engine IR), `tree` (the canonical form exported as a Python tree),
+//! `bindings` and `canonical_py` are the PyO3 side, built with the `python` feature.
 
 pub mod canonical;
 pub mod checks;
@@ -20,4 +21,8 @@ pub mod bindings;
 #[cfg(feature = "python")]
 pub mod canonical_py;
 #[cfg(feature = "python")]
+pub mod cubie_walk;
+#[cfg(feature = "python")]
 pub mod sympy_walk;
+#[cfg(feature = "python")]
+pub mod tree;

@@ -572,4 +572,4 @@ def _canonical(system: SystemLike) -> str:
     from cubie_hash.ode import canonical_text
 
     # canonical_text reads exactly the fields SystemLike promises.
-    return str(canonical_text(system))  # type: ignore[arg-type]
+    return str(canonical_text(system))

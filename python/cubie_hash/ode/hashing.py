@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from cubie_hash import _core
+from cubie_hash.integrations import cubie
 
 if TYPE_CHECKING:
     from cubie_hash.ode.parsed import ParsedEquations
@@ -26,7 +27,9 @@ def hash_system_definition(
     """Hash of the canonical form of a system: equations, constants with values, layouts.
 
     ``equations`` is anything with an ``ordered`` attribute holding (lhs, rhs) pairs (our
-    :class:`ParsedEquations`, or CuBIE's), or an iterable of (Symbol, Expr) pairs.  Equations
+    :class:`ParsedEquations`), an iterable of (Symbol, Expr) pairs, or a CuBIE object
+    (``ParsedSystem``, ``SpecialisedSystem``, IR pairs: see
+    :mod:`cubie_hash.integrations.cubie`; a system's layouts then come from it).  Equations
     are sorted by left-hand-side name, so their order never matters; the order of
     ``states``, ``parameters``, ``drivers`` and ``observables`` is the array layout of
     generated code and does.  ``hash_system_definition(p, constants=p.constants,
@@ -46,6 +49,16 @@ def hash_system_definition(
         >>> a == b
         True
     """
+    if cubie.is_cubie_object(equations):
+        return cubie.hash_system(
+            equations,
+            constants=constants,
+            states=states,
+            parameters=parameters,
+            drivers=drivers,
+            observables=observables,
+            algorithm=algorithm,
+        )
     canonical = getattr(equations, "canonical", None)
     if isinstance(canonical, _core.CanonicalSystem):  # already canonical: no SymPy needed
         return canonical.fn_hash_with(
@@ -57,12 +70,13 @@ def hash_system_definition(
     )
 
 
-def canonical_text(parsed: ParsedEquations) -> str:
+def canonical_text(parsed: ParsedEquations | Any) -> str:
     """Readable rendering of the canonical form ``parsed.fn_hash`` was computed from.
 
     One line per layout, constant and equation (sorted by name), expressions in SymPy-like
     function notation with arguments in canonical order: diff two renderings to see why two
-    systems hash differently.
+    systems hash differently.  A CuBIE ``ParsedSystem`` or ``SpecialisedSystem`` renders
+    the same way (see :mod:`cubie_hash.integrations.cubie`).
 
     Example:
         >>> from cubie_hash.ode import parse_equations
@@ -75,6 +89,8 @@ def canonical_text(parsed: ParsedEquations) -> str:
         dx = Mul(-1, k, x)
         <BLANKLINE>
     """
+    if cubie.is_cubie_object(parsed):
+        return cubie.canonical_text(parsed)
     if parsed.canonical is not None:
         return parsed.canonical.canonical_text()
     return _core.ode_canonical_text(

@@ -68,25 +68,6 @@ class ParsedEquations:
         default_factory=dict, repr=False, compare=False
     )
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        # The canonical handle is rebuilt from the equations (text as text) on unpickling.
-        from cubie_hash.ode.parsing import restore
-
-        assert self.canonical is not None, "built by parse_equations"
-        equations = []
-        for lhs, text in zip(self.canonical.lhs, self.canonical.rhs_texts, strict=True):
-            symbol, rhs = self.sympy_inputs.get(lhs, (None, None))
-            name = symbol if symbol is not None else lhs
-            equations.append((name, text if text is not None else rhs))
-        declared = {
-            "states": dict(self.state_values) or list(self.states),
-            "parameters": dict(self.parameter_values) or list(self.parameters),
-            "constants": dict(self.constants),
-            "observables": list(self.observable_names),
-            "drivers": list(self.drivers),
-        }
-        return (restore, (equations, declared, self.fn_hash, self.prehash))
-
     @cached_property
     def _pairs(self) -> dict[str, Pair]:
         import sympy
@@ -123,3 +104,25 @@ class ParsedEquations:
     def auxiliaries(self) -> tuple[Pair, ...]:
         skip = {*(f"d{s}" for s in self.states), *self.observable_names}
         return tuple(pair for name, pair in self._pairs.items() if name not in skip)
+
+    # Identity: one system is one fn_hash, whatever form it was parsed from.
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ParsedEquations):
+            return NotImplemented
+        return self.fn_hash == other.fn_hash
+
+    def __hash__(self) -> int:
+        return hash(self.fn_hash)
+
+    def __dask_tokenize__(self) -> tuple[str, str]:
+        from cubie_hash.ode.identity import token
+
+        return token(self)
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # A re-parse of the canonical data, so the pickle stream (what joblib.hash hashes)
+        # is the same for every input form of one system.
+        from cubie_hash.ode.identity import reduction
+
+        return reduction(self)

@@ -9,18 +9,18 @@ front end reports (:class:`cubie_hash._core.CanonicalSystem`).
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from cubie_hash import _core
 from cubie_hash.errors import EquationError, InputTypeError
+from cubie_hash.integrations import cubie
 from cubie_hash.ode.declarations import Declared, check_identifier, declare
 from cubie_hash.ode.parsed import ParsedEquations
 from cubie_hash.ode.raw import raw_lines
 
-__all__ = ["TIME", "parse_equations", "restore"]
+__all__ = ["TIME", "parse_equations"]
 
 #: The independent variable: usable in every equation without being declared.
 TIME = "t"
@@ -111,7 +111,7 @@ def _reentries(parsed: ParsedEquations, given: _Given) -> list[_Entry]:
 def parse_equations(
     dxdt: Any,
     *,
-    states: Declared,
+    states: Declared = None,
     parameters: Declared = None,
     constants: Declared = None,
     observables: Declared = None,
@@ -122,7 +122,9 @@ def parse_equations(
 
     ``dxdt`` is a multi-line string, a list of ``"lhs = rhs"`` strings, a list of
     ``sympy.Eq``, a list or dict of (lhs, rhs) pairs (strings or SymPy), or a
-    :class:`ParsedEquations`.  ``dX`` on the left is the derivative of declared state ``X``;
+    :class:`ParsedEquations`, or a CuBIE system (``ParsedSystem``, ``SpecialisedSystem``,
+    IR pairs; its declarations come from it: see :mod:`cubie_hash.integrations.cubie`).
+    ``dX`` on the left is the derivative of declared state ``X``;
     other left-hand sides are observables (if declared so) or auxiliaries.  ``states``,
     ``parameters`` and ``constants`` take a dict of name -> value or a list of names (list
     constants are 0.0); ``observables`` and ``drivers`` a list of names.  ``t`` (time) may be
@@ -142,6 +144,18 @@ def parse_equations(
         >>> a.fn_hash == b.fn_hash
         True
     """
+    if cubie.is_cubie_object(dxdt):
+        return cubie.parse(
+            dxdt,
+            states=states,
+            parameters=parameters,
+            constants=constants,
+            observables=observables,
+            drivers=drivers,
+            algorithm=algorithm,
+        )
+    if states is None:
+        raise InputTypeError("parse_equations() needs states= (a list of names or a dict)")
     d = declare(states, parameters, constants, observables, drivers)
     given = _Given()
     canonical = _core.CanonicalSystem(
@@ -165,21 +179,3 @@ def parse_equations(
         canonical=canonical,
         sympy_inputs=given.pairs,
     )
-
-
-def restore(
-    equations: list[tuple[Any, Any]],
-    declared: dict[str, Any],
-    fn_hash: str,
-    prehash: str | None,
-) -> ParsedEquations:
-    """A pickled :class:`ParsedEquations` again (its ``__reduce__`` calls this).
-
-    Example:
-        >>> import pickle
-        >>> p = parse_equations("dx = -k*x", states=["x"], parameters=["k"])
-        >>> pickle.loads(pickle.dumps(p)) == p
-        True
-    """
-    parsed = parse_equations(equations, **declared)
-    return dataclasses.replace(parsed, fn_hash=fn_hash, prehash=prehash)
