@@ -1,0 +1,133 @@
+"""Private copies: where Numba compiles a module, or loads its cache, from verified bytes only.
+
+Numba reads its cache by path (``__pycache__/`` next to the module's ``__file__``) and unpickles
+what it finds, so it must never look inside the shared cache directory itself: the cache
+verifies an entry's bytes in memory, writes them into a fresh directory that only this process
+can write to, and executes the module from there.  What Numba writes there (on a build, or
+when the entry lacked code for this machine) is read back and stored by the cache.
+
+The per-process staging directory is made with :func:`tempfile.mkdtemp` (mode 0700) and its
+path is checked like the cache root, so no other user can redirect it; it goes at exit.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import types
+from collections.abc import Iterator
+from pathlib import Path
+
+from cubie_hash.codegen.files import list_at, read_at
+from cubie_hash.codegen.root import open_checked_dir
+
+__all__ = ["collect", "discard", "execute", "stage"]
+
+PYCACHE = "__pycache__"
+# numba-cuda stamps its index with the module's (mtime, size): every private copy of a module
+# gets this one mtime, so an index written in one copy is fresh in the next.
+_MTIME_NS = 1_000_000_000 * 10**9
+_lock = threading.Lock()
+_exec_lock = threading.Lock()  # the Numba configuration is process-wide
+_staging: tuple[int, Path] | None = None  # (owner pid, directory)
+
+
+def _staging_dir() -> Path:
+    global _staging
+    with _lock:
+        if _staging is None or _staging[0] != os.getpid():  # a forked child makes its own
+            made = tempfile.mkdtemp(prefix="cubie-hash-staging-")
+            fd, resolved = open_checked_dir(
+                made, create=False, allow_shared=False, what="temporary directory (TMPDIR)"
+            )
+            os.close(fd)
+            _staging = (os.getpid(), resolved)
+            atexit.register(_remove_staging, os.getpid(), resolved)
+        return _staging[1]
+
+
+def _remove_staging(pid: int, path: Path) -> None:
+    if os.getpid() == pid:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def stage(module_name: str, files: dict[str, bytes]) -> Path:
+    """A fresh private directory holding ``files`` (names relative to it); returns it."""
+    where = Path(tempfile.mkdtemp(dir=_staging_dir()))
+    (where / PYCACHE).mkdir(mode=0o700)
+    for name, data in files.items():
+        (where / name).write_bytes(data)
+    os.utime(where / module_name, ns=(_MTIME_NS, _MTIME_NS))
+    return where
+
+
+def collect(where: Path) -> dict[str, bytes]:
+    """Every file Numba left in ``where/__pycache__``, as ``{"__pycache__/<name>": bytes}``."""
+    fd = os.open(where / PYCACHE, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        return {
+            f"{PYCACHE}/{e.name}": read_at(fd, e.name)[0]
+            for e in list_at(fd)
+            if e.is_file(follow_symlinks=False) and not e.name.startswith(".")
+        }
+    finally:
+        os.close(fd)
+
+
+def discard(where: Path) -> None:
+    """Remove a private directory made by :func:`stage`."""
+    shutil.rmtree(where, ignore_errors=True)
+
+
+def execute(name: str, source: bytes, module_file: Path, *, cuda: bool) -> types.ModuleType:
+    """Execute ``source`` as the module ``name`` whose file is ``module_file``.
+
+    Numba compiles (or loads its cache) while the module executes; its cache is kept next to
+    ``module_file`` whatever ``NUMBA_CACHE_DIR`` says, so it is read from the private copy only.
+    ``cuda``: the module uses ``numba.cuda``, whose configuration is set up the same way.
+    """
+    module = types.ModuleType(name)
+    module.__file__ = str(module_file)
+    # Numba's cache pickles the module name and re-imports it on load, so the module must be
+    # reachable in sys.modules while it executes.
+    sys.modules[name] = module
+    try:
+        with _numba_cache_in_tree(cuda):
+            exec(compile(source, str(module_file), "exec"), module.__dict__)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    return module
+
+
+@contextlib.contextmanager
+def _numba_cache_in_tree(cuda: bool) -> Iterator[None]:
+    """Numba's cache locator for the next module: ``__pycache__`` beside it, nothing else."""
+    import importlib
+
+    names = ["numba.core.config"] + (["numba.cuda.core.config"] if cuda else [])
+    configs = []
+    for name in names:
+        # Imported now, so that the module's own `import numba` cannot read NUMBA_CACHE_DIR
+        # after the override.  The CUDA simulator has no such module (and no cache).
+        with contextlib.suppress(ImportError):
+            configs.append(importlib.import_module(name))
+    with _exec_lock:
+        saved = [
+            (c, attr, getattr(c, attr))
+            for c in configs
+            for attr in ("CACHE_DIR", "CACHE_LOCATOR_CLASSES")
+            if hasattr(c, attr)
+        ]
+        for config, attr, _ in saved:
+            setattr(config, attr, "")
+        try:
+            yield
+        finally:
+            for config, attr, value in saved:
+                setattr(config, attr, value)
