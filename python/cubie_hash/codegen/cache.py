@@ -379,7 +379,10 @@ class CodegenCache:
         if isinstance(meta, str):
             return f"metadata {sidecar}: {meta}"
         if meta.get("identity") != _identity(fn_hash, variant):
-            return f"metadata {sidecar} is not cache format {CACHE_FORMAT} of this entry"
+            return (
+                f"metadata {sidecar} records another identity {meta.get('identity')!r} than "
+                f"this cubie_hash expects {_identity(fn_hash, variant)!r}"
+            )
         manifest = check_files(meta.get("files"), _stem(variant))
         if isinstance(manifest, str):
             return f"metadata {sidecar}: {manifest}"
@@ -775,6 +778,10 @@ class CodegenCache:
             with self._lock(fn_hash):
                 remove_tree_at(self._entries_fd, fn_hash)
             removed.append(fn_hash)
+        for e in list_at(self._entries_fd):
+            if e.name.startswith(".trash-"):  # left by a removal that was killed halfway
+                with contextlib.suppress(OSError):
+                    remove_tree_at(self._entries_fd, e.name)
         self._drop_prehashes(set(removed))
         self._loaded = {k: v for k, v in self._loaded.items() if k[0] not in removed}
         return removed

@@ -50,6 +50,8 @@ def unseal(data: bytes) -> dict[str, Any] | str:
         return f"not valid JSON ({err})"
     if not isinstance(record, dict):
         return "not a JSON object"
+    if SEAL not in record:
+        return "it has no seal (written by an older cubie_hash, or edited)"
     if record.get(SEAL) != digest(_body(record), "blake3"):
         return "its seal does not match its content (corrupt or edited)"
     record.pop(SEAL)

@@ -6,8 +6,10 @@ verifies an entry's bytes in memory, writes them into a fresh directory that onl
 can write to, and executes the module from there.  What Numba writes there (on a build, or
 when the entry lacked code for this machine) is read back and stored by the cache.
 
-The per-process staging directory is made with :func:`tempfile.mkdtemp` (mode 0700) and its
-path is checked like the cache root, so no other user can redirect it; it goes at exit.
+The per-process staging directory is made with :func:`tempfile.mkdtemp` (mode 0700) in
+``/dev/shm`` where it exists (memory: the copy costs a memcpy), else in ``TMPDIR``; its path is
+checked like the cache root, so no other user can redirect it.  Each load's copy is removed
+once the module has executed; the staging directory itself goes at exit.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ PYCACHE = "__pycache__"
 # numba-cuda stamps its index with the module's (mtime, size): every private copy of a module
 # gets this one mtime, so an index written in one copy is fresh in the next.
 _MTIME_NS = 1_000_000_000 * 10**9
+_SHM = "/dev/shm"
 _lock = threading.Lock()
 _exec_lock = threading.Lock()  # the Numba configuration is process-wide
 _staging: tuple[int, Path] | None = None  # (owner pid, directory)
@@ -41,9 +44,11 @@ def _staging_dir() -> Path:
     global _staging
     with _lock:
         if _staging is None or _staging[0] != os.getpid():  # a forked child makes its own
-            made = tempfile.mkdtemp(prefix="cubie-hash-staging-")
+            # In memory where there is a tmpfs for it: writing the copy then costs a memcpy.
+            base = _SHM if os.path.isdir(_SHM) else tempfile.gettempdir()
+            made = tempfile.mkdtemp(prefix="cubie-hash-staging-", dir=base)
             fd, resolved = open_checked_dir(
-                made, create=False, allow_shared=False, what="temporary directory (TMPDIR)"
+                made, create=False, allow_shared=False, what=f"temporary directory in {base}"
             )
             os.close(fd)
             _staging = (os.getpid(), resolved)
