@@ -16,6 +16,8 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -214,6 +216,48 @@ def test_numba_code_missing_for_this_machine_is_added_to_the_entry(
     meta = unseal((entry / SIDECAR).read_bytes())
     assert isinstance(meta, dict)
     assert {Path(k).suffix for k in meta["files"]} == {".py", ".nbi", ".nbc"}
+
+
+def test_code_added_by_a_process_that_waited_for_the_lock_is_stored(tmp_path: Path) -> None:
+    # The entry appears while this process waits for the build lock, and lacks Numba code for
+    # this machine: the load runs it under the lock it holds, and must store what Numba
+    # compiled without waiting for that same lock again (flock is per open file).
+    cache = CodegenCache(tmp_path / "cache", lock_timeout=30)
+    decay = parse_equations(**DECAY)
+    cache.load(decay)
+    entry = cache.entry_dir(decay.fn_hash)
+    shutil.rmtree(entry / "__pycache__")
+    reseal(
+        entry / SIDECAR,
+        lambda m: m.__setitem__("files", {k: v for k, v in m["files"].items() if "/" not in k}),
+    )
+    sidecar = (entry / SIDECAR).read_bytes()
+    (entry / SIDECAR).unlink()
+    results: list[Any] = []
+    waiter = CodegenCache(tmp_path / "cache", lock_timeout=30)
+    with open(tmp_path / "cache" / "locks" / f"{decay.fn_hash}.lock", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        thread = threading.Thread(target=lambda: results.append(waiter.load(decay)))
+        thread.start()
+        while thread.ident is None or not any(
+            frame.f_code.co_name == "hold"
+            for frame in _stack(sys._current_frames().get(thread.ident))
+        ):
+            assert thread.is_alive()
+            time.sleep(0.01)
+        (entry / SIDECAR).write_bytes(sidecar)  # "another process" finished the build
+    thread.join(timeout=120)
+    (loaded,) = results
+    assert loaded.event.kind == "hit" and "waited" in loaded.event.reason
+    meta = unseal((entry / SIDECAR).read_bytes())
+    assert isinstance(meta, dict)
+    assert {Path(k).suffix for k in meta["files"]} == {".py", ".nbi", ".nbc"}
+
+
+def _stack(frame: Any) -> Iterator[Any]:
+    while frame is not None:
+        yield frame
+        frame = frame.f_back
 
 
 def test_numba_cache_dir_is_not_where_entries_load_from(

@@ -425,8 +425,14 @@ class CodegenCache:
         except CacheError as err:
             return f"Numba cache directory refused: {err}"
 
-    def _run(self, entry: _Entry, fn_hash: str, variant: Variant) -> types.ModuleType | None:
-        """Execute a verified entry from a private copy; None if Numba could not load it."""
+    def _run(
+        self, entry: _Entry, fn_hash: str, variant: Variant, *, locked: bool
+    ) -> types.ModuleType | None:
+        """Execute a verified entry from a private copy; None if Numba could not load it.
+
+        ``locked``: this process holds the entry's build lock already (flock is per open
+        file, so taking it again here would wait for ourselves).
+        """
         stem = _stem(variant)
         where = staging.stage(f"{stem}.py", entry.files)
         try:
@@ -447,7 +453,7 @@ class CodegenCache:
         if produced != entry.numba_files():
             # Numba compiled what the entry lacked (another CPU, another Numba): keep it.
             with contextlib.suppress(OSError, CacheError):
-                self._extend(fn_hash, variant, entry, produced)
+                self._extend(fn_hash, variant, entry, produced, locked=locked)
         return module
 
     # -- loading ----------------------------------------------------------------------------
@@ -485,7 +491,7 @@ class CodegenCache:
         self.entry_dir(fn_hash)  # validates the hash
         state = self._read(fn_hash, variant)
         if isinstance(state, _Entry):
-            module = self._run(state, fn_hash, variant)
+            module = self._run(state, fn_hash, variant, locked=False)
             if module is not None:
                 reason = reason_prefix + "entry on disk"
                 return self._remember(fn_hash, variant, module, "hit", reason, started, parsed)
@@ -495,7 +501,7 @@ class CodegenCache:
         with self._lock(fn_hash):
             state = self._read(fn_hash, variant)
             if isinstance(state, _Entry):
-                module = self._run(state, fn_hash, variant)
+                module = self._run(state, fn_hash, variant, locked=True)
                 if module is not None:
                     reason = "built by another process while this one waited"
                     return self._remember(fn_hash, variant, module, "hit", reason, started, parsed)
@@ -549,10 +555,16 @@ class CodegenCache:
         return module
 
     def _extend(
-        self, fn_hash: str, variant: Variant, entry: _Entry, produced: dict[str, bytes]
+        self,
+        fn_hash: str,
+        variant: Variant,
+        entry: _Entry,
+        produced: dict[str, bytes],
+        *,
+        locked: bool,
     ) -> None:
         """Store the Numba files this process added to ``entry``, if it is still current."""
-        with self._lock(fn_hash):
+        with contextlib.nullcontext() if locked else self._lock(fn_hash):
             current = self._read(fn_hash, variant)
             if not isinstance(current, _Entry) or current.seal != entry.seal:
                 return  # rebuilt or extended meanwhile: that version stands
