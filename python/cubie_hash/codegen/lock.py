@@ -69,7 +69,7 @@ def hold(locks_fd: int, name: str, shown: str, timeout: float) -> Iterator[None]
                         f"lock_timeout= or {ENV_LOCK_TIMEOUT}, or end the holder"
                     ) from None
                 time.sleep(min(pause, max(deadline - time.monotonic(), 0.0)))
-                pause = min(pause * 2, 0.5)
+                pause = min(pause * 2, 0.1)
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
         yield
