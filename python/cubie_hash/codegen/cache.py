@@ -434,22 +434,22 @@ class CodegenCache:
         file, so taking it again here would wait for ourselves).
         """
         stem = _stem(variant)
-        where = staging.stage(f"{stem}.py", entry.files)
+        copy = staging.stage(f"{stem}.py", entry.files)
         try:
             module = staging.execute(
                 _module_name(fn_hash, variant),
                 entry.files[f"{stem}.py"],
-                where / f"{stem}.py",
+                copy.path / f"{stem}.py",
                 cuda=variant.target == "cuda",
             )
-            produced = staging.collect(where)
+            produced = copy.collect()
         except Exception as err:
             self._failed[entry.seal] = (
                 f"Numba could not load the entry's cache: {type(err).__name__}: {err}"
             )
             return None
         finally:
-            staging.discard(where)
+            copy.discard()
         if produced != entry.numba_files():
             # Numba compiled what the entry lacked (another CPU, another Numba): keep it.
             with contextlib.suppress(OSError, CacheError):
@@ -521,22 +521,22 @@ class CodegenCache:
 
         stem = _stem(variant)
         source = generate_source(system, variant, __version__).encode("utf-8")
-        where = staging.stage(f"{stem}.py", {f"{stem}.py": source})
+        copy = staging.stage(f"{stem}.py", {f"{stem}.py": source})
         try:
             try:
                 module = staging.execute(
                     _module_name(system.fn_hash, variant),
                     source,
-                    where / f"{stem}.py",
+                    copy.path / f"{stem}.py",
                     cuda=variant.target == "cuda",
                 )
             except Exception as err:
                 raise CacheError(
                     f"compiling system {system.fn_hash[:12]} for {variant.name} failed: {err}"
                 ) from err
-            produced = staging.collect(where)
+            produced = copy.collect()
         finally:
-            staging.discard(where)
+            copy.discard()
         created = datetime.now(timezone.utc).isoformat(timespec="seconds")
         meta = {
             "fn_hash": system.fn_hash,

@@ -71,7 +71,8 @@ def read_at(parent: int, name: str) -> tuple[bytes, os.stat_result]:
         chunks = []
         while chunk := os.read(fd, max(st.st_size, 1 << 16)):
             chunks.append(chunk)
-        return b"".join(chunks), st
+        # One chunk is the usual case: return it as it is rather than copy a megabyte again.
+        return (chunks[0] if len(chunks) == 1 else b"".join(chunks)), st
     finally:
         os.close(fd)
 

@@ -23,12 +23,13 @@ import tempfile
 import threading
 import types
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from cubie_hash.codegen.files import list_at, read_at
 from cubie_hash.codegen.root import open_checked_dir
 
-__all__ = ["collect", "discard", "execute", "stage"]
+__all__ = ["Copy", "execute", "stage"]
 
 PYCACHE = "__pycache__"
 # numba-cuda stamps its index with the module's (mtime, size): every private copy of a module
@@ -61,32 +62,60 @@ def _remove_staging(pid: int, path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def stage(module_name: str, files: dict[str, bytes]) -> Path:
-    """A fresh private directory holding ``files`` (names relative to it); returns it."""
+@dataclass
+class Copy:
+    """A private copy of an entry's files in a fresh directory (see :func:`stage`)."""
+
+    path: Path
+    files: dict[str, bytes]
+    stamps: dict[str, tuple[int, int, int]]
+
+    def collect(self) -> dict[str, bytes]:
+        """Every file now in ``__pycache__/``, as ``{"__pycache__/<name>": bytes}``.
+
+        Files Numba left as they were staged are not read again (same inode, size, mtime).
+        """
+        fd = os.open(self.path / PYCACHE, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        try:
+            found = {}
+            for e in list_at(fd):
+                name = f"{PYCACHE}/{e.name}"
+                if e.name.startswith(".") or not e.is_file(follow_symlinks=False):
+                    continue
+                if self.stamps.get(name) == _stamp(e.stat(follow_symlinks=False)):
+                    found[name] = self.files[name]
+                else:
+                    found[name] = read_at(fd, e.name)[0]
+            return found
+        finally:
+            os.close(fd)
+
+    def discard(self) -> None:
+        """Remove the copy."""
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def _stamp(st: os.stat_result) -> tuple[int, int, int]:
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def stage(module_name: str, files: dict[str, bytes]) -> Copy:
+    """A fresh private directory holding ``files`` (names relative to it)."""
     where = Path(tempfile.mkdtemp(dir=_staging_dir()))
     (where / PYCACHE).mkdir(mode=0o700)
+    stamps = {}
     for name, data in files.items():
-        (where / name).write_bytes(data)
-    os.utime(where / module_name, ns=(_MTIME_NS, _MTIME_NS))
-    return where
-
-
-def collect(where: Path) -> dict[str, bytes]:
-    """Every file Numba left in ``where/__pycache__``, as ``{"__pycache__/<name>": bytes}``."""
-    fd = os.open(where / PYCACHE, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
-    try:
-        return {
-            f"{PYCACHE}/{e.name}": read_at(fd, e.name)[0]
-            for e in list_at(fd)
-            if e.is_file(follow_symlinks=False) and not e.name.startswith(".")
-        }
-    finally:
-        os.close(fd)
-
-
-def discard(where: Path) -> None:
-    """Remove a private directory made by :func:`stage`."""
-    shutil.rmtree(where, ignore_errors=True)
+        fd = os.open(where / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            if name == module_name:
+                os.utime(fd, ns=(_MTIME_NS, _MTIME_NS))
+            stamps[name] = _stamp(os.fstat(fd))
+        finally:
+            os.close(fd)
+    return Copy(where, files, stamps)
 
 
 def execute(name: str, source: bytes, module_file: Path, *, cuda: bool) -> types.ModuleType:
