@@ -611,3 +611,12 @@ def test_loads_stay_right_while_another_process_corrupts(
     # Once the corrupter is gone, the next load repairs whatever it left and serves the rest.
     final = child_load(root)
     assert final["numbers"] == clean["numbers"] and final["again"] == "hit"
+
+
+def test_module_docstring_examples() -> None:
+    import doctest
+
+    from cubie_hash.codegen import files, lock, manifest, root
+
+    for module in (files, lock, manifest, root):
+        assert doctest.testmod(module).failed == 0, module.__name__
