@@ -28,6 +28,7 @@ from pathlib import Path
 
 from cubie_hash.codegen.files import list_at, read_at
 from cubie_hash.codegen.root import open_checked_dir
+from cubie_hash.errors import CacheError
 
 __all__ = ["Copy", "execute", "stage"]
 
@@ -45,16 +46,32 @@ def _staging_dir() -> Path:
     global _staging
     with _lock:
         if _staging is None or _staging[0] != os.getpid():  # a forked child makes its own
-            # In memory where there is a tmpfs for it: writing the copy then costs a memcpy.
-            base = _SHM if os.path.isdir(_SHM) else tempfile.gettempdir()
-            made = tempfile.mkdtemp(prefix="cubie-hash-staging-", dir=base)
-            fd, resolved = open_checked_dir(
-                made, create=False, allow_shared=False, what=f"temporary directory in {base}"
-            )
-            os.close(fd)
+            # In memory where there is a usable tmpfs for it (the copy then costs a memcpy),
+            # else in TMPDIR; a base that fails the check is not used.
+            bases = [_SHM] if os.path.isdir(_SHM) else []
+            for i, base in enumerate([*bases, tempfile.gettempdir()]):
+                try:
+                    resolved = _private_dir_in(base)
+                    break
+                except (OSError, CacheError):
+                    if i == len(bases):
+                        raise
             _staging = (os.getpid(), resolved)
             atexit.register(_remove_staging, os.getpid(), resolved)
         return _staging[1]
+
+
+def _private_dir_in(base: str) -> Path:
+    made = tempfile.mkdtemp(prefix="cubie-hash-staging-", dir=base)
+    try:
+        fd, resolved = open_checked_dir(
+            made, create=False, allow_shared=False, what=f"temporary directory in {base}"
+        )
+    except CacheError:
+        os.rmdir(made)
+        raise
+    os.close(fd)
+    return resolved
 
 
 def _remove_staging(pid: int, path: Path) -> None:
