@@ -8,8 +8,9 @@ when the entry lacked code for this machine) is read back and stored by the cach
 
 The per-process staging directory is made with :func:`tempfile.mkdtemp` (mode 0700) in
 ``/dev/shm`` where it exists (memory: the copy costs a memcpy), else in ``TMPDIR``; its path is
-checked like the cache root, so no other user can redirect it.  Each load's copy is removed
-once the module has executed; the staging directory itself goes at exit.
+checked like the cache root, so no other user can redirect it.  A load's copy is removed by
+the next load (so that no load waits for its own clean-up) and the staging directory, with
+whatever is left in it, at exit.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ _SHM = "/dev/shm"
 _lock = threading.Lock()
 _exec_lock = threading.Lock()  # the Numba configuration is process-wide
 _staging: tuple[int, Path] | None = None  # (owner pid, directory)
+_discarded: Path | None = None  # the last copy, removed at the next discard or at exit
 
 
 def _staging_dir() -> Path:
@@ -48,14 +50,10 @@ def _staging_dir() -> Path:
         if _staging is None or _staging[0] != os.getpid():  # a forked child makes its own
             # In memory where there is a usable tmpfs for it (the copy then costs a memcpy),
             # else in TMPDIR; a base that fails the check is not used.
-            bases = [_SHM] if os.path.isdir(_SHM) else []
-            for i, base in enumerate([*bases, tempfile.gettempdir()]):
-                try:
-                    resolved = _private_dir_in(base)
-                    break
-                except (OSError, CacheError):
-                    if i == len(bases):
-                        raise
+            try:
+                resolved = _private_dir_in(_SHM)
+            except (OSError, CacheError):
+                resolved = _private_dir_in(tempfile.gettempdir())
             _staging = (os.getpid(), resolved)
             atexit.register(_remove_staging, os.getpid(), resolved)
         return _staging[1]
@@ -108,8 +106,15 @@ class Copy:
             os.close(fd)
 
     def discard(self) -> None:
-        """Remove the copy."""
-        shutil.rmtree(self.path, ignore_errors=True)
+        """Remove the copy: the one discarded before now, this one at the next call or at exit.
+
+        One copy at most outlives its load, and the load does not wait for its removal.
+        """
+        global _discarded
+        with _lock:
+            previous, _discarded = _discarded, self.path
+        if previous is not None:
+            shutil.rmtree(previous, ignore_errors=True)
 
 
 def _stamp(st: os.stat_result) -> tuple[int, int, int]:
