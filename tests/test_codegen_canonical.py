@@ -26,6 +26,7 @@ from cubie_hash.codegen import (
     Variant,
     generate_source,
 )
+from cubie_hash.codegen.manifest import seal, unseal
 from cubie_hash.ode import parse_equations
 from cubie_hash.ode.examples import generated
 
@@ -235,17 +236,19 @@ def test_an_entry_of_another_generator_version_is_rebuilt(tmp_path: Path) -> Non
     first = cache.load(parsed)
     entry = cache.entry_dir(parsed.fn_hash)
     meta_path = entry / "cpu-float64.json"
-    meta = json.loads(meta_path.read_text())
-    assert meta["generator"] == GENERATOR_VERSION
+    meta = unseal(meta_path.read_bytes())
+    assert isinstance(meta, dict) and meta["identity"]["generator"] == GENERATOR_VERSION
     module = (entry / "cpu_float64.py").read_text()
     assert f"\nGENERATOR_VERSION = {GENERATOR_VERSION}\n" in module
     assert first.module.GENERATOR_VERSION == GENERATOR_VERSION
-    meta["generator"] = GENERATOR_VERSION - 1
-    meta_path.write_text(json.dumps(meta))
-    with pytest.warns(CacheWarning, match="code generator version"):
+    # What an older cubie_hash would have written: a consistent, sealed entry of version N-1.
+    meta["identity"]["generator"] = GENERATOR_VERSION - 1
+    meta_path.write_bytes(seal(meta))
+    with pytest.warns(CacheWarning, match="another identity"):
         again = CodegenCache(cache.root).load(parsed)
-    assert again.event.kind == "miss" and "code generator version" in again.event.reason
-    assert json.loads(meta_path.read_text())["generator"] == GENERATOR_VERSION
+    assert again.event.kind == "miss" and "'generator'" in again.event.reason
+    rebuilt = unseal(meta_path.read_bytes())
+    assert isinstance(rebuilt, dict) and rebuilt["identity"]["generator"] == GENERATOR_VERSION
 
 
 def test_long_and_deep_expressions_give_a_module_python_compiles() -> None:

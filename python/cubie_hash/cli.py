@@ -244,7 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
     actions.add_parser("ls", help="list compiled systems")
     info = actions.add_parser("info", help="metadata of the entries matching a hash prefix")
     info.add_argument("hash")
-    prune = actions.add_parser("prune", help="remove entries unused for DAYS days")
+    prune = actions.add_parser("prune", help="remove entries unused for DAYS days (>= 0)")
     prune.add_argument("--older-than", type=float, required=True, metavar="DAYS")
     actions.add_parser("clear", help="remove every entry")
     p.set_defaults(func=_cmd_cache)

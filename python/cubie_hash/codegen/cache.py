@@ -1,18 +1,25 @@
 """The code-generation cache: one entry per system hash, built once, loaded everywhere.
 
-Layout under the cache root::
+Layout under the cache root (every directory 0700, every file 0600)::
 
-    entries/<fn_hash>/<target>-<precision>.py     generated module (what Numba compiles)
-    entries/<fn_hash>/<target>-<precision>.json   metadata sidecar: the entry's commit marker
-    entries/<fn_hash>/__pycache__/                Numba's own on-disk cache (machine code)
+    entries/<fn_hash>/<target>_<precision>.py     generated module (what Numba compiles)
+    entries/<fn_hash>/__pycache__/                Numba's machine code: <module>.<fn>-<line>.pyXY
+                                                  .nbi (index) and .<n>.nbc (data) per function
+    entries/<fn_hash>/<target>-<precision>.json   sidecar: identity + manifest, the commit marker
+    entries/<fn_hash>/prehashes.json              raw-input prehashes known to parse to fn_hash
     entries/<fn_hash>/generations.log             one line per generation (audit trail)
-    prehash/<prehash>.json                        warm-start index: raw input -> fn_hash
+    prehash/<prehash>.json                        warm-start index: raw input -> fn_hash (a hint)
     locks/<fn_hash>.lock                          inter-process build lock
 
-An entry counts only once its sidecar exists and the module's BLAKE3 digest matches the one
-the sidecar records; the sidecar is written last, after the first compile, so a process that
-sees it never imports a half-written file nor compiles what another process is compiling.
-Concurrent builders of one key are serialised with a file lock: N processes, one generation.
+An entry counts only once its sidecar exists, is intact (it is sealed with a BLAKE3 digest of
+its own fields), names this system and variant, and every file its manifest lists (module and
+every Numba cache file) has the recorded size and BLAKE3 digest.  Files are read once, through
+descriptors of directories checked at start-up (:mod:`cubie_hash.codegen.root`), verified in
+memory, and written into a private directory from which the module is executed and Numba loads
+its cache (:mod:`cubie_hash.codegen.staging`): no byte that failed or skipped verification is
+ever executed or unpickled.  A damaged entry, or one whose Numba cache fails to load, is
+rebuilt under the entry's build lock with a :class:`CacheWarning`; the sidecar is written
+last, so a process that sees it never reads a half-written entry.
 """
 
 from __future__ import annotations
@@ -21,11 +28,11 @@ import contextlib
 import difflib
 import json
 import os
-import stat
 import sys
 import time
 import types
 import warnings
+import weakref
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -33,7 +40,17 @@ from pathlib import Path
 from typing import Any
 
 from cubie_hash._core import digest
-from cubie_hash.codegen.files import atomic_write, remove_tree
+from cubie_hash.codegen import lock, staging
+from cubie_hash.codegen.files import (
+    append_at,
+    atomic_write_at,
+    list_at,
+    open_dir_at,
+    read_at,
+    remove_tree_at,
+)
+from cubie_hash.codegen.manifest import check_files, file_record, seal, unseal, valid_file_name
+from cubie_hash.codegen.root import ENV_ALLOW_SHARED, check_private, open_checked_dir
 from cubie_hash.codegen.source import GENERATOR_VERSION, SystemLike, Variant, generate_source
 from cubie_hash.errors import CacheError
 
@@ -48,9 +65,11 @@ __all__ = [
 ]
 
 #: Version of the on-disk layout and sidecar schema; entries of another version are rebuilt.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 ENV_ROOT = "CUBIE_HASH_CACHE_DIR"
-ENV_ALLOW_SHARED = "CUBIE_HASH_CACHE_ALLOW_SHARED"
+NO_ENTRY = "no entry for this hash and variant"
+INPUTS = "prehashes.json"
+_HEX = frozenset("0123456789abcdef")
 
 
 class CacheWarning(UserWarning):
@@ -197,27 +216,70 @@ class CompiledSystem:
         return d_out.copy_to_host()
 
 
-def _versions() -> dict[str, str]:
+def _runtime_versions() -> dict[str, str]:
+    """What decides whether Numba's cache files apply: Numba's and Python's versions."""
     import numba
-    import sympy
 
+    return {"numba": numba.__version__, "python": ".".join(map(str, sys.version_info[:3]))}
+
+
+def _versions() -> dict[str, str]:
+    # SymPy is not listed: the module is printed from the canonical form, and a text system
+    # is generated without importing it.
     from cubie_hash import __version__
 
+    return {"cubie_hash": __version__, **_runtime_versions()}
+
+
+def _identity(fn_hash: str, variant: Variant) -> dict[str, Any]:
+    """What an entry must record, field for field, to be used for ``fn_hash`` and ``variant``.
+
+    Anything that changes the generated module without changing ``fn_hash`` belongs here.
+    """
     return {
-        "cubie_hash": __version__,
-        "sympy": sympy.__version__,
-        "numba": numba.__version__,
-        "python": ".".join(map(str, sys.version_info[:3])),
+        "format": CACHE_FORMAT,
+        "fn_hash": fn_hash,
+        "variant": variant.name,
+        "generator": GENERATOR_VERSION,
     }
+
+
+def _is_hash(text: object) -> bool:
+    return isinstance(text, str) and 0 < len(text) <= 128 and set(text) <= _HEX
+
+
+def _stem(variant: Variant) -> str:
+    return variant.name.replace("-", "_")
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """An entry read and verified in memory: the bytes to execute and load, nothing else."""
+
+    meta: dict[str, Any]
+    files: dict[str, bytes]
+    seal: str
+
+    def numba_files(self) -> dict[str, bytes]:
+        return {name: data for name, data in self.files.items() if "/" in name}
 
 
 class CodegenCache:
     """Generated and compiled ODE systems, keyed by their canonical hash.
 
+    The root is resolved and checked once, here, and then used through open directory
+    descriptors: re-pointing its path afterwards changes nothing this object reads.
+
     Args:
         root: cache directory; default :func:`default_root`.
         allow_shared: accept a root that other users can write to.  Off by default: whoever
             can write to the cache can make this process execute their code.
+        lock_timeout: seconds to wait for another process's build of the same entry before
+            a :class:`CacheError`; default ``$CUBIE_HASH_CACHE_LOCK_TIMEOUT``, else 600.
+
+    Raises:
+        CacheError: the root is not a directory (a file, ``/dev/null``, a dangling symlink),
+            or is not private and ``allow_shared`` is off; nothing is created in a refused root.
 
     Example:
         >>> from cubie_hash.ode import parse_equations
@@ -227,100 +289,176 @@ class CodegenCache:
         'miss'
     """
 
-    def __init__(self, root: str | os.PathLike[str] | None = None, *, allow_shared: bool = False):
+    def __init__(
+        self,
+        root: str | os.PathLike[str] | None = None,
+        *,
+        allow_shared: bool = False,
+        lock_timeout: float | None = None,
+    ):
         self.root = Path(root) if root is not None else default_root()
         self.allow_shared = allow_shared or os.environ.get(ENV_ALLOW_SHARED) == "1"
+        self.lock_timeout = lock.lock_timeout(lock_timeout)
         self.events: list[CacheEvent] = []
         self._loaded: dict[tuple[str, str], CompiledSystem] = {}
+        # Seals of entries whose Numba cache failed to load in this process: rebuilt, not retried.
+        self._failed: dict[str, str] = {}
+        root_fd, self.resolved_root = open_checked_dir(
+            self.root, create=True, allow_shared=self.allow_shared, what="cache root"
+        )
+        fds = [root_fd]
+        self._finalizer = weakref.finalize(self, _close_all, fds)
         for sub in ("entries", "prehash", "locks"):
-            (self.root / sub).mkdir(parents=True, exist_ok=True, mode=0o700)
-        self._check_permissions()
+            fds.append(self._open_private(root_fd, sub, self.root / sub))
+        self._entries_fd, self._prehash_fd, self._locks_fd = fds[1:]
 
     # -- safety -----------------------------------------------------------------------------
 
-    def _check_permissions(self) -> None:
-        if self.allow_shared:
-            return
-        for path in (self.root, self.root / "entries", self.root / "prehash"):
-            st = path.stat()
-            if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-                raise CacheError(
-                    f"cache root {path} is writable by other users (mode "
-                    f"{stat.filemode(st.st_mode)}): anyone who can write there can make this "
-                    f"process run their code. Use a private directory, or opt in with "
-                    f"allow_shared=True or {ENV_ALLOW_SHARED}=1"
-                )
-            if hasattr(os, "getuid") and st.st_uid != os.getuid():
-                raise CacheError(
-                    f"cache root {path} belongs to another user (uid {st.st_uid}); opt in with "
-                    f"allow_shared=True or {ENV_ALLOW_SHARED}=1"
-                )
+    def _open_private(self, parent: int, name: str, shown: Path, *, create: bool = True) -> int:
+        """A descriptor of ``parent/name``, a real directory checked like the root."""
+        try:
+            fd = open_dir_at(parent, name, create=create)
+        except FileNotFoundError:
+            if not create:
+                raise
+            raise CacheError(f"cache directory {shown} vanished while being made") from None
+        except OSError as err:
+            raise CacheError(
+                f"cache directory {shown} cannot be used: {err.strerror or err} (a symlink or "
+                f"a file where a directory belongs?)"
+            ) from None
+        if not self.allow_shared:
+            try:
+                check_private(os.fstat(fd), shown, "cache directory")
+            except CacheError:
+                os.close(fd)
+                raise
+        return fd
 
     # -- paths ------------------------------------------------------------------------------
 
     def entry_dir(self, fn_hash: str) -> Path:
-        if not fn_hash or not all(c in "0123456789abcdef" for c in fn_hash):
+        """The directory of ``fn_hash``'s entry (for people: the cache reads it by descriptor)."""
+        if not _is_hash(fn_hash):
             raise CacheError(f"not a system hash: {fn_hash!r} (expected lower-case hex)")
         return self.root / "entries" / fn_hash
 
-    def _paths(self, fn_hash: str, variant: Variant) -> tuple[Path, Path]:
-        entry = self.entry_dir(fn_hash)
-        return entry / f"{variant.name.replace('-', '_')}.py", entry / f"{variant.name}.json"
-
     @contextlib.contextmanager
     def _lock(self, fn_hash: str) -> Iterator[None]:
-        import filelock
-
-        with filelock.FileLock(str(self.root / "locks" / f"{fn_hash}.lock")):
+        name = f"{fn_hash}.lock"
+        with lock.hold(self._locks_fd, name, str(self.root / "locks" / name), self.lock_timeout):
             yield
 
     # -- reading an entry -------------------------------------------------------------------
 
-    def _valid(self, fn_hash: str, variant: Variant) -> tuple[bytes, dict[str, Any]] | str:
-        """(module source, metadata) of a usable entry, or the reason it is not usable."""
-        module_path, meta_path = self._paths(fn_hash, variant)
+    def _open_entry(self, fn_hash: str) -> int | str:
+        """A descriptor of the entry directory, or why there is no usable one."""
         try:
-            meta = json.loads(meta_path.read_text("utf-8"))
+            return self._open_private(
+                self._entries_fd, fn_hash, self.entry_dir(fn_hash), create=False
+            )
         except FileNotFoundError:
-            return "no entry for this hash and variant"
-        except (OSError, ValueError) as err:
-            return f"corrupt metadata {meta_path.name}: {err}"
-        if not isinstance(meta, dict) or meta.get("format") != CACHE_FORMAT:
-            return f"metadata {meta_path.name} is not cache format {CACHE_FORMAT}"
-        if meta.get("fn_hash") != fn_hash or meta.get("variant") != variant.name:
-            return f"metadata {meta_path.name} describes another entry"
-        if meta.get("generator") != GENERATOR_VERSION:
-            return (
-                f"module {module_path.name} was printed by code generator version "
-                f"{meta.get('generator')}, this is version {GENERATOR_VERSION}"
-            )
-        try:
-            source = module_path.read_bytes()
-        except OSError as err:
-            return f"module {module_path.name} unreadable: {err}"
-        if digest(source, "blake3") != meta.get("source_blake3"):
-            return (
-                f"module {module_path.name} does not match its recorded digest "
-                f"(tampered or truncated)"
-            )
-        return source, meta
+            return NO_ENTRY
+        except CacheError as err:
+            return f"entry directory refused: {err}"
 
-    def _execute(self, fn_hash: str, variant: Variant, source: bytes) -> types.ModuleType:
-        """Execute verified source bytes as a module (Numba compiles or loads its cache here)."""
-        module_path, _ = self._paths(fn_hash, variant)
-        name = f"_cubie_hash_generated_{fn_hash}_{variant.name.replace('-', '_')}"
-        module = types.ModuleType(name)
-        module.__file__ = str(module_path)
-        # Numba's cache pickles the module name and re-imports it on load, so the module must be
-        # reachable in sys.modules while it executes.
-        sys.modules[name] = module
+    def _read(self, fn_hash: str, variant: Variant) -> _Entry | str:
+        """The verified entry, or the reason it is not usable."""
+        fd = self._open_entry(fn_hash)
+        if isinstance(fd, str):
+            return fd
         try:
-            # The bytes executed are the bytes whose digest was checked: no window in which
-            # the file could be swapped between check and use.
-            exec(compile(source, str(module_path), "exec"), module.__dict__)
-        except BaseException:
-            sys.modules.pop(name, None)
-            raise
+            return self._read_in(fd, fn_hash, variant)
+        finally:
+            os.close(fd)
+
+    def _read_in(self, fd: int, fn_hash: str, variant: Variant) -> _Entry | str:
+        sidecar = f"{variant.name}.json"
+        try:
+            raw = read_at(fd, sidecar)[0]
+        except FileNotFoundError:
+            return NO_ENTRY
+        except OSError as err:
+            return f"metadata {sidecar} unreadable: {err}"
+        meta = unseal(raw)
+        if isinstance(meta, str):
+            return f"metadata {sidecar}: {meta}"
+        if meta.get("identity") != _identity(fn_hash, variant):
+            return (
+                f"metadata {sidecar} records another identity {meta.get('identity')!r} than "
+                f"this cubie_hash expects {_identity(fn_hash, variant)!r}"
+            )
+        manifest = check_files(meta.get("files"), _stem(variant))
+        if isinstance(manifest, str):
+            return f"metadata {sidecar}: {manifest}"
+        files: dict[str, bytes] = {}
+        pycache: int | str | None = None
+        try:
+            for name, record in sorted(manifest.items()):
+                folder, _, base = name.rpartition("/")
+                where = fd
+                if folder:
+                    if pycache is None:
+                        pycache = self._open_pycache(fd, fn_hash)
+                    if isinstance(pycache, str):
+                        return pycache
+                    where = pycache
+                try:
+                    data = read_at(where, base)[0]
+                except FileNotFoundError:
+                    return f"{name} is missing"
+                except OSError as err:
+                    return f"{name} unreadable: {err}"
+                if file_record(data) != {"bytes": record["bytes"], "blake3": record["blake3"]}:
+                    return f"{name} does not match its recorded digest (tampered or truncated)"
+                files[name] = data
+        finally:
+            if isinstance(pycache, int):
+                os.close(pycache)
+        sealed = digest(raw, "blake3")
+        if sealed in self._failed:
+            return self._failed[sealed]
+        return _Entry(meta, files, sealed)
+
+    def _open_pycache(self, entry_fd: int, fn_hash: str) -> int | str:
+        try:
+            return self._open_private(
+                entry_fd, staging.PYCACHE, self.entry_dir(fn_hash) / staging.PYCACHE, create=False
+            )
+        except FileNotFoundError:
+            return f"{staging.PYCACHE}/ is missing"
+        except CacheError as err:
+            return f"Numba cache directory refused: {err}"
+
+    def _run(
+        self, entry: _Entry, fn_hash: str, variant: Variant, *, locked: bool
+    ) -> types.ModuleType | None:
+        """Execute a verified entry from a private copy; None if Numba could not load it.
+
+        ``locked``: this process holds the entry's build lock already (flock is per open
+        file, so taking it again here would wait for ourselves).
+        """
+        stem = _stem(variant)
+        copy = staging.stage(f"{stem}.py", entry.files)
+        try:
+            module = staging.execute(
+                _module_name(fn_hash, variant),
+                entry.files[f"{stem}.py"],
+                copy.path / f"{stem}.py",
+                cuda=variant.target == "cuda",
+            )
+            produced = copy.collect()
+        except Exception as err:
+            self._failed[entry.seal] = (
+                f"Numba could not load the entry's cache: {type(err).__name__}: {err}"
+            )
+            return None
+        finally:
+            copy.discard()
+        if produced != entry.numba_files():
+            # Numba compiled what the entry lacked (another CPU, another Numba): keep it.
+            with contextlib.suppress(OSError, CacheError):
+                self._extend(fn_hash, variant, entry, produced, locked=locked)
         return module
 
     # -- loading ----------------------------------------------------------------------------
@@ -355,21 +493,25 @@ class CodegenCache:
             return self._record(
                 self._loaded[key], "hit", "already loaded in this process", started, parsed
             )
-        state = self._valid(fn_hash, variant)
-        if isinstance(state, tuple):
-            module = self._execute(fn_hash, variant, state[0])
-            return self._remember(
-                fn_hash, variant, module, "hit", reason_prefix + "entry on disk", started, parsed
-            )
+        self.entry_dir(fn_hash)  # validates the hash
+        state = self._read(fn_hash, variant)
+        if isinstance(state, _Entry):
+            module = self._run(state, fn_hash, variant, locked=False)
+            if module is not None:
+                reason = reason_prefix + "entry on disk"
+                return self._remember(fn_hash, variant, module, "hit", reason, started, parsed)
+            state = self._failed[state.seal]
         if system is None:
             raise _NoEntry(state)
         with self._lock(fn_hash):
-            state = self._valid(fn_hash, variant)
-            if isinstance(state, tuple):
-                module = self._execute(fn_hash, variant, state[0])
-                reason = "built by another process while this one waited"
-                return self._remember(fn_hash, variant, module, "hit", reason, started, parsed)
-            if not state.startswith("no entry"):
+            state = self._read(fn_hash, variant)
+            if isinstance(state, _Entry):
+                module = self._run(state, fn_hash, variant, locked=True)
+                if module is not None:
+                    reason = "built by another process while this one waited"
+                    return self._remember(fn_hash, variant, module, "hit", reason, started, parsed)
+                state = self._failed[state.seal]
+            if state != NO_ENTRY:
                 warnings.warn(
                     f"codegen cache entry {fn_hash[:12]} ({variant.name}) rebuilt: {state}",
                     CacheWarning,
@@ -379,38 +521,119 @@ class CodegenCache:
             return self._remember(fn_hash, variant, module, "miss", state, started, parsed)
 
     def _generate(self, system: SystemLike, variant: Variant) -> types.ModuleType:
-        """Write the module, compile it (under the lock), then commit the sidecar."""
-        entry = self.entry_dir(system.fn_hash)
-        entry.mkdir(parents=True, exist_ok=True, mode=0o700)
-        module_path, meta_path = self._paths(system.fn_hash, variant)
-        meta_path.unlink(missing_ok=True)  # the entry is invalid until the new sidecar lands
+        """Generate and compile in a private copy, then store the entry (under the lock)."""
+        stem = _stem(variant)
         source = generate_source(system, variant).encode("utf-8")
-        atomic_write(module_path, source)
+        copy = staging.stage(f"{stem}.py", {f"{stem}.py": source})
         try:
-            module = self._execute(system.fn_hash, variant, source)
-        except Exception as err:
-            # No half entry: without its sidecar the module is never loaded, and it goes too.
-            module_path.unlink(missing_ok=True)
-            raise CacheError(
-                f"compiling system {system.fn_hash[:12]} for {variant.name} failed: {err}"
-            ) from err
+            try:
+                module = staging.execute(
+                    _module_name(system.fn_hash, variant),
+                    source,
+                    copy.path / f"{stem}.py",
+                    cuda=variant.target == "cuda",
+                )
+            except Exception as err:
+                raise CacheError(
+                    f"compiling system {system.fn_hash[:12]} for {variant.name} failed: {err}"
+                ) from err
+            produced = copy.collect()
+        finally:
+            copy.discard()
+        created = datetime.now(timezone.utc).isoformat(timespec="seconds")
         meta = {
-            "format": CACHE_FORMAT,
             "fn_hash": system.fn_hash,
             "variant": variant.name,
             "target": variant.target,
             "precision": variant.precision,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "generator": GENERATOR_VERSION,
+            "created": created,
             "versions": _versions(),
             "canonical": _canonical(system),
-            "source_blake3": digest(source, "blake3"),
-            "source_bytes": len(source),
         }
-        atomic_write(meta_path, json.dumps(meta, indent=1, sort_keys=True).encode("utf-8"))
-        with open(entry / "generations.log", "a", encoding="utf-8") as log:
-            log.write(f"{meta['created']} pid={os.getpid()} {variant.name}\n")
+        fd = self._store(system.fn_hash, variant, source, produced, meta)
+        try:
+            append_at(fd, "generations.log", f"{created} pid={os.getpid()} {variant.name}\n")
+        finally:
+            os.close(fd)
         return module
+
+    def _extend(
+        self,
+        fn_hash: str,
+        variant: Variant,
+        entry: _Entry,
+        produced: dict[str, bytes],
+        *,
+        locked: bool,
+    ) -> None:
+        """Store the Numba files this process added to ``entry``, if it is still current."""
+        with contextlib.nullcontext() if locked else self._lock(fn_hash):
+            current = self._read(fn_hash, variant)
+            if not isinstance(current, _Entry) or current.seal != entry.seal:
+                return  # rebuilt or extended meanwhile: that version stands
+            meta = dict(entry.meta)
+            meta["versions"] = {**meta.get("versions", {}), **_runtime_versions()}
+            source = entry.files[f"{_stem(variant)}.py"]
+            os.close(self._store(fn_hash, variant, source, produced, meta))
+
+    def _store(
+        self,
+        fn_hash: str,
+        variant: Variant,
+        source: bytes,
+        produced: dict[str, bytes],
+        meta: dict[str, Any],
+    ) -> int:
+        """Write an entry's files, then its sidecar; returns the entry directory's descriptor."""
+        stem = _stem(variant)
+        numba_files = {n: d for n, d in produced.items() if valid_file_name(n, stem)}
+        fd = self._entry_for_writing(fn_hash)
+        try:
+            sidecar = f"{variant.name}.json"
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(sidecar, dir_fd=fd)  # invalid until the new sidecar lands
+            pycache = self._pycache_for_writing(fd, fn_hash)
+            try:
+                for e in list_at(pycache):
+                    stale = f"{staging.PYCACHE}/{e.name}" not in numba_files
+                    if e.name.startswith(f"{stem}.") and stale:
+                        os.unlink(e.name, dir_fd=pycache)
+                for name, data in numba_files.items():
+                    atomic_write_at(pycache, name.rpartition("/")[2], data)
+            finally:
+                os.close(pycache)
+            atomic_write_at(fd, f"{stem}.py", source)
+            files = {f"{stem}.py": file_record(source)}
+            files.update((name, file_record(data)) for name, data in numba_files.items())
+            record = {
+                **meta,
+                "format": CACHE_FORMAT,
+                "identity": _identity(fn_hash, variant),
+                "files": files,
+                "source_blake3": files[f"{stem}.py"]["blake3"],
+                "source_bytes": len(source),
+            }
+            atomic_write_at(fd, sidecar, seal(record))
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
+    def _entry_for_writing(self, fn_hash: str) -> int:
+        """The entry directory, made if missing and replaced if it is not a private directory."""
+        try:
+            return self._open_private(self._entries_fd, fn_hash, self.entry_dir(fn_hash))
+        except CacheError:
+            remove_tree_at(self._entries_fd, fn_hash)
+            return self._open_private(self._entries_fd, fn_hash, self.entry_dir(fn_hash))
+
+    def _pycache_for_writing(self, entry_fd: int, fn_hash: str) -> int:
+        shown = self.entry_dir(fn_hash) / staging.PYCACHE
+        try:
+            return self._open_private(entry_fd, staging.PYCACHE, shown)
+        except CacheError:
+            remove_tree_at(entry_fd, staging.PYCACHE)
+            return self._open_private(entry_fd, staging.PYCACHE, shown)
 
     def _remember(
         self,
@@ -435,8 +658,9 @@ class CodegenCache:
         compiled = CompiledSystem(fn_hash, variant, module, event)
         self._loaded[(fn_hash, variant.name)] = compiled
         self.events.append(event)
-        with contextlib.suppress(OSError):
-            os.utime(self.entry_dir(fn_hash))  # last use, for `prune --older-than`
+        with contextlib.suppress(OSError, NotImplementedError):
+            # Last use, for `prune --older-than`.
+            os.utime(fn_hash, dir_fd=self._entries_fd, follow_symlinks=False)
         return compiled
 
     def _record(
@@ -456,38 +680,86 @@ class CodegenCache:
     # -- warm-start index -------------------------------------------------------------------
 
     def lookup_prehash(self, prehash: str) -> str | None:
-        """The fn_hash recorded for a raw-input prehash, or None."""
-        path = self.root / "prehash" / f"{prehash}.json"
+        """The fn_hash recorded for a raw-input prehash, or None.
+
+        The index is a hint: its record counts only if it is well-formed and the entry it
+        names lists ``prehash`` among the inputs that were parsed to it.
+        """
+        if not _is_hash(prehash):
+            return None
         try:
-            record = json.loads(path.read_text("utf-8"))
+            record = json.loads(read_at(self._prehash_fd, f"{prehash}.json")[0])
         except (OSError, ValueError):
             return None
-        fn_hash = record.get("fn_hash") if isinstance(record, dict) else None
-        return fn_hash if isinstance(fn_hash, str) else None
+        if not isinstance(record, dict) or record.get("prehash") != prehash:
+            return None
+        fn_hash = record.get("fn_hash")
+        if not isinstance(fn_hash, str) or not _is_hash(fn_hash):
+            return None
+        return fn_hash if prehash in self._inputs(fn_hash) else None
+
+    def _inputs(self, fn_hash: str) -> set[str]:
+        """The prehashes the entry ``fn_hash`` records as parsed to it."""
+        fd = self._open_entry(fn_hash)
+        if isinstance(fd, str):
+            return set()
+        try:
+            record = unseal(read_at(fd, INPUTS)[0])
+        except OSError:
+            return set()
+        finally:
+            os.close(fd)
+        if isinstance(record, str) or record.get("fn_hash") != fn_hash:
+            return set()
+        known = record.get("prehashes")
+        return {p for p in known if _is_hash(p)} if isinstance(known, list) else set()
 
     def record_prehash(self, prehash: str, fn_hash: str) -> None:
         """Remember that raw input with ``prehash`` parses to the system ``fn_hash``."""
         self.entry_dir(fn_hash)  # validates the hash
-        path = self.root / "prehash" / f"{prehash}.json"
-        atomic_write(path, json.dumps({"fn_hash": fn_hash, "prehash": prehash}).encode("utf-8"))
+        if not _is_hash(prehash):
+            raise CacheError(f"not a prehash: {prehash!r} (expected lower-case hex)")
+        with self._lock(fn_hash):
+            known = self._inputs(fn_hash)
+            if prehash not in known:
+                fd = self._entry_for_writing(fn_hash)
+                try:
+                    body = {"fn_hash": fn_hash, "prehashes": sorted(known | {prehash})}
+                    atomic_write_at(fd, INPUTS, seal(body))
+                finally:
+                    os.close(fd)
+        record = json.dumps({"fn_hash": fn_hash, "prehash": prehash}).encode("utf-8")
+        atomic_write_at(self._prehash_fd, f"{prehash}.json", record)
 
     # -- inspection and maintenance ---------------------------------------------------------
+
+    def _entry_names(self) -> list[str]:
+        return [e.name for e in list_at(self._entries_fd) if _is_hash(e.name)]
 
     def entries(self) -> list[EntryInfo]:
         """Every compiled variant in the cache, newest first."""
         infos = []
-        for meta_path in (self.root / "entries").glob("*/*.json"):
-            try:
-                meta = json.loads(meta_path.read_text("utf-8"))
-                module_path = meta_path.with_name(meta["variant"].replace("-", "_") + ".py")
-                size = sum(p.stat().st_size for p in meta_path.parent.rglob("*") if p.is_file())
-                infos.append(
-                    EntryInfo(
-                        meta["fn_hash"], meta["variant"], module_path, meta["created"], size, meta
-                    )
-                )
-            except (OSError, ValueError, KeyError, TypeError):
+        for fn_hash in self._entry_names():
+            fd = self._open_entry(fn_hash)
+            if isinstance(fd, str):
                 continue
+            try:
+                size = _tree_size(fd)
+                for e in list_at(fd):
+                    if not e.name.endswith(".json") or e.name in (INPUTS,):
+                        continue
+                    with contextlib.suppress(OSError, KeyError, TypeError, AttributeError):
+                        meta = unseal(read_at(fd, e.name)[0])
+                        if isinstance(meta, str) or meta["fn_hash"] != fn_hash:
+                            continue
+                        module = self.entry_dir(fn_hash) / (
+                            meta["variant"].replace("-", "_") + ".py"
+                        )
+                        infos.append(
+                            EntryInfo(fn_hash, meta["variant"], module, meta["created"], size, meta)
+                        )
+            finally:
+                os.close(fd)
         return sorted(infos, key=lambda e: (e.created, e.fn_hash), reverse=True)
 
     def info(self, prefix: str) -> list[EntryInfo]:
@@ -500,34 +772,52 @@ class CodegenCache:
         return found
 
     def prune(self, older_than_days: float) -> list[str]:
-        """Remove entries unused for more than ``older_than_days``; returns their hashes."""
+        """Remove entries unused for more than ``older_than_days``; returns their hashes.
+
+        Raises:
+            CacheError: ``older_than_days`` is negative or not a number.
+        """
+        if not older_than_days >= 0:
+            raise CacheError(
+                f"prune: the age must be a number of days >= 0, got {older_than_days!r}"
+            )
         cutoff = time.time() - older_than_days * 86400
         removed = []
-        for entry in sorted((self.root / "entries").iterdir()):
-            if entry.name.startswith(".") or entry.stat().st_mtime >= cutoff:
+        for fn_hash in self._entry_names():
+            try:
+                used = os.stat(fn_hash, dir_fd=self._entries_fd, follow_symlinks=False).st_mtime
+            except FileNotFoundError:
                 continue
-            with self._lock(entry.name):
-                remove_tree(entry)
-            removed.append(entry.name)
+            if used >= cutoff:
+                continue
+            with self._lock(fn_hash):
+                remove_tree_at(self._entries_fd, fn_hash)
+            removed.append(fn_hash)
+        for e in list_at(self._entries_fd):
+            if e.name.startswith(".trash-"):  # left by a removal that was killed halfway
+                with contextlib.suppress(OSError):
+                    remove_tree_at(self._entries_fd, e.name)
         self._drop_prehashes(set(removed))
         self._loaded = {k: v for k, v in self._loaded.items() if k[0] not in removed}
         return removed
 
     def clear(self) -> int:
         """Remove every entry and index record; returns the number of entries removed."""
-        names = [e.name for e in (self.root / "entries").iterdir() if not e.name.startswith(".")]
+        names = self._entry_names()
         for name in names:
             with self._lock(name):
-                remove_tree(self.root / "entries" / name)
-        for record in (self.root / "prehash").glob("*.json"):
-            record.unlink(missing_ok=True)
+                remove_tree_at(self._entries_fd, name)
+        for record in list_at(self._prehash_fd):
+            with contextlib.suppress(OSError):
+                os.unlink(record.name, dir_fd=self._prehash_fd)
         self._loaded.clear()
         return len(names)
 
     def _drop_prehashes(self, removed: set[str]) -> None:
-        for record in (self.root / "prehash").glob("*.json"):
-            if self.lookup_prehash(record.stem) in removed:
-                record.unlink(missing_ok=True)
+        for record in list_at(self._prehash_fd):
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                if json.loads(read_at(self._prehash_fd, record.name)[0]).get("fn_hash") in removed:
+                    os.unlink(record.name, dir_fd=self._prehash_fd)
 
     def explain_miss(self, system: SystemLike) -> str:
         """Why ``system`` would miss: the canonical-form diff against the nearest entry.
@@ -566,6 +856,32 @@ class CodegenCache:
 
 class _NoEntry(Exception):
     """Internal: no usable entry and nothing to build it from."""
+
+
+def _close_all(fds: list[int]) -> None:
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
+def _module_name(fn_hash: str, variant: Variant) -> str:
+    return f"_cubie_hash_generated_{fn_hash}_{_stem(variant)}"
+
+
+def _tree_size(fd: int) -> int:
+    """Bytes in the regular files of the directory ``fd`` and its subdirectories."""
+    total = 0
+    for e in list_at(fd):
+        with contextlib.suppress(OSError):
+            if e.is_dir(follow_symlinks=False):
+                sub = open_dir_at(fd, e.name)
+                try:
+                    total += _tree_size(sub)
+                finally:
+                    os.close(sub)
+            elif e.is_file(follow_symlinks=False):
+                total += e.stat(follow_symlinks=False).st_size
+    return total
 
 
 def _canonical(system: SystemLike) -> str:

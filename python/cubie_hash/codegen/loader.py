@@ -1,7 +1,9 @@
 """``load_system``: from raw equations to compiled functions, skipping all work already done.
 
 The warm path never imports SymPy: the raw-input prehash (computed in Rust) is looked up in the
-cache's index, and a hit loads the compiled module straight away.  Only on a miss is the system
+cache's index, and a hit loads the compiled module straight away.  The index is only a hint:
+its record counts when the entry it names lists that prehash too; otherwise the input is parsed
+and the record rewritten.  Only on a miss is the system
 parsed, hashed canonically and — if no other raw form of the same system was compiled before —
 generated and compiled.
 """
@@ -68,9 +70,11 @@ def load_system(
     from cubie_hash.ode import parse_equations
 
     system = parse_equations(dxdt, **declared)
-    if key is not None:
-        cache.record_prehash(key, system.fn_hash)
     compiled = cache._load(system.fn_hash, variant, system, parsed=True, started=started)
+    if key is not None:
+        # Recorded once the entry exists: the entry's own list of prehashes is what makes the
+        # index record count (a record alone, forged or corrupt, is never trusted).
+        cache.record_prehash(key, system.fn_hash)
     return compiled
 
 
