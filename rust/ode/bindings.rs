@@ -2,10 +2,14 @@
 //! `ode_encode_expr`, `ode_render_expr` and `ode_prehash`.  The public, documented API is
 //! `cubie_hash.ode`, which calls these.
 
+use std::collections::HashMap;
+
+use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyMapping, PyString, PyTuple};
 
 use super::encoding::Expr;
+use super::names::normalised;
 use super::number::Number;
 use super::prehash::RawSystem;
 use super::sympy_walk::Walker;
@@ -13,22 +17,70 @@ use super::system::System;
 use crate::digest::parse_algorithm;
 use crate::errors::{EquationError, InputTypeError};
 
-/// The name of a symbol given as a `str` or as an object with a `name` (a SymPy Symbol).
-fn name_of(obj: &Bound<'_, PyAny>) -> PyResult<String> {
+/// The spelling of a name given as a `str` or as an object with a `name` (a SymPy Symbol).
+fn spelling_of<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyString>> {
     if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(s.to_str()?.to_owned());
+        return Ok(s.clone());
     }
-    match obj.getattr("name") {
-        Ok(n) => Ok(n.cast::<PyString>()?.to_str()?.to_owned()),
-        Err(_) => Err(InputTypeError::new_err(format!(
+    let not_a_name = || {
+        InputTypeError::new_err(format!(
             "expected a name (str or Symbol), got {}",
-            obj.repr()?
-        ))),
-    }
+            obj.repr().map(|r| r.to_string()).unwrap_or_default()
+        ))
+    };
+    let name = obj.getattr("name").map_err(|_| not_a_name())?;
+    name.cast_into::<PyString>().map_err(|_| not_a_name())
+}
+
+/// The name of a symbol, NFKC-normalised as Python normalises identifiers.
+fn name_of(obj: &Bound<'_, PyAny>) -> PyResult<String> {
+    normalised(&spelling_of(obj)?)
 }
 
 fn names(seq: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
     seq.try_iter()?.map(|item| name_of(&item?)).collect()
+}
+
+/// Refuses two declarations of one name, also when they are spelled differently but equal
+/// under NFKC (`H` and `ℌ`): generated code would make them one variable.
+fn check_declared(declared: &[(&str, Option<&Bound<'_, PyAny>>)]) -> PyResult<()> {
+    let mut seen: HashMap<String, (String, &str)> = HashMap::new();
+    for (what, seq) in declared {
+        let Some(seq) = seq.filter(|s| !s.is_none()) else {
+            continue;
+        };
+        let items: Vec<Bound<'_, PyAny>> = if let Ok(d) = seq.cast::<PyDict>() {
+            d.keys().iter().collect()
+        } else {
+            seq.try_iter()?.collect::<PyResult<_>>()?
+        };
+        for item in items {
+            let spelling = spelling_of(&item)?.to_str()?.to_owned();
+            let name = name_of(&item)?;
+            if let Some((first, first_what)) = seen.get(&name) {
+                let how = if *first == spelling {
+                    String::new()
+                } else {
+                    format!(" (spelled {first:?} and {spelling:?}, one name under NFKC)")
+                };
+                return Err(EquationError::new_err(format!(
+                    "{name:?} is declared twice{how}: as {first_what} and as {what}"
+                )));
+            }
+            seen.insert(name, (spelling, what));
+        }
+    }
+    Ok(())
+}
+
+/// An error met while reading one equation or constant, as an `EquationError` naming it; a
+/// `KeyboardInterrupt` (or any other non-`Exception`) passes through untouched.
+fn in_context(py: Python<'_>, context: &str, err: PyErr) -> PyErr {
+    if err.is_instance_of::<PyException>(py) && !err.is_instance_of::<InputTypeError>(py) {
+        EquationError::new_err(format!("{context}: {}", err.value(py)))
+    } else {
+        err
+    }
 }
 
 /// (key, value) items of a mapping in a fixed order (sorted later), or none for `None`.
@@ -56,7 +108,7 @@ fn mapping_items<'py>(
 fn constant_value(walker: &mut Walker, name: &str, value: &Bound<'_, PyAny>) -> PyResult<Expr> {
     let expr = walker
         .walk(value)
-        .map_err(|e| EquationError::new_err(format!("constant {name}: {}", e.value(value.py()))))?;
+        .map_err(|e| in_context(value.py(), &format!("constant {name}"), e))?;
     if expr.encoding().first().is_some_and(|t| b"IQF".contains(t)) {
         Ok(expr)
     } else {
@@ -75,6 +127,13 @@ fn build_system(
     drivers: &Bound<'_, PyAny>,
     observables: &Bound<'_, PyAny>,
 ) -> PyResult<System> {
+    check_declared(&[
+        ("state", Some(states)),
+        ("parameter", Some(parameters)),
+        ("driver", Some(drivers)),
+        ("observable", Some(observables)),
+        ("constant", constants),
+    ])?;
     let mut walker = Walker::new();
     let mut system = System {
         states: names(states)?,
@@ -104,9 +163,9 @@ fn build_system(
             )));
         };
         let name = name_of(lhs)?;
-        let expr = walker.walk(rhs).map_err(|e| {
-            EquationError::new_err(format!("equation for {name}: {}", e.value(rhs.py())))
-        })?;
+        let expr = walker
+            .walk(rhs)
+            .map_err(|e| in_context(rhs.py(), &format!("equation for {name}"), e))?;
         system.equations.push((name, expr));
     }
     Ok(system)
