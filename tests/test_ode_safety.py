@@ -13,11 +13,12 @@ import sys
 import textwrap
 import time
 import warnings
+from fractions import Fraction
 from typing import Any
 
 import pytest
 import sympy as sp
-from cubie_hash import EquationError, _core
+from cubie_hash import EquationError
 from cubie_hash.ode import hash_system_definition, parse_equations
 from sympy.functions.elementary.piecewise import ExprCondPair
 
@@ -39,7 +40,7 @@ def child(code: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
 
 def assert_ok(done: subprocess.CompletedProcess[str]) -> list[str]:
     assert done.returncode == 0, (done.returncode, done.stdout[-2000:], done.stderr[-2000:])
-    return done.stdout.split()
+    return done.stdout.splitlines()
 
 
 def pair(value: Any, condition: Any) -> Any:
@@ -148,16 +149,25 @@ def test_exact_folding_is_bounded() -> None:
     assert lines[0] == lines[5]  # text and the same unevaluated tree
 
 
+BOUNDED_FORMS = """
+from cubie_hash import _core
+from cubie_hash.ode import parse_equations
+rhs = lambda t: _core.ode_render_expr(parse_equations(t, states=["x"]).ordered[0][1])
+print(rhs("dx = 3**64*x"))
+print(rhs("dx = ((3**64)**64)**64*x"))
+print(rhs("dx = 1.1**64*x"))
+print(rhs("dx = x*((1.1**64)**64)**64"))
+"""
+
+
 def test_fold_bounds_are_deterministic_and_keep_small_folds_exact() -> None:
-    text = "dx = x*((1.1**64)**64)**64"
-    a = parse_equations(text, states=["x"]).fn_hash
-    assert parse_equations(text, states=["x"]).fn_hash == a
-    # 1.1**64 still folds (exactly, rounded once); the huge power stays a power.
-    assert _core.ode_render_expr(parse_equations("dx = 1.1**64*x", states=["x"]).ordered[0][1])
-    small = parse_equations("dx = 3**64*x", states=["x"]).ordered[0][1]
-    assert _core.ode_render_expr(small) == f"Mul({3**64}, x)"
-    huge = parse_equations("dx = ((3**64)**64)**64*x", states=["x"]).ordered[0][1]
-    assert _core.ode_render_expr(huge) == f"Mul(Pow({3**64}, 4096), x)"
+    runs = [assert_ok(child(BOUNDED_FORMS)) for _ in range(2)]
+    assert runs[0] == runs[1]
+    small, huge, float_power, float_huge = runs[0]
+    assert small == f"Mul({3**64}, x)"
+    assert huge == f"Mul(Pow({3**64}, 4096), x)"
+    assert float_power == f"Mul({float(Fraction(1.1) ** 64)!r}, x)"  # still folds, rounded once
+    assert float_huge.startswith("Mul(Pow(") and float_huge.endswith(", 4096), x)")
 
 
 CTRL_C = """
@@ -272,6 +282,13 @@ def test_truth_values_and_numbers_stay_in_their_places(rhs: Any) -> None:
         hash_system_definition([(DX, rhs())], states=["x"], parameters=["y"])
 
 
+@pytest.mark.parametrize("text", ["dx = True + x", "dx = ~x - 1_000", "dx = -0.1 ** ~x"])
+def test_typed_truth_values_in_arithmetic_are_equation_errors(text: str) -> None:
+    with warnings.catch_warnings(), pytest.raises(EquationError, match="dx"):
+        warnings.simplefilter("ignore")  # SymPy's own deprecation warnings, on its parser
+        parse_equations(text, states=["x"])
+
+
 def test_piecewise_condition_that_is_a_number_is_refused() -> None:
     """`1 if (10**10**10 if a else x) else 2`: a Piecewise is a number, not a condition.
 
@@ -324,3 +341,98 @@ def test_hand_made_nodes_with_wrong_arity_are_refused() -> None:
     ):
         with pytest.raises(EquationError, match="equation for dx"):
             hash_system_definition([(DX, node)], states=["x"])
+
+
+FUZZ = """
+import sys
+import sympy as sp
+from hypothesis import HealthCheck, given, settings, strategies as st
+from sympy.functions.elementary.piecewise import ExprCondPair
+from cubie_hash import CubieHashError
+from cubie_hash.ode import hash_system_definition
+
+# Trees are drawn as plain recipes (printable when hypothesis reports one) and assembled with
+# Basic.__new__: no SymPy evaluation or checks, any shape an importer could make.
+raw = sp.Basic.__new__
+NAMES = ["x", "y", "H", "\\u210c", "\\u00b5", "\\u03bc", "\\ufb01", "\\uff58", "\\u2126"]
+names = st.sampled_from(NAMES) | st.text(
+    st.characters(categories=["L", "Nd", "Mn", "Pc"]), min_size=1, max_size=4
+)
+integers = st.integers(-(10**30), 10**30) | st.integers(-(2**5000), 2**5000)
+ATOMS = {
+    "true": sp.true, "false": sp.false, "True": True, "pi": sp.pi, "E": sp.E, "oo": sp.oo,
+    "-oo": -sp.oo, "zoo": sp.zoo, "nan": sp.nan, "I": sp.I, "dummy": sp.Dummy("x"),
+    "wild": sp.Wild("x"), "fake_exp": sp.Function("exp")(sp.Symbol("x")),
+}
+leaves = st.one_of(
+    st.tuples(st.just("sym"), names),
+    st.tuples(st.just("Integer"), integers),
+    st.tuples(st.just("int"), integers),
+    st.tuples(st.just("Rational"), integers, integers.filter(bool)),
+    st.tuples(st.just("Float"), st.floats()),
+    st.tuples(st.just("float"), st.floats(allow_nan=False)),
+    st.tuples(st.just("atom"), st.sampled_from(sorted(ATOMS))),
+)
+HEADS = {h.__name__: h for h in [
+    sp.Add, sp.Mul, sp.Pow, sp.exp, sp.sin, sp.log, sp.Min, sp.atan2, sp.Mod, sp.Abs,
+    sp.StrictLessThan, sp.Equality, sp.And, sp.Or, sp.Not, sp.Xor]}
+
+def node(children):
+    heads = st.sampled_from(sorted(HEADS))
+    plain = st.tuples(st.just("node"), heads, st.lists(children, max_size=4))
+    pairs = st.tuples(st.just("pw"), st.lists(st.tuples(children, children), max_size=3))
+    return plain | pairs
+
+trees = st.recursive(leaves, node, max_leaves=40)
+deep = st.tuples(st.just("chain"), st.sampled_from(["Add", "Mul", "Pow", "exp", "Not"]),
+                 st.integers(0, 3000), leaves)
+
+def build(r):
+    kind = r[0]
+    if kind == "sym":
+        return sp.Symbol(r[1])
+    if kind in ("Integer", "Float"):
+        return getattr(sp, kind)(r[1])
+    if kind in ("int", "float"):
+        return r[1]
+    if kind == "Rational":
+        return sp.Rational(r[1], r[2])
+    if kind == "atom":
+        return ATOMS[r[1]]
+    if kind == "node":
+        return raw(HEADS[r[1]], *map(build, r[2]))
+    if kind == "pw":
+        return raw(sp.Piecewise, *(raw(ExprCondPair, build(e), build(c)) for e, c in r[1]))
+    _, head, depth, leaf = r
+    e = leaf = build(leaf)
+    for _ in range(depth):
+        e = raw(HEADS[head], e, leaf) if head in ("Add", "Mul", "Pow") else raw(HEADS[head], e)
+    return e
+
+@settings(max_examples=int(sys.argv[1]), derandomize=True, database=None, deadline=None,
+          suppress_health_check=list(HealthCheck))
+@given(st.lists(trees | deep, min_size=1, max_size=3), st.lists(names, max_size=3))
+def fuzz(recipes, declared):
+    rhs = [build(r) for r in recipes]
+    equations = [(sp.Symbol(f"d{i}"), e) for i, e in enumerate(rhs)]
+    for kwargs in ({"states": declared, "constants": {"c": rhs[0]}}, {"parameters": declared}):
+        try:
+            hash_system_definition(equations, **kwargs)
+        except CubieHashError:
+            pass
+
+fuzz()
+print("ok")
+"""
+
+
+def test_fuzzed_sympy_trees_give_a_hash_or_a_cubie_hash_error() -> None:
+    """Random unevaluated trees: deep, wide, huge numbers, odd Unicode names, look-alikes."""
+    done = subprocess.run(
+        [sys.executable, "-c", FUZZ, "300"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert assert_ok(done) == ["ok"]

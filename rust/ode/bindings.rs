@@ -17,6 +17,23 @@ use super::system::System;
 use crate::digest::parse_algorithm;
 use crate::errors::{EquationError, InputTypeError};
 
+/// A short description of a value for an error message.  `repr()` of a deep SymPy tree
+/// recurses and of a huge int meets Python's digit limit, so a failing or long `repr()` gives
+/// way to the type name.
+fn describe(obj: &Bound<'_, PyAny>) -> String {
+    const LONGEST: usize = 120;
+    match obj.repr() {
+        Ok(r) if r.len().is_ok_and(|n| n <= LONGEST) => r.to_string(),
+        _ => format!(
+            "a {}",
+            obj.get_type()
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_default()
+        ),
+    }
+}
+
 /// The spelling of a name given as a `str` or as an object with a `name` (a SymPy Symbol).
 fn spelling_of<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyString>> {
     if let Ok(s) = obj.cast::<PyString>() {
@@ -25,7 +42,7 @@ fn spelling_of<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyString>> {
     let not_a_name = || {
         InputTypeError::new_err(format!(
             "expected a name (str or Symbol), got {}",
-            obj.repr().map(|r| r.to_string()).unwrap_or_default()
+            describe(obj)
         ))
     };
     let name = obj.getattr("name").map_err(|_| not_a_name())?;
@@ -114,7 +131,7 @@ fn constant_value(walker: &mut Walker, name: &str, value: &Bound<'_, PyAny>) -> 
     } else {
         Err(EquationError::new_err(format!(
             "constant {name} must be a number, got {}",
-            value.repr()?
+            describe(value)
         )))
     }
 }
@@ -159,7 +176,7 @@ fn build_system(
         let [lhs, rhs] = &pair[..] else {
             return Err(InputTypeError::new_err(format!(
                 "equations must be (lhs, rhs) pairs, got {}",
-                item.repr()?
+                describe(&item)
             )));
         };
         let name = name_of(lhs)?;
@@ -255,7 +272,7 @@ fn raw_number(name: &str, value: &Bound<'_, PyAny>) -> PyResult<Expr> {
         Ok(f) if f.is_finite() => Ok(Expr::number(Number::Float(f))),
         _ => Err(InputTypeError::new_err(format!(
             "constant {name} must be a finite number, got {}",
-            value.repr()?
+            describe(value)
         ))),
     }
 }

@@ -51,13 +51,23 @@ pub fn check_argument(sort: Sort, arg: &Expr) -> Result<(), String> {
     match (sort, is_truth(arg)) {
         (Sort::Number, true) => Err(format!(
             "the truth value {} is used as a number",
-            arg.render()
+            shortened(arg)
         )),
         (Sort::Truth, false) => Err(format!(
             "the number {} is used as a condition",
-            arg.render()
+            shortened(arg)
         )),
         _ => Ok(()),
+    }
+}
+
+/// The rendering of `e`, cut short for an error message.
+fn shortened(e: &Expr) -> String {
+    const LONGEST: usize = 80;
+    let text = e.render();
+    match text.char_indices().nth(LONGEST) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
     }
 }
 
