@@ -201,7 +201,7 @@ pub struct Walker {
 struct Frame<'py> {
     class: Class,
     /// The arguments in walk order (a Piecewise's pairs flattened: value, condition, …).
-    args: Vec<Bound<'py, PyAny>>,
+    args: Bound<'py, PyTuple>,
     done: Vec<Expr>,
 }
 
@@ -368,7 +368,10 @@ impl Walker {
                 let name = name
                     .cast::<PyString>()
                     .map_err(|_| refuse("a Symbol whose name is not a str"))?;
-                Expr::symbol(&normalised(name)?)
+                match name.to_str()? {
+                    ascii if ascii.is_ascii() => Expr::symbol(ascii), // its own NFKC form
+                    _ => Expr::symbol(&normalised(name)?),
+                }
             }
             Class::Const(name) => Expr::constant(name),
             Class::NegativeInfinity => Expr::mul(vec![Expr::int(-1), Expr::constant("oo")]),
@@ -385,6 +388,7 @@ impl Walker {
                     }
                     args.extend(parts.iter());
                 }
+                let args = PyTuple::new(py, args)?;
                 if args.is_empty() {
                     return Err(refuse(
                         "a Piecewise needs at least one (expression, condition) pair",
@@ -392,16 +396,16 @@ impl Walker {
                 }
                 return Ok(Step::Open(Frame {
                     class,
+                    done: Vec::with_capacity(args.len()),
                     args,
-                    done: Vec::new(),
                 }));
             }
             class => {
-                let args: Vec<_> = Walker::args(obj)?.iter().collect();
+                let args = Walker::args(obj)?;
                 return Ok(Step::Open(Frame {
                     class,
+                    done: Vec::with_capacity(args.len()),
                     args,
-                    done: Vec::new(),
                 }));
             }
         };
@@ -480,7 +484,7 @@ impl Walker {
                 Step::Leaf(expr) => expr,
                 Step::Open(frame) if frame.args.is_empty() => Walker::close(frame)?,
                 Step::Open(frame) => {
-                    next = frame.args[0].clone();
+                    next = frame.args.get_item(0)?;
                     stack.push(frame);
                     continue;
                 }
@@ -493,8 +497,8 @@ impl Walker {
                 check_argument(argument_sort(&top.class, top.done.len()), &result)
                     .map_err(refuse)?;
                 top.done.push(result);
-                if let Some(arg) = top.args.get(top.done.len()) {
-                    next = arg.clone();
+                if top.done.len() < top.args.len() {
+                    next = top.args.get_item(top.done.len())?;
                     break;
                 }
                 let frame = stack.pop().expect("the frame just used");
