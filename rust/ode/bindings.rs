@@ -59,32 +59,45 @@ fn names(seq: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
 }
 
 /// Refuses two declarations of one name, also when they are spelled differently but equal
-/// under NFKC (`H` and `ℌ`): generated code would make them one variable.
-fn check_declared(declared: &[(&str, Option<&Bound<'_, PyAny>>)]) -> PyResult<()> {
-    let mut seen: HashMap<String, (String, &str)> = HashMap::new();
-    for (what, seq) in declared {
-        let Some(seq) = seq.filter(|s| !s.is_none()) else {
-            continue;
-        };
-        let items: Vec<Bound<'_, PyAny>> = if let Ok(d) = seq.cast::<PyDict>() {
-            d.keys().iter().collect()
-        } else {
-            seq.try_iter()?.collect::<PyResult<_>>()?
-        };
-        for item in items {
-            let spelling = spelling_of(&item)?.to_str()?.to_owned();
-            let name = name_of(&item)?;
-            if let Some((first, first_what)) = seen.get(&name) {
-                let how = if *first == spelling {
-                    String::new()
-                } else {
-                    format!(" (spelled {first:?} and {spelling:?}, one name under NFKC)")
-                };
-                return Err(EquationError::new_err(format!(
-                    "{name:?} is declared twice{how}: as {first_what} and as {what}"
-                )));
+/// under NFKC (`H` and `ℌ`): generated code would make them one variable.  `declared` holds
+/// the Python inputs the system's names were read from, to find the spellings for the message.
+fn check_declared(system: &System, declared: &[Option<&Bound<'_, PyAny>>; 5]) -> PyResult<()> {
+    let kinds = ["state", "parameter", "driver", "observable", "constant"];
+    let lists: [Vec<&str>; 5] = [
+        system.states.iter().map(String::as_str).collect(),
+        system.parameters.iter().map(String::as_str).collect(),
+        system.drivers.iter().map(String::as_str).collect(),
+        system.observables.iter().map(String::as_str).collect(),
+        system.constants.iter().map(|(n, _)| n.as_str()).collect(),
+    ];
+    let mut seen: HashMap<&str, &str> = HashMap::new();
+    for (what, names) in kinds.iter().zip(&lists) {
+        for name in names {
+            let Some(first) = seen.insert(name, what) else {
+                continue;
+            };
+            // Rare: only now are the spellings looked up again.
+            let mut spellings = Vec::new();
+            for seq in declared.iter().flatten().filter(|s| !s.is_none()) {
+                for item in seq.try_iter()? {
+                    let item = item?;
+                    if name_of(&item)? == *name {
+                        spellings.push(format!("{:?}", spelling_of(&item)?.to_str()?));
+                    }
+                }
             }
-            seen.insert(name, (spelling, what));
+            spellings.dedup();
+            let how = if spellings.len() > 1 {
+                format!(
+                    " (spelled {}, one name under NFKC)",
+                    spellings.join(" and ")
+                )
+            } else {
+                String::new()
+            };
+            return Err(EquationError::new_err(format!(
+                "{name:?} is declared twice{how}: as {first} and as {what}"
+            )));
         }
     }
     Ok(())
@@ -144,13 +157,6 @@ fn build_system(
     drivers: &Bound<'_, PyAny>,
     observables: &Bound<'_, PyAny>,
 ) -> PyResult<System> {
-    check_declared(&[
-        ("state", Some(states)),
-        ("parameter", Some(parameters)),
-        ("driver", Some(drivers)),
-        ("observable", Some(observables)),
-        ("constant", constants),
-    ])?;
     let mut walker = Walker::new();
     let mut system = System {
         states: names(states)?,
@@ -164,6 +170,16 @@ fn build_system(
         let value = constant_value(&mut walker, &name, &v)?;
         system.constants.push((name, value));
     }
+    check_declared(
+        &system,
+        &[
+            Some(states),
+            Some(parameters),
+            Some(drivers),
+            Some(observables),
+            constants,
+        ],
+    )?;
     for item in equations.try_iter()? {
         let item = item?;
         let pair: Vec<Bound<'_, PyAny>> = if item.is_instance_of::<PyString>() {
