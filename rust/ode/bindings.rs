@@ -2,6 +2,9 @@
 //! `ode_generate_source`, `ode_encode_expr`, `ode_render_expr` and `ode_prehash`.  The public, documented API is
 //! `cubie_hash.ode`, which calls these.
 
+use std::collections::HashMap;
+
+use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyMapping, PyString, PyTuple};
 
@@ -10,6 +13,7 @@ use pyo3::exceptions::PyValueError;
 use super::canonical_py::CanonicalSystem;
 use super::emit::{generate, Options, Precision, Target};
 use super::encoding::Expr;
+use super::names::normalised;
 use super::number::Number;
 use super::prehash::RawSystem;
 use super::sympy_walk::Walker;
@@ -17,22 +21,100 @@ use super::system::System;
 use crate::digest::parse_algorithm;
 use crate::errors::{EquationError, InputTypeError};
 
-/// The name of a symbol given as a `str` or as an object with a `name` (a SymPy Symbol).
-pub(crate) fn name_of(obj: &Bound<'_, PyAny>) -> PyResult<String> {
+/// A short description of a value for an error message.  `repr()` of a deep SymPy tree
+/// recurses and of a huge int meets Python's digit limit, so a failing or long `repr()` gives
+/// way to the type name.
+fn describe(obj: &Bound<'_, PyAny>) -> String {
+    const LONGEST: usize = 120;
+    match obj.repr() {
+        Ok(r) if r.len().is_ok_and(|n| n <= LONGEST) => r.to_string(),
+        _ => format!(
+            "a {}",
+            obj.get_type()
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_default()
+        ),
+    }
+}
+
+/// The spelling of a name given as a `str` or as an object with a `name` (a SymPy Symbol).
+fn spelling_of<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyString>> {
     if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(s.to_str()?.to_owned());
+        return Ok(s.clone());
     }
-    match obj.getattr("name") {
-        Ok(n) => Ok(n.cast::<PyString>()?.to_str()?.to_owned()),
-        Err(_) => Err(InputTypeError::new_err(format!(
+    let not_a_name = || {
+        InputTypeError::new_err(format!(
             "expected a name (str or Symbol), got {}",
-            obj.repr()?
-        ))),
-    }
+            describe(obj)
+        ))
+    };
+    let name = obj.getattr("name").map_err(|_| not_a_name())?;
+    name.cast_into::<PyString>().map_err(|_| not_a_name())
+}
+
+/// The name of a symbol, NFKC-normalised as Python normalises identifiers.
+pub(crate) fn name_of(obj: &Bound<'_, PyAny>) -> PyResult<String> {
+    normalised(&spelling_of(obj)?)
 }
 
 pub(crate) fn names(seq: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
     seq.try_iter()?.map(|item| name_of(&item?)).collect()
+}
+
+/// Refuses two declarations of one name, also when they are spelled differently but equal
+/// under NFKC (`H` and `ℌ`): generated code would make them one variable.  `declared` holds
+/// the Python inputs the system's names were read from, to find the spellings for the message.
+fn check_declared(system: &System, declared: &[Option<&Bound<'_, PyAny>>; 5]) -> PyResult<()> {
+    let kinds = ["state", "parameter", "driver", "observable", "constant"];
+    let lists: [Vec<&str>; 5] = [
+        system.states.iter().map(String::as_str).collect(),
+        system.parameters.iter().map(String::as_str).collect(),
+        system.drivers.iter().map(String::as_str).collect(),
+        system.observables.iter().map(String::as_str).collect(),
+        system.constants.iter().map(|(n, _)| n.as_str()).collect(),
+    ];
+    let mut seen: HashMap<&str, &str> = HashMap::new();
+    for (what, names) in kinds.iter().zip(&lists) {
+        for name in names {
+            let Some(first) = seen.insert(name, what) else {
+                continue;
+            };
+            // Rare: only now are the spellings looked up again.
+            let mut spellings = Vec::new();
+            for seq in declared.iter().flatten().filter(|s| !s.is_none()) {
+                for item in seq.try_iter()? {
+                    let item = item?;
+                    if name_of(&item)? == *name {
+                        spellings.push(format!("{:?}", spelling_of(&item)?.to_str()?));
+                    }
+                }
+            }
+            spellings.dedup();
+            let how = if spellings.len() > 1 {
+                format!(
+                    " (spelled {}, one name under NFKC)",
+                    spellings.join(" and ")
+                )
+            } else {
+                String::new()
+            };
+            return Err(EquationError::new_err(format!(
+                "{name:?} is declared twice{how}: as {first} and as {what}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// An error met while reading one equation or constant, as an `EquationError` naming it; a
+/// `KeyboardInterrupt` (or any other non-`Exception`) passes through untouched.
+fn in_context(py: Python<'_>, context: &str, err: PyErr) -> PyErr {
+    if err.is_instance_of::<PyException>(py) && !err.is_instance_of::<InputTypeError>(py) {
+        EquationError::new_err(format!("{context}: {}", err.value(py)))
+    } else {
+        err
+    }
 }
 
 /// (key, value) items of a mapping in a fixed order (sorted later), or none for `None`.
@@ -64,13 +146,13 @@ pub(crate) fn constant_value(
 ) -> PyResult<Expr> {
     let expr = walker
         .walk(value)
-        .map_err(|e| EquationError::new_err(format!("constant {name}: {}", e.value(value.py()))))?;
+        .map_err(|e| in_context(value.py(), &format!("constant {name}"), e))?;
     if expr.encoding().first().is_some_and(|t| b"IQF".contains(t)) {
         Ok(expr)
     } else {
         Err(EquationError::new_err(format!(
             "constant {name} must be a number, got {}",
-            value.repr()?
+            describe(value)
         )))
     }
 }
@@ -96,6 +178,16 @@ fn build_system(
         let value = constant_value(&mut walker, &name, &v)?;
         system.constants.push((name, value));
     }
+    check_declared(
+        &system,
+        &[
+            Some(states),
+            Some(parameters),
+            Some(drivers),
+            Some(observables),
+            constants,
+        ],
+    )?;
     for item in equations.try_iter()? {
         let item = item?;
         let pair: Vec<Bound<'_, PyAny>> = if item.is_instance_of::<PyString>() {
@@ -108,13 +200,13 @@ fn build_system(
         let [lhs, rhs] = &pair[..] else {
             return Err(InputTypeError::new_err(format!(
                 "equations must be (lhs, rhs) pairs, got {}",
-                item.repr()?
+                describe(&item)
             )));
         };
         let name = name_of(lhs)?;
-        let expr = walker.walk(rhs).map_err(|e| {
-            EquationError::new_err(format!("equation for {name}: {}", e.value(rhs.py())))
-        })?;
+        let expr = walker
+            .walk(rhs)
+            .map_err(|e| in_context(rhs.py(), &format!("equation for {name}"), e))?;
         system.equations.push((name, expr));
     }
     Ok(system)
@@ -224,7 +316,7 @@ fn raw_number(name: &str, value: &Bound<'_, PyAny>) -> PyResult<Expr> {
         Ok(f) if f.is_finite() => Ok(Expr::number(Number::Float(f))),
         _ => Err(InputTypeError::new_err(format!(
             "constant {name} must be a finite number, got {}",
-            value.repr()?
+            describe(value)
         ))),
     }
 }

@@ -105,6 +105,10 @@ enum Kind {
 pub struct Expr {
     kind: Kind,
     enc: Vec<u8>,
+    /// Nesting depth of the canonical tree (a leaf is 1): every node holds its children's
+    /// encodings, so memory grows with depth times size and front ends bound it
+    /// (`rules::MAX_DEPTH`).
+    depth: u32,
 }
 
 /// A read-only view of one normalised node, for back ends that print the canonical form
@@ -274,6 +278,19 @@ impl Expr {
                 }
                 Kind::Num(_) | Kind::Truth(_) => 0,
             };
+        let below = |args: &[Expr]| args.iter().map(|a| a.depth).max().unwrap_or(0);
+        let depth = 1 + match &kind {
+            Kind::Add(args) | Kind::Mul(args) | Kind::Bool(_, args) | Kind::Func(_, args) => {
+                below(args)
+            }
+            Kind::Pow(b, e) | Kind::Rel(_, b, e) => b.depth.max(e.depth),
+            Kind::Piecewise(pairs) => pairs
+                .iter()
+                .map(|(e, c)| e.depth.max(c.depth))
+                .max()
+                .unwrap_or(0),
+            Kind::Num(_) | Kind::Sym(_) | Kind::Const(_) | Kind::Truth(_) => 0,
+        };
         let mut enc = Vec::with_capacity(capacity);
         match &kind {
             Kind::Num(n) => encode_number(n, &mut enc),
@@ -325,7 +342,7 @@ impl Expr {
             Kind::Truth(true) => enc.push(b'T'),
             Kind::Truth(false) => enc.push(b'U'),
         }
-        Expr { kind, enc }
+        Expr { kind, enc, depth }
     }
 
     /// The canonical encoding of this expression.
@@ -348,6 +365,12 @@ impl Expr {
             Kind::Bool(op, args) => View::Bool(*op, args),
             Kind::Truth(v) => View::Truth(*v),
         }
+    }
+
+    /// Nesting depth of the canonical tree: 1 for a leaf (flattened sums and products do not
+    /// nest, so `a + b + c` has depth 2 however it was bracketed).
+    pub fn depth(&self) -> u32 {
+        self.depth
     }
 
     pub fn number(n: Number) -> Expr {

@@ -105,17 +105,36 @@ impl Number {
     }
 }
 
+/// Most bits an exact fold may give a numerator or a denominator.
+///
+/// Exact folding is bounded so that no input can make it slow: a fold whose exact value
+/// would need more bits is rounded to the nearest double at that step (as though a float had
+/// taken part; beyond the double range it overflows, see [`Acc::finish`]), and a number to an
+/// integer power `n` is folded only while `|n|` times the bits of its numerator or
+/// denominator stays within the bound ([`pow_int`]).  Every double, every sum of doubles and
+/// every product of a few dozen of them fit, so ordinary models never meet it.
+pub const MAX_FOLD_BITS: u64 = 4096;
+
+/// Whether an exact value is within [`MAX_FOLD_BITS`].
+pub fn fits(r: &BigRational) -> bool {
+    r.numer().bits() <= MAX_FOLD_BITS && r.denom().bits() <= MAX_FOLD_BITS
+}
+
 /// Accumulates a sum or product exactly, remembering whether a float took part.
 ///
 /// While every step is exact in double arithmetic (checked with error-free transformations:
 /// the rounding error of `a + b` and, by a fused multiply-add, of `a * b` is zero) the value is
 /// kept as an `f64`; the first step that would round switches to exact rationals.  Either way
-/// the result is the exact value, so the fast path cannot change a bit.
+/// the result is the exact value, so the fast path cannot change a bit.  A value that
+/// outgrows [`MAX_FOLD_BITS`] is rounded to a double (and stays rounded), so every step costs
+/// at most a few operations on numbers of that size.
 #[derive(Clone, Debug)]
 pub struct Acc {
     fast: Option<f64>,
     value: Option<BigRational>,
     inexact: bool,
+    /// The value was rounded past the double range: the fold is infinite from then on.
+    overflow: bool,
 }
 
 /// Largest integer below which every integer is a double.
@@ -131,6 +150,7 @@ impl Acc {
             fast: Some(0.0),
             value: None,
             inexact: false,
+            overflow: false,
         }
     }
 
@@ -139,6 +159,7 @@ impl Acc {
             fast: Some(1.0),
             value: None,
             inexact: false,
+            overflow: false,
         }
     }
 
@@ -154,10 +175,31 @@ impl Acc {
 
     /// An accumulator holding `value`, inexact if `inexact`.
     pub fn of(value: BigRational, inexact: bool) -> Acc {
-        Acc {
+        let mut acc = Acc {
             fast: None,
             value: Some(value),
             inexact,
+            overflow: false,
+        };
+        acc.bound();
+        acc
+    }
+
+    /// Rounds a value that outgrew [`MAX_FOLD_BITS`] to the nearest double.
+    fn bound(&mut self) {
+        let Some(value) = &self.value else {
+            return;
+        };
+        if fits(value) {
+            return;
+        }
+        let f = rational_to_f64(value);
+        self.inexact = true;
+        self.value = None;
+        if f.is_finite() {
+            self.fast = Some(f); // now exactly the value
+        } else {
+            self.overflow = true;
         }
     }
 
@@ -182,6 +224,9 @@ impl Acc {
 
     pub fn add(&mut self, n: &Number) {
         self.inexact |= n.is_inexact();
+        if self.overflow {
+            return;
+        }
         if let (Some(a), Some(b)) = (self.fast, Acc::fast_of(n)) {
             let s = a + b;
             let bb = s - a;
@@ -191,10 +236,14 @@ impl Acc {
             }
         }
         *self.big() += n.value();
+        self.bound();
     }
 
     pub fn mul(&mut self, n: &Number) {
         self.inexact |= n.is_inexact();
+        if self.overflow {
+            return;
+        }
         if let (Some(a), Some(b)) = (self.fast, Acc::fast_of(n)) {
             let p = a * b;
             let exact = if p == 0.0 {
@@ -208,12 +257,16 @@ impl Acc {
             }
         }
         *self.big() *= n.value();
+        self.bound();
     }
 
     /// The folded number: exact, or (if a float took part) its exact value together with the
     /// nearest double (ties to even), which is what it is encoded as; `None` when that double
     /// would overflow to infinity.
     pub fn finish(&self) -> Option<Number> {
+        if self.overflow {
+            return None;
+        }
         if let Some(v) = self.fast {
             let v = if v == 0.0 { 0.0 } else { v }; // the value is exact: no signed zero
             return Some(if self.inexact {
@@ -242,7 +295,8 @@ impl Acc {
 }
 
 /// `base ** exp` for an integer exponent, folded exactly; `None` when it cannot be (division
-/// by zero, an exponent too large to be worth expanding, or an overflowing double).
+/// by zero, an exponent too large to be worth expanding, a result beyond [`MAX_FOLD_BITS`],
+/// or an overflowing double).
 pub fn pow_int(base: &Number, exp: &BigInt) -> Option<Number> {
     // Beyond this, exact expansion costs more than it is worth (and SymPy's evaluated trees
     // hold such powers folded as floats anyway): leave the power symbolic.
@@ -253,6 +307,12 @@ pub fn pow_int(base: &Number, exp: &BigInt) -> Option<Number> {
     }
     let (r, inexact) = Acc::exact_of(base);
     if r.is_zero() && e < 0 {
+        return None;
+    }
+    // Decided before expanding, from the operands alone: the power would have at most this
+    // many bits (`(1.1**64)**64` stays a power instead of a 200,000-bit fold).
+    let bits = r.numer().bits().max(r.denom().bits());
+    if bits.saturating_mul(e.unsigned_abs()) > MAX_FOLD_BITS {
         return None;
     }
     let mut value = num_traits::pow(r, e.unsigned_abs() as usize);
@@ -564,6 +624,41 @@ mod tests {
             assert_eq!(exp_rounded(x), Some(expected), "exp({x})");
         }
         assert_eq!(exp_rounded(710.0), None);
+    }
+
+    #[test]
+    fn folding_is_bounded() {
+        // 1.1**64 folds (3,392 bits); its 64th power would need 217,000 and stays a power.
+        let p = pow_int(&Number::Float(1.1), &BigInt::from(64)).unwrap();
+        assert!(fits(&p.value()));
+        assert_eq!(pow_int(&p, &BigInt::from(64)), None);
+        assert_eq!(
+            pow_int(&Number::int(3), &BigInt::from(64)).map(|n| n.is_inexact()),
+            Some(false)
+        );
+        // A product of big folds is rounded once it outgrows the bound, and overflows.
+        let mut acc = Acc::one();
+        for _ in 0..200 {
+            acc.mul(&p); // 1.1**12800, about 1e530
+            assert!(acc.value.as_ref().is_none_or(fits));
+        }
+        assert_eq!(acc.finish(), None);
+        // An exact sum of many fractions stays exact while it fits, then becomes a double
+        // close to the exact value.
+        let mut acc = Acc::zero();
+        let mut small = Acc::zero();
+        for q in 2..3000 {
+            let term = Number::exact(BigRational::new(1.into(), q.into()));
+            acc.add(&term);
+            assert!(acc.value.as_ref().is_none_or(fits));
+            if q < 20 {
+                small.add(&term);
+            }
+        }
+        assert!(!small.finish().unwrap().is_inexact());
+        let sum = acc.finish().unwrap().as_double().unwrap();
+        let harmonic: f64 = (1..3000).map(|q| 1.0 / q as f64).sum::<f64>() - 1.0;
+        assert!((sum - harmonic).abs() < 1e-12, "{sum} vs {harmonic}");
     }
 
     #[test]

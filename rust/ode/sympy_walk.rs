@@ -1,20 +1,33 @@
 //! Walking a SymPy expression tree through PyO3 into the canonical form.
 //!
-//! Nodes are recognised by their class, once per class per walk: SymPy's class-level flags
-//! (`is_Add`, `is_Integer`, …) and class names.  Nothing is printed: `str()`/`srepr()` output
-//! is a SymPy implementation detail, and reading `args`, `p`, `q` and `name` is what makes the
-//! walk fast.  Python `int`/`float`/`bool` are accepted where SymPy would sympify them.
+//! Nodes are recognised by their class, once per class per walk, and only as SymPy's own
+//! classes: a class is an `Add` if it is (a subclass of) `sympy.Add`, the function `exp` only
+//! if it is `sympy.exp` itself, so an undefined `sympy.Function("exp")` or any look-alike
+//! object is refused rather than hashed as something it is not.  Nothing is printed:
+//! `str()`/`srepr()` output is a SymPy implementation detail, and reading `args`, `p`, `q` and
+//! `name` is what makes the walk fast.  Python `int`/`float`/`bool` are accepted where SymPy
+//! would sympify them.
+//!
+//! The walk is iterative (an explicit stack), so no input depth can overflow the machine's
+//! stack, and it checks for signals as it goes, so Ctrl-C interrupts it.  Every refusal is an
+//! `EquationError`: the limits and sorts of [`super::rules`], numbers with a zero
+//! denominator, `Dummy` and `Wild` symbols (they have no stable identity: two `Dummy("x")` are
+//! different symbols with one name).
 
 use std::collections::HashMap;
 
 use num_bigint::BigInt;
 use num_rational::BigRational;
+use num_traits::Zero;
 use pyo3::intern;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyFloat, PyInt, PyString, PyTuple, PyType};
 
 use super::encoding::{BoolOp, Expr, RelOp};
+use super::names::normalised;
 use super::number::Number;
+use super::rules::{check_argument, check_depth, check_input_bits, Sort};
 use crate::errors::EquationError;
 
 /// The functions the canonical form accepts: those Numba can compile (SymPy class names).
@@ -67,83 +80,148 @@ enum Class {
     Add,
     Mul,
     Pow,
-    Func(String),
+    Func(&'static str),
     Piecewise,
     Rel(RelOp),
     Bool(BoolOp),
     Truth(bool),
-    Unsupported(String),
+    /// A class the canonical form refuses, with the reason.
+    Refused(String),
+}
+
+/// SymPy's classes the walk accepts, in the order they are tried: (module, class, what it
+/// is, whether subclasses count).  Numbers, symbols and the core operators accept subclasses
+/// (`Zero` is an `Integer`); functions, relations and booleans must be the class itself, as
+/// `exp_polar` is an `exp` subclass with another meaning.
+fn sympy_classes() -> Vec<(&'static str, &'static str, Class, bool)> {
+    let numbers = "sympy.core.numbers";
+    let relational = "sympy.core.relational";
+    let boolalg = "sympy.logic.boolalg";
+    let mut table = vec![
+        (numbers, "Integer", Class::Integer, true),
+        (numbers, "Rational", Class::Rational, true),
+        (numbers, "Float", Class::Float, true),
+        (
+            "sympy.core.symbol",
+            "Dummy",
+            Class::Refused("a Dummy symbol (it has no stable identity: use Symbol)".into()),
+            true,
+        ),
+        (
+            "sympy.core.symbol",
+            "Wild",
+            Class::Refused("a Wild symbol (a pattern, not a variable: use Symbol)".into()),
+            true,
+        ),
+        ("sympy.core.symbol", "Symbol", Class::Symbol, true),
+        ("sympy.core.add", "Add", Class::Add, true),
+        ("sympy.core.mul", "Mul", Class::Mul, true),
+        ("sympy.core.power", "Pow", Class::Pow, true),
+        (numbers, "Infinity", Class::Const("oo"), false),
+        (numbers, "NegativeInfinity", Class::NegativeInfinity, false),
+        (numbers, "ComplexInfinity", Class::Const("zoo"), false),
+        (numbers, "NaN", Class::Const("nan"), false),
+        (numbers, "ImaginaryUnit", Class::Const("I"), false),
+        (numbers, "Exp1", Class::Const("E"), false),
+        (numbers, "Pi", Class::Const("pi"), false),
+        (numbers, "EulerGamma", Class::Const("EulerGamma"), false),
+        (numbers, "GoldenRatio", Class::Const("GoldenRatio"), false),
+        (boolalg, "BooleanTrue", Class::Truth(true), false),
+        (boolalg, "BooleanFalse", Class::Truth(false), false),
+        (
+            "sympy.functions.elementary.piecewise",
+            "Piecewise",
+            Class::Piecewise,
+            false,
+        ),
+        (relational, "StrictLessThan", Class::Rel(RelOp::Lt), false),
+        (relational, "LessThan", Class::Rel(RelOp::Le), false),
+        (
+            relational,
+            "StrictGreaterThan",
+            Class::Rel(RelOp::Gt),
+            false,
+        ),
+        (relational, "GreaterThan", Class::Rel(RelOp::Ge), false),
+        (relational, "Equality", Class::Rel(RelOp::Eq), false),
+        (relational, "Unequality", Class::Rel(RelOp::Ne), false),
+        (boolalg, "And", Class::Bool(BoolOp::And), false),
+        (boolalg, "Or", Class::Bool(BoolOp::Or), false),
+        (boolalg, "Not", Class::Bool(BoolOp::Not), false),
+        (boolalg, "Xor", Class::Bool(BoolOp::Xor), false),
+    ];
+    // `sympy.<name>`, or the C functions (`log10`, `expm1`, …) where SymPy has none.
+    for name in FUNCTIONS {
+        table.push(("sympy", name, Class::Func(name), false));
+        table.push(("sympy.codegen.cfunctions", name, Class::Func(name), false));
+    }
+    table
+}
+
+/// Arguments each function takes (SymPy checks this when it builds a call, but a tree made
+/// with `Basic.__new__` skips the check).
+fn arity_ok(name: &str, count: usize) -> bool {
+    match name {
+        "atan2" | "Mod" | "hypot" => count == 2,
+        "Min" | "Max" => count >= 1,
+        _ => count == 1,
+    }
+}
+
+/// SymPy's accepted classes, imported once, on the first object that is not a Python number
+/// (so a walk of plain numbers never imports SymPy).
+static SYMPY_CLASSES: PyOnceLock<Vec<(Py<PyType>, Class, bool)>> = PyOnceLock::new();
+
+fn accepted_classes(py: Python<'_>) -> &'static [(Py<PyType>, Class, bool)] {
+    SYMPY_CLASSES.get_or_init(py, || {
+        let mut table = Vec::new();
+        for (module, name, class, subclasses) in sympy_classes() {
+            // A module or name this SymPy lacks is skipped: nothing can be of that class.
+            let Ok(module) = py.import(module) else {
+                continue;
+            };
+            if let Ok(cls) = module.getattr(name) {
+                if let Ok(cls) = cls.cast_into::<PyType>() {
+                    table.push((cls.unbind(), class, subclasses));
+                }
+            }
+        }
+        table
+    })
 }
 
 /// Converts SymPy trees to canonical expressions, remembering each class it has seen.
 pub struct Walker {
     classes: HashMap<usize, Class>,
+    /// Nodes walked, for checking signals every so often.
+    visited: u64,
 }
 
-fn flag(ty: &Bound<'_, PyType>, name: &str) -> bool {
-    ty.getattr(name)
-        .and_then(|v| v.extract::<bool>())
-        .unwrap_or(false)
+/// One composite node whose arguments are being walked.
+struct Frame<'py> {
+    class: Class,
+    /// The arguments in walk order (a Piecewise's pairs flattened: value, condition, …).
+    args: Bound<'py, PyTuple>,
+    done: Vec<Expr>,
 }
 
-fn classify(ty: &Bound<'_, PyType>) -> PyResult<Class> {
-    let name = ty.name()?.to_string();
-    let by_name = match name.as_str() {
-        "BooleanTrue" => Some(Class::Truth(true)),
-        "BooleanFalse" => Some(Class::Truth(false)),
-        "Infinity" => Some(Class::Const("oo")),
-        "NegativeInfinity" => Some(Class::NegativeInfinity),
-        "ComplexInfinity" => Some(Class::Const("zoo")),
-        "NaN" => Some(Class::Const("nan")),
-        "ImaginaryUnit" => Some(Class::Const("I")),
-        "Exp1" => Some(Class::Const("E")),
-        "Pi" => Some(Class::Const("pi")),
-        "EulerGamma" => Some(Class::Const("EulerGamma")),
-        "GoldenRatio" => Some(Class::Const("GoldenRatio")),
-        "Piecewise" => Some(Class::Piecewise),
-        "StrictLessThan" => Some(Class::Rel(RelOp::Lt)),
-        "LessThan" => Some(Class::Rel(RelOp::Le)),
-        "StrictGreaterThan" => Some(Class::Rel(RelOp::Gt)),
-        "GreaterThan" => Some(Class::Rel(RelOp::Ge)),
-        "Equality" => Some(Class::Rel(RelOp::Eq)),
-        "Unequality" => Some(Class::Rel(RelOp::Ne)),
-        "And" => Some(Class::Bool(BoolOp::And)),
-        "Or" => Some(Class::Bool(BoolOp::Or)),
-        "Not" => Some(Class::Bool(BoolOp::Not)),
-        "Xor" => Some(Class::Bool(BoolOp::Xor)),
-        _ => None,
-    };
-    if let Some(class) = by_name {
-        return Ok(class);
-    }
-    // Order matters: an Integer is also Rational, a Rational is a Number.
-    let class = if flag(ty, "is_Integer") {
-        Class::Integer
-    } else if flag(ty, "is_Rational") {
-        Class::Rational
-    } else if flag(ty, "is_Float") {
-        Class::Float
-    } else if flag(ty, "is_Symbol") {
-        Class::Symbol
-    } else if flag(ty, "is_Add") {
-        Class::Add
-    } else if flag(ty, "is_Mul") {
-        Class::Mul
-    } else if flag(ty, "is_Pow") {
-        Class::Pow
-    } else if FUNCTIONS.contains(&name.as_str()) {
-        Class::Func(name)
-    } else {
-        Class::Unsupported(name)
-    };
-    Ok(class)
+/// A node either finished at once (a leaf) or opened for its arguments.
+enum Step<'py> {
+    Leaf(Expr),
+    Open(Frame<'py>),
+}
+
+fn refuse(problem: impl Into<String>) -> PyErr {
+    EquationError::new_err(problem.into())
 }
 
 fn big_int(obj: &Bound<'_, PyAny>) -> PyResult<BigInt> {
-    match obj.extract::<i64>() {
-        Ok(small) => Ok(BigInt::from(small)),
-        Err(_) => obj.extract::<BigInt>(),
-    }
+    let i = match obj.extract::<i64>() {
+        Ok(small) => BigInt::from(small),
+        Err(_) => obj.extract::<BigInt>()?,
+    };
+    check_input_bits(i.bits()).map_err(refuse)?;
+    Ok(i)
 }
 
 /// The double a SymPy Float rounds to, read from its mpmath tuple `(sign, man, exp, bc)`
@@ -179,10 +257,23 @@ fn float(value: f64) -> Expr {
     }
 }
 
+/// The sort the `i`-th argument of a node of class `class` must be.
+fn argument_sort(class: &Class, i: usize) -> Sort {
+    match class {
+        Class::Bool(_) => Sort::Truth,
+        Class::Piecewise if i % 2 == 1 => Sort::Truth,
+        _ => Sort::Number,
+    }
+}
+
+/// How often (in nodes) the walk checks for signals (Ctrl-C).
+const SIGNAL_EVERY: u64 = 64;
+
 impl Walker {
     pub fn new() -> Walker {
         Walker {
             classes: HashMap::new(),
+            visited: 0,
         }
     }
 
@@ -194,31 +285,54 @@ impl Walker {
             Ok(a) => a,
             Err(_) => obj.getattr(intern!(py, "args"))?,
         };
-        Ok(args.cast_into::<PyTuple>()?)
+        args.cast_into::<PyTuple>()
+            .map_err(|_| refuse("the arguments of a SymPy node are not a tuple"))
     }
 
-    fn walk_args(&mut self, obj: &Bound<'_, PyAny>) -> PyResult<Vec<Expr>> {
-        Walker::args(obj)?.iter().map(|a| self.walk(&a)).collect()
+    fn classify(ty: &Bound<'_, PyType>) -> PyResult<Class> {
+        let py = ty.py();
+        for (cls, class, subclasses) in accepted_classes(py) {
+            let cls = cls.bind(py);
+            if ty.is(cls) || (*subclasses && ty.is_subclass(cls.as_any())?) {
+                return Ok(class.clone());
+            }
+        }
+        let name = ty.name()?.to_string();
+        // `sympy.Function("exp")` makes a class named `exp`: say what it really is.
+        let undefined = py
+            .import(intern!(py, "sympy.core.function"))
+            .and_then(|m| m.getattr(intern!(py, "AppliedUndef")))
+            .and_then(|cls| ty.is_subclass(&cls))
+            .unwrap_or(false);
+        let what = if undefined {
+            format!("unsupported function or object {name}: an undefined sympy.Function")
+        } else {
+            format!("unsupported function or object {name}")
+        };
+        Ok(Class::Refused(format!(
+            "{what} (allowed functions: {})",
+            FUNCTIONS.join(", ")
+        )))
     }
 
-    /// The canonical form of one SymPy expression (or Python number or bool).
-    pub fn walk(&mut self, obj: &Bound<'_, PyAny>) -> PyResult<Expr> {
+    /// A leaf's canonical form, or a frame for a composite node's arguments.
+    fn step<'py>(&mut self, obj: &Bound<'py, PyAny>) -> PyResult<Step<'py>> {
         let py = obj.py();
         // Plain Python values, as they appear in (Symbol, 0) pairs and constant dicts.
         if obj.is_instance_of::<PyBool>() {
-            return Ok(Expr::truth(obj.extract::<bool>()?));
+            return Ok(Step::Leaf(Expr::truth(obj.extract::<bool>()?)));
         }
         if obj.is_instance_of::<PyInt>() {
-            return Ok(Expr::number(Number::integer(big_int(obj)?)));
+            return Ok(Step::Leaf(Expr::number(Number::integer(big_int(obj)?))));
         }
         if obj.is_instance_of::<PyFloat>() {
-            return Ok(float(obj.extract::<f64>()?));
+            return Ok(Step::Leaf(float(obj.extract::<f64>()?)));
         }
-        if obj.is_instance_of::<PyString>() {
-            return Err(EquationError::new_err(format!(
+        if let Ok(text) = obj.cast::<PyString>() {
+            return Err(refuse(format!(
                 "expected a SymPy expression, got the string {:?}; parse strings with \
                  parse_equations",
-                obj.extract::<String>()?
+                text.to_str()?
             )));
         }
         let ty = obj.get_type();
@@ -226,12 +340,12 @@ impl Walker {
         let class = match self.classes.get(&key) {
             Some(c) => c.clone(),
             None => {
-                let c = classify(&ty)?;
+                let c = Walker::classify(&ty)?;
                 self.classes.insert(key, c.clone());
                 c
             }
         };
-        Ok(match class {
+        let leaf = match class {
             Class::Integer => {
                 let p = obj.getattr(intern!(py, "p"))?;
                 match p.extract::<i64>() {
@@ -242,62 +356,156 @@ impl Walker {
             Class::Rational => {
                 let p = big_int(&obj.getattr(intern!(py, "p"))?)?;
                 let q = big_int(&obj.getattr(intern!(py, "q"))?)?;
+                if q.is_zero() {
+                    return Err(refuse("a Rational with denominator 0"));
+                }
                 Expr::number(Number::exact(BigRational::new(p, q)))
             }
             // The double the value rounds to: what generated code computes with.
             Class::Float => float(sympy_float(obj)?),
-            Class::Symbol => Expr::symbol(
-                obj.getattr(intern!(py, "name"))?
-                    .cast::<PyString>()?
-                    .to_str()?,
-            ),
-            Class::Const(name) => Expr::constant(name),
-            Class::NegativeInfinity => Expr::mul(vec![Expr::int(-1), Expr::constant("oo")]),
-            Class::Add => Expr::add(self.walk_args(obj)?),
-            Class::Mul => Expr::mul(self.walk_args(obj)?),
-            Class::Pow => {
-                let mut args = self.walk_args(obj)?;
-                let exp = args.pop();
-                match (args.pop(), exp) {
-                    (Some(b), Some(e)) if args.is_empty() => Expr::pow(b, e),
-                    _ => return Err(EquationError::new_err("Pow needs two arguments")),
+            Class::Symbol => {
+                let name = obj.getattr(intern!(py, "name"))?;
+                let name = name
+                    .cast::<PyString>()
+                    .map_err(|_| refuse("a Symbol whose name is not a str"))?;
+                match name.to_str()? {
+                    ascii if ascii.is_ascii() => Expr::symbol(ascii), // its own NFKC form
+                    _ => Expr::symbol(&normalised(name)?),
                 }
             }
-            Class::Func(name) => Expr::func(&name, self.walk_args(obj)?),
+            Class::Const(name) => Expr::constant(name),
+            Class::NegativeInfinity => Expr::mul(vec![Expr::int(-1), Expr::constant("oo")]),
+            Class::Truth(v) => Expr::truth(v),
+            Class::Refused(why) => return Err(refuse(why)),
             Class::Piecewise => {
-                let mut pairs = Vec::new();
+                let mut args = Vec::new();
                 for pair in Walker::args(obj)?.iter() {
                     let parts = Walker::args(&pair)?;
                     if parts.len() != 2 {
-                        return Err(EquationError::new_err(
+                        return Err(refuse(
                             "Piecewise arguments must be (expression, condition) pairs",
                         ));
                     }
-                    pairs.push((
-                        self.walk(&parts.get_item(0)?)?,
-                        self.walk(&parts.get_item(1)?)?,
+                    args.extend(parts.iter());
+                }
+                let args = PyTuple::new(py, args)?;
+                if args.is_empty() {
+                    return Err(refuse(
+                        "a Piecewise needs at least one (expression, condition) pair",
                     ));
+                }
+                return Ok(Step::Open(Frame {
+                    class,
+                    done: Vec::with_capacity(args.len()),
+                    args,
+                }));
+            }
+            class => {
+                let args = Walker::args(obj)?;
+                return Ok(Step::Open(Frame {
+                    class,
+                    done: Vec::with_capacity(args.len()),
+                    args,
+                }));
+            }
+        };
+        Ok(Step::Leaf(leaf))
+    }
+
+    /// The canonical form of a node whose arguments are all walked.
+    fn close(frame: Frame<'_>) -> PyResult<Expr> {
+        let Frame {
+            class, mut done, ..
+        } = frame;
+        let expr = match class {
+            Class::Add => Expr::add(done),
+            Class::Mul => Expr::mul(done),
+            Class::Pow => {
+                let [b, e]: [Expr; 2] = done
+                    .try_into()
+                    .map_err(|_| refuse("Pow needs two arguments"))?;
+                Expr::pow(b, e)
+            }
+            Class::Func(name) => {
+                if !arity_ok(name, done.len()) {
+                    return Err(refuse(format!(
+                        "{name} cannot take {} arguments",
+                        done.len()
+                    )));
+                }
+                Expr::func(name, done)
+            }
+            Class::Piecewise => {
+                let mut pairs = Vec::with_capacity(done.len() / 2);
+                let mut parts = done.into_iter();
+                while let (Some(e), Some(c)) = (parts.next(), parts.next()) {
+                    pairs.push((e, c));
                 }
                 Expr::piecewise(pairs)
             }
             Class::Rel(op) => {
-                let mut args = self.walk_args(obj)?;
-                if args.len() != 2 {
-                    return Err(EquationError::new_err("a relation needs two sides"));
-                }
-                let right = args.pop().expect("two sides");
-                let left = args.pop().expect("two sides");
+                let [left, right]: [Expr; 2] = done
+                    .try_into()
+                    .map_err(|_| refuse("a relation needs two sides"))?;
                 Expr::relation(op, left, right)
             }
-            Class::Bool(op) => Expr::boolean(op, self.walk_args(obj)?),
-            Class::Truth(v) => Expr::truth(v),
-            Class::Unsupported(name) => {
-                return Err(EquationError::new_err(format!(
-                    "unsupported function or object {name} (allowed functions: {})",
-                    FUNCTIONS.join(", ")
-                )))
+            Class::Bool(op) => {
+                if done.is_empty() || (op == BoolOp::Not && done.len() != 1) {
+                    return Err(refuse(format!(
+                        "a boolean operator cannot take {} arguments",
+                        done.len()
+                    )));
+                }
+                Expr::boolean(op, std::mem::take(&mut done))
             }
-        })
+            _ => unreachable!("only composite classes are opened"),
+        };
+        check_depth(&expr).map_err(refuse)?;
+        Ok(expr)
+    }
+
+    /// Counts one step of the walk, checking for signals (Ctrl-C) every so often.
+    fn tick(&mut self, py: Python<'_>) -> PyResult<()> {
+        self.visited += 1;
+        if self.visited.is_multiple_of(SIGNAL_EVERY) {
+            py.check_signals()?;
+        }
+        Ok(())
+    }
+
+    /// The canonical form of one SymPy expression (or Python number or bool).
+    pub fn walk(&mut self, obj: &Bound<'_, PyAny>) -> PyResult<Expr> {
+        let py = obj.py();
+        let mut stack: Vec<Frame<'_>> = Vec::new();
+        let mut next = obj.clone();
+        loop {
+            self.tick(py)?;
+            let mut result = match self.step(&next)? {
+                Step::Leaf(expr) => expr,
+                Step::Open(frame) if frame.args.is_empty() => Walker::close(frame)?,
+                Step::Open(frame) => {
+                    next = frame.args.get_item(0)?;
+                    stack.push(frame);
+                    continue;
+                }
+            };
+            // Hand the finished node to its parent, closing every parent it completes.
+            loop {
+                let Some(top) = stack.last_mut() else {
+                    return Ok(result);
+                };
+                check_argument(argument_sort(&top.class, top.done.len()), &result)
+                    .map_err(refuse)?;
+                top.done.push(result);
+                if top.done.len() < top.args.len() {
+                    next = top.args.get_item(top.done.len())?;
+                    break;
+                }
+                let frame = stack.pop().expect("the frame just used");
+                self.tick(py)?;
+                result = Walker::close(frame)?;
+            }
+        }
     }
 }
 

@@ -2,6 +2,10 @@
 
 Shared by the parser and the raw-input prehash, so both read declarations the same way.  No
 SymPy here: the prehash must not import it.
+
+Names are NFKC-normalised here, once, as Python normalises identifiers in source code: ``ℌ``
+and ``H`` (or ``µ`` U+00B5 and ``μ`` U+03BC) are one variable in generated code, so they are
+one name everywhere, and declaring both is refused.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import keyword
 import math
 import operator
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,33 +26,42 @@ Declared = Mapping[str, Any] | Iterable[Any] | None
 
 
 def check_identifier(name: str, what: str) -> str:
-    """Return ``name`` if it is a Python identifier (and not a keyword), else raise."""
-    if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
+    """Return the NFKC form of ``name`` if it is a Python identifier (not a keyword), else raise.
+
+    Example:
+        >>> check_identifier("ℌ", "state")
+        'H'
+    """
+    if not isinstance(name, str) or not name.isidentifier():
         raise EquationError(f"{what} name {name!r} is not an identifier")
-    return name
+    normal = unicodedata.normalize("NFKC", name)
+    if keyword.iskeyword(normal):
+        raise EquationError(f"{what} name {name!r} is not an identifier")
+    return normal
 
 
-def _name(item: Any, what: str) -> str:
-    return check_identifier(getattr(item, "name", item), what)
+def _name(item: Any, what: str) -> tuple[str, str]:
+    """(normalised name, spelling given) of a declared item."""
+    spelling = getattr(item, "name", item)
+    return check_identifier(spelling, what), spelling
 
 
-def _split(declared: Declared, what: str) -> tuple[tuple[str, ...], dict[str, Any]]:
-    """(names in declaration order, values given) for a dict, a list of names or None."""
+def _split(declared: Declared, what: str) -> tuple[list[tuple[str, str]], dict[str, Any]]:
+    """((name, spelling) in declaration order, values given) for a dict, a list or None."""
     if declared is None:
-        return (), {}
+        return [], {}
     if isinstance(declared, str):
         raise EquationError(
             f"{what}s must be a list of names or a dict, got the string {declared!r}"
         )
     if isinstance(declared, Mapping):
-        values = {_name(k, what): v for k, v in declared.items()}
-        return tuple(values), values
+        named = [(_name(k, what), v) for k, v in declared.items()]
+        return [n for n, _ in named], {n[0]: v for n, v in named}
     if not isinstance(declared, Iterable):
         raise InputTypeError(
             f"{what}s must be a list of names or a dict, got {type(declared).__name__}"
         )
-    names = tuple(_name(item, what) for item in declared)
-    return names, {}
+    return [_name(item, what) for item in declared], {}
 
 
 def constant_value(name: str, value: Any) -> int | float:
@@ -92,27 +106,43 @@ def declare(
 ) -> Declarations:
     """Read the declarations, refusing non-identifiers and a name declared twice.
 
-    Constants given as a list of names get the value 0.0.
+    Names are NFKC-normalised (as Python does for identifiers); two spellings of one
+    normalised name are a name declared twice.  Constants given as a list of names get the
+    value 0.0.
+
+    Example:
+        >>> declare(["µ"], parameters=["k"]).states
+        ('μ',)
     """
-    s_names, s_values = _split(states, "state")
-    p_names, p_values = _split(parameters, "parameter")
-    c_names, c_values = _split(constants, "constant")
-    o_names, _ = _split(observables, "observable")
-    d_names, _ = _split(drivers, "driver")
+    declared = {
+        "state": _split(states, "state"),
+        "parameter": _split(parameters, "parameter"),
+        "constant": _split(constants, "constant"),
+        "observable": _split(observables, "observable"),
+        "driver": _split(drivers, "driver"),
+    }
+    seen: dict[str, tuple[str, str]] = {}
+    for what, (named, _) in declared.items():
+        for name, spelling in named:
+            if name in seen:
+                first_what, first = seen[name]
+                spellings = "" if first == spelling else f" (spelled {first!r} and {spelling!r})"
+                raise EquationError(
+                    f"{name!r} is declared twice{spellings}: as {first_what} and as {what}"
+                )
+            seen[name] = (what, spelling)
+    names = {what: tuple(n for n, _ in named) for what, (named, _) in declared.items()}
+    c_values = declared["constant"][1]
     if isinstance(constants, Mapping):
         c_values = {n: constant_value(n, v) for n, v in c_values.items()}
     else:
-        c_values = dict.fromkeys(c_names, 0.0)
-    seen: dict[str, str] = {}
-    for what, names in (
-        ("state", s_names),
-        ("parameter", p_names),
-        ("constant", c_names),
-        ("observable", o_names),
-        ("driver", d_names),
-    ):
-        for n in names:
-            if n in seen:
-                raise EquationError(f"{n!r} is declared twice (as {seen[n]} and as {what})")
-            seen[n] = what
-    return Declarations(s_names, p_names, d_names, o_names, s_values, p_values, c_values)
+        c_values = dict.fromkeys(names["constant"], 0.0)
+    return Declarations(
+        names["state"],
+        names["parameter"],
+        names["driver"],
+        names["observable"],
+        declared["state"][1],
+        declared["parameter"][1],
+        c_values,
+    )

@@ -10,6 +10,7 @@
 //! (`a + b + … + z`) are loops, not recursion, and have no limit.
 
 use super::super::encoding::{Expr, RelOp};
+use super::super::rules::check_input_bits;
 use super::lexer::{Token, TokenKind as K, TokenValue};
 use super::lower::{self, Refusal, Value};
 use super::{py_strip, Equation, TextError};
@@ -458,6 +459,8 @@ impl<'a> Parser<'a> {
                 let TokenValue::Int(i) = &self.bump().value else {
                     unreachable!("an int token")
                 };
+                // The size bound every front end applies to an input number (rules.rs).
+                check_input_bits(i.bits()).map_err(|e| TextError::at(self.src, start, e))?;
                 Ok(lower::int(i.clone(), start))
             }
             K::Float => {
