@@ -163,6 +163,8 @@ fn sympy_classes() -> Vec<(&'static str, &'static str, Class, bool)> {
 fn arity_ok(name: &str, count: usize) -> bool {
     match name {
         "atan2" | "Mod" | "hypot" => count == 2,
+        // SymPy's Heaviside(x) carries its value at 0 (x, 1/2); log(x, b) keeps its base.
+        "log" | "Heaviside" => (1..=2).contains(&count),
         "Min" | "Max" => count >= 1,
         _ => count == 1,
     }
