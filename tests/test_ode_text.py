@@ -153,6 +153,25 @@ EXPRESSIONS = [
 ]  # fmt: skip
 
 
+# Found when the text front end met the SymPy walk's stricter rules: a node that only a
+# dropped branch holds is accepted (SymPy drops it too); one that survives is refused alike.
+@pytest.mark.parametrize(
+    "text", ["a if True else a + Piecewise((a, Or()))", "a if True else Piecewise((a, ~1))"]
+)
+def test_a_dropped_branch_is_not_checked(text: str) -> None:
+    assert _core.ode_encode_text(text) == oracle_encoding(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["Piecewise((a, ~(1)))", "Piecewise((a, False))", "Piecewise((a, not 0))"]
+)
+def test_a_surviving_bad_condition_is_refused_by_both_front_ends(text: str) -> None:
+    with pytest.raises(EquationError):
+        oracle_encoding(text)
+    with pytest.raises(EquationError):
+        _core.ode_encode_text(text)
+
+
 @pytest.mark.parametrize("text", EXPRESSIONS)
 def test_expression_encodes_like_the_oracle(text: str) -> None:
     assert _core.ode_encode_text(text) == oracle_encoding(text), _core.ode_render_text(text)

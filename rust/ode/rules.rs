@@ -17,7 +17,7 @@
 //! assert!(check_argument(Sort::Truth, &Expr::int(2)).is_err()); // `2 if 3 else x`
 //! ```
 
-use super::encoding::Expr;
+use super::encoding::{Expr, View};
 use super::number::MAX_FOLD_BITS;
 
 /// Deepest canonical tree accepted ([`Expr::depth`]).  Every node holds its children's
@@ -77,6 +77,41 @@ pub fn check_depth(e: &Expr) -> Result<(), String> {
         return Err(format!(
             "the expression nests deeper than {MAX_DEPTH} levels"
         ));
+    }
+    Ok(())
+}
+
+/// Checks a finished canonical tree: every condition (an argument of `And`/`Or`/`Not`/`Xor`,
+/// a Piecewise condition) is a truth value or a symbol, and no Piecewise is left without a
+/// pair.  A front end that mirrors SymPy's constructors may build such a node inside a branch
+/// that a later `True` condition drops, as SymPy does; only what survives into the equation
+/// is refused, as the SymPy walk refuses it.  Walks with its own stack.
+pub fn check_tree(e: &Expr) -> Result<(), String> {
+    let mut stack = vec![e];
+    while let Some(node) = stack.pop() {
+        match node.view() {
+            View::Bool(_, args) => {
+                for a in args {
+                    check_argument(Sort::Truth, a)?;
+                }
+                stack.extend(args);
+            }
+            View::Piecewise(pairs) => {
+                if pairs.is_empty() {
+                    return Err(
+                        "a Piecewise needs at least one (expression, condition) pair".into(),
+                    );
+                }
+                for (value, condition) in pairs {
+                    check_argument(Sort::Truth, condition)?;
+                    stack.push(value);
+                    stack.push(condition);
+                }
+            }
+            View::Add(args) | View::Mul(args) | View::Func(_, args) => stack.extend(args),
+            View::Pow(b, x) | View::Rel(_, b, x) => stack.extend([b, x]),
+            View::Num(_) | View::Sym(_) | View::Const(_) | View::Truth(_) => {}
+        }
     }
     Ok(())
 }

@@ -21,6 +21,7 @@ pub mod lower;
 pub mod parser;
 
 use super::encoding::Expr;
+use super::rules::check_tree;
 
 /// A problem in equation text, with the column it was found at.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -154,13 +155,25 @@ pub fn is_blank(line: &str) -> bool {
 /// Parses one `lhs = rhs` line (already stripped).
 pub fn parse_line(line: &str) -> Result<Equation, TextError> {
     let tokens = lexer::tokenize(line)?;
-    parser::Parser::new(line, &tokens).equation()
+    let eq = parser::Parser::new(line, &tokens).equation()?;
+    finished(&eq.rhs)?;
+    Ok(eq)
+}
+
+/// The rules every front end's finished tree meets ([`check_tree`]).
+fn finished(rhs: &Expr) -> Result<(), TextError> {
+    check_tree(rhs).map_err(|message| TextError {
+        message,
+        column: None,
+        syntax: false,
+    })
 }
 
 /// Parses a right-hand side given on its own (already stripped).
 pub fn parse_rhs(lhs: &str, text: &str) -> Result<Equation, TextError> {
     let tokens = lexer::tokenize(text)?;
     let (rhs, symbols) = parser::Parser::new(text, &tokens).right_hand_side()?;
+    finished(&rhs)?;
     Ok(Equation {
         lhs: lhs.to_owned(),
         rhs,
