@@ -59,7 +59,7 @@ mod _core {
         m.add("ODE_FORMAT_VERSION", crate::ode::encoding::FORMAT_VERSION)?;
         m.add("ODE_PREHASH_VERSION", crate::ode::prehash::PREHASH_VERSION)?;
         m.add("ODE_GENERATOR_VERSION", crate::ode::emit::GENERATOR_VERSION)?;
-        m.add("ODE_FUNCTIONS", crate::ode::sympy_walk::FUNCTIONS.to_vec())?;
+        m.add("ODE_FUNCTIONS", crate::ode::rules::FUNCTIONS.to_vec())?;
         Ok(())
     }
 }

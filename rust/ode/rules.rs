@@ -29,6 +29,46 @@ pub const MAX_DEPTH: u32 = 1000;
 /// folding keeps ([`MAX_FOLD_BITS`]), about 1,233 decimal digits.
 pub const MAX_INPUT_BITS: u64 = MAX_FOLD_BITS;
 
+/// The functions the canonical form accepts, by their SymPy class names: those Numba can
+/// compile.  One list for every front end (text, SymPy, CuBIE's IR) and the emitter.
+pub const FUNCTIONS: [&str; 35] = [
+    "exp",
+    "log",
+    "sin",
+    "cos",
+    "tan",
+    "cot",
+    "sec",
+    "csc",
+    "asin",
+    "acos",
+    "atan",
+    "atan2",
+    "sinh",
+    "cosh",
+    "tanh",
+    "asinh",
+    "acosh",
+    "atanh",
+    "Abs",
+    "Min",
+    "Max",
+    "floor",
+    "ceiling",
+    "sign",
+    "erf",
+    "erfc",
+    "gamma",
+    "loggamma",
+    "Mod",
+    "Heaviside",
+    "expm1",
+    "log1p",
+    "log10",
+    "log2",
+    "hypot",
+];
+
 /// What a place in an expression computes with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Sort {

@@ -27,47 +27,9 @@ use pyo3::types::{PyBool, PyFloat, PyInt, PyString, PyTuple, PyType};
 use super::encoding::{BoolOp, Expr, RelOp};
 use super::names::normalised;
 use super::number::Number;
+use super::rules::FUNCTIONS;
 use super::rules::{check_argument, check_depth, check_input_bits, Sort};
 use crate::errors::EquationError;
-
-/// The functions the canonical form accepts: those Numba can compile (SymPy class names).
-pub const FUNCTIONS: [&str; 35] = [
-    "exp",
-    "log",
-    "sin",
-    "cos",
-    "tan",
-    "cot",
-    "sec",
-    "csc",
-    "asin",
-    "acos",
-    "atan",
-    "atan2",
-    "sinh",
-    "cosh",
-    "tanh",
-    "asinh",
-    "acosh",
-    "atanh",
-    "Abs",
-    "Min",
-    "Max",
-    "floor",
-    "ceiling",
-    "sign",
-    "erf",
-    "erfc",
-    "gamma",
-    "loggamma",
-    "Mod",
-    "Heaviside",
-    "expm1",
-    "log1p",
-    "log10",
-    "log2",
-    "hypot",
-];
 
 #[derive(Clone, Debug)]
 enum Class {

@@ -28,45 +28,7 @@ use num_traits::{One, Zero};
 
 use super::super::encoding::{BoolOp, Expr, RelOp};
 use super::super::number::{f64_to_rational, Number};
-
-/// The functions the canonical form accepts (SymPy class names), as `sympy_walk` does.
-pub const FUNCTIONS: [&str; 35] = [
-    "exp",
-    "log",
-    "sin",
-    "cos",
-    "tan",
-    "cot",
-    "sec",
-    "csc",
-    "asin",
-    "acos",
-    "atan",
-    "atan2",
-    "sinh",
-    "cosh",
-    "tanh",
-    "asinh",
-    "acosh",
-    "atanh",
-    "Abs",
-    "Min",
-    "Max",
-    "floor",
-    "ceiling",
-    "sign",
-    "erf",
-    "erfc",
-    "gamma",
-    "loggamma",
-    "Mod",
-    "Heaviside",
-    "expm1",
-    "log1p",
-    "log10",
-    "log2",
-    "hypot",
-];
+use super::super::rules::FUNCTIONS;
 
 /// Other names text may call: spellings of the functions above, relations and logic.
 pub const ALIASES: [&str; 17] = [
