@@ -227,7 +227,6 @@ pub fn ode_hash_system(
     observables: &Bound<'_, PyAny>,
     algorithm: &str,
 ) -> PyResult<String> {
-    let alg = parse_algorithm(algorithm)?;
     let system = build_system(
         equations,
         constants,
@@ -236,6 +235,13 @@ pub fn ode_hash_system(
         drivers,
         observables,
     )?;
+    system_digest(py, &system, algorithm)
+}
+
+/// Hex digest (`algorithm`) of a system's canonical encoding, hashed without the GIL: the one
+/// place every front end's `fn_hash` is computed.
+pub(crate) fn system_digest(py: Python<'_>, system: &System, algorithm: &str) -> PyResult<String> {
+    let alg = parse_algorithm(algorithm)?;
     let bytes = system
         .encode()
         .map_err(|e| EquationError::new_err(e.to_string()))?;

@@ -8,14 +8,13 @@
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 
-use super::bindings::{constant_value, mapping_items, name_of, names};
+use super::bindings::{constant_value, mapping_items, name_of, names, system_digest};
 use super::canonical::{parse_text, Canonical, Lowered};
 use super::checks::{Declared, Item};
 use super::encoding::Expr;
 use super::sympy_walk::Walker;
 use super::system::System;
 use super::text::{parse_rhs, py_strip};
-use crate::digest::parse_algorithm;
 use crate::errors::{EquationError, InputTypeError};
 
 /// An equation as handed over, before the text ones are parsed (without the GIL).
@@ -126,14 +125,6 @@ impl CanonicalSystem {
     }
 }
 
-fn digest(py: Python<'_>, system: &System, algorithm: &str) -> PyResult<String> {
-    let alg = parse_algorithm(algorithm)?;
-    let bytes = system
-        .encode()
-        .map_err(|e| EquationError::new_err(e.to_string()))?;
-    Ok(py.detach(|| alg.hexdigest(&bytes, alg.hex_len())))
-}
-
 #[pymethods]
 impl CanonicalSystem {
     /// Parse, walk and check a system.
@@ -183,7 +174,7 @@ impl CanonicalSystem {
     /// Hex digest of the canonical encoding (``ParsedEquations.fn_hash``).
     #[pyo3(signature = (algorithm = "blake3"))]
     fn fn_hash(&self, py: Python<'_>, algorithm: &str) -> PyResult<String> {
-        digest(py, self.system(), algorithm)
+        system_digest(py, self.system(), algorithm)
     }
 
     /// The hash of these equations with other constants and layouts
@@ -206,7 +197,7 @@ impl CanonicalSystem {
             constants,
             [states, parameters, drivers, observables],
         )?;
-        digest(py, &system, algorithm)
+        system_digest(py, &system, algorithm)
     }
 
     /// ``[(name, canonical tree)]`` of the equations, sorted by name: the very expressions

@@ -22,14 +22,13 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
-use super::bindings::{constant_value, mapping_items, name_of, names};
+use super::bindings::{constant_value, mapping_items, name_of, names, system_digest};
 use super::encoding::{BoolOp, Expr, RelOp};
 use super::number::Number;
 use super::rules::FUNCTIONS;
 use super::sympy_walk::Walker;
 use super::system::System;
 use super::tree::to_tree;
-use crate::digest::parse_algorithm;
 use crate::errors::EquationError;
 
 /// The module CuBIE's IR classes live in.
@@ -443,7 +442,6 @@ pub fn ode_cubie_hash(
     observables: &Bound<'_, PyAny>,
     algorithm: &str,
 ) -> PyResult<String> {
-    let alg = parse_algorithm(algorithm)?;
     let system = cubie_system(
         equations,
         derivatives,
@@ -453,10 +451,7 @@ pub fn ode_cubie_hash(
         drivers,
         observables,
     )?;
-    let bytes = system
-        .encode()
-        .map_err(|e| EquationError::new_err(e.to_string()))?;
-    Ok(py.detach(|| alg.hexdigest(&bytes, alg.hex_len())))
+    system_digest(py, &system, algorithm)
 }
 
 /// Readable canonical form of a system given as CuBIE IR pairs.
