@@ -209,6 +209,15 @@ def test_constructs_without_a_canonical_form_are_refused() -> None:
         hash_system_definition([(ir.sym("dx"), x), (ir.sym("dx"), x)], states=["x"])
 
 
+def test_an_ir_number_beyond_the_input_bound_is_refused_like_text() -> None:
+    # Every front end applies one input-size bound: CuBIE IR, SymPy trees and text alike.
+    x, huge = ir.sym("x"), 2**5000 + 1
+    with pytest.raises(EquationError, match="4096-bit limit"):
+        parse_equations(f"dx = {huge}*x", states=["x"])
+    with pytest.raises(EquationError, match="4096-bit limit"):
+        hash_system_definition([(ir.sym("dx"), ir.mul(ir.num(huge), x))], states=["x"])
+
+
 def test_deep_ir_is_refused_not_a_crash() -> None:
     deep = ir.sym("x")
     for _ in range(1500):

@@ -26,7 +26,7 @@ use super::bindings::{constant_value, mapping_items, name_of, names, system_dige
 use super::encoding::{BoolOp, Expr, RelOp};
 use super::number::Number;
 use super::rules::FUNCTIONS;
-use super::sympy_walk::Walker;
+use super::sympy_walk::{big_int, float, Walker};
 use super::system::System;
 use super::tree::to_tree;
 use crate::errors::EquationError;
@@ -76,25 +76,6 @@ fn classify(ty: &Bound<'_, pyo3::types::PyType>) -> PyResult<Node> {
         "BoolConst" => Node::BoolConst,
         _ => Node::Foreign(format!("{module}.{name}")),
     })
-}
-
-fn big_int(obj: &Bound<'_, PyAny>) -> PyResult<BigInt> {
-    match obj.extract::<i64>() {
-        Ok(small) => Ok(BigInt::from(small)),
-        Err(_) => obj.extract::<BigInt>(),
-    }
-}
-
-fn float(value: f64) -> Expr {
-    if value.is_finite() {
-        Expr::number(Number::Float(value))
-    } else if value.is_nan() {
-        Expr::constant("nan")
-    } else if value > 0.0 {
-        Expr::constant("oo")
-    } else {
-        Expr::mul(vec![Expr::int(-1), Expr::constant("oo")])
-    }
 }
 
 /// The exact value of a `Num` payload: `int`, `float` or `fractions.Fraction`.

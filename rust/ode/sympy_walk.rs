@@ -179,7 +179,8 @@ fn refuse(problem: impl Into<String>) -> PyErr {
     EquationError::new_err(problem.into())
 }
 
-fn big_int(obj: &Bound<'_, PyAny>) -> PyResult<BigInt> {
+/// A Python int as an exact integer, within the input-size bound every front end applies.
+pub(crate) fn big_int(obj: &Bound<'_, PyAny>) -> PyResult<BigInt> {
     let i = match obj.extract::<i64>() {
         Ok(small) => BigInt::from(small),
         Err(_) => obj.extract::<BigInt>()?,
@@ -209,7 +210,8 @@ fn sympy_float(obj: &Bound<'_, PyAny>) -> PyResult<f64> {
     obj.extract::<f64>()
 }
 
-fn float(value: f64) -> Expr {
+/// A double as a canonical number; inf and nan become SymPy's `oo`, `-oo` and `nan`.
+pub(crate) fn float(value: f64) -> Expr {
     if value.is_finite() {
         Expr::number(Number::Float(value))
     } else if value.is_nan() {
