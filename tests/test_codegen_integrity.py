@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pytest
 from cubie_hash import CacheError
-from cubie_hash.codegen import CacheWarning, CodegenCache, load_system
+from cubie_hash.codegen import CacheWarning, CodegenCache, bytecode, load_system
 from cubie_hash.codegen.manifest import file_record, seal, unseal
 from cubie_hash.ode import parse_equations, prehash
 from hypothesis import HealthCheck, given, settings
@@ -90,6 +90,7 @@ def entry_files(root: Path, fn_hash: str) -> dict[str, list[Path]]:
     pycache = sorted((entry / "__pycache__").iterdir())
     return {
         "module": [entry / MODULE],
+        "code": sorted(entry.glob("*.pyc")),
         "sidecar": [entry / SIDECAR],
         "index": [p for p in pycache if p.suffix == ".nbi"],
         "data": [p for p in pycache if p.suffix == ".nbc"],
@@ -99,7 +100,7 @@ def entry_files(root: Path, fn_hash: str) -> dict[str, list[Path]]:
     }
 
 
-VERIFIED = ("module", "sidecar", "index", "data")
+VERIFIED = ("module", "code", "sidecar", "index", "data")
 
 
 def copy_of(template: tuple[Path, dict[str, Any]], where: Path) -> tuple[Path, dict[str, Any]]:
@@ -189,6 +190,59 @@ def test_a_verified_numba_cache_that_fails_to_load_is_rebuilt(
     assert "Numba could not load" in result["warnings"][0][1]
 
 
+@pytest.mark.parametrize("other", ["source", "interpreter"])
+def test_compiled_code_of_another_source_or_interpreter_is_never_run(
+    template: tuple[Path, dict[str, Any]], tmp_path: Path, other: str
+) -> None:
+    # A consistent manifest whose code file came from other source (a bad build, an edit
+    # resealed) or another interpreter: its header says so, so the module's own verified source
+    # is compiled and run instead, and the entry's code file is replaced by the right one.
+    root, clean = copy_of(template, tmp_path / "cache")
+    entry = root / "entries" / clean["fn_hash"]
+    (code_path,) = entry_files(root, clean["fn_hash"])["code"]
+    marker = tmp_path / "payload-ran"
+    if other == "source":
+        payload = f"open({str(marker)!r}, 'w').close()\n".encode()
+        forged = bytecode.compiled(payload, "payload.py")[1]
+    else:
+        forged = b"\x00\x00\r\n" + code_path.read_bytes()[4:]
+    code_path.write_bytes(forged)
+    reseal(entry / SIDECAR, lambda m: m["files"].__setitem__(code_path.name, file_record(forged)))
+    result = child_load(root)
+    assert not marker.exists()
+    assert result["kind"] == "hit" and result["warnings"] == []
+    assert result["numbers"] == clean["numbers"]
+    stored = code_path.read_bytes()
+    assert stored != forged
+    assert bytecode.load(stored, (entry / MODULE).read_bytes(), "m.py") is not None
+
+
+def test_a_warm_load_runs_the_stored_code_without_compiling(
+    template: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    root, clean = copy_of(template, tmp_path / "cache")
+    source = (root / "entries" / clean["fn_hash"] / MODULE).read_bytes()
+    guard = textwrap.dedent(
+        f"""
+        import builtins, runpy, sys
+        real = builtins.compile
+        def compile(src, *args, **kwargs):
+            if src == {source!r}:
+                raise AssertionError("the module was compiled again on a warm load")
+            return real(src, *args, **kwargs)
+        builtins.compile = compile
+        sys.argv = ["child", {str(root)!r}, {json.dumps(json.dumps(SMALL))}]
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", guard + CHILD], capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout.splitlines()[-1])
+    assert result["kind"] == "hit" and result["warnings"] == []
+    assert result["numbers"] == clean["numbers"]
+
+
 def test_another_identity_is_rebuilt(template: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
     root, clean = copy_of(template, tmp_path / "cache")
     entry = root / "entries" / clean["fn_hash"]
@@ -215,7 +269,7 @@ def test_numba_code_missing_for_this_machine_is_added_to_the_entry(
     assert result["numbers"] == clean["numbers"]
     meta = unseal((entry / SIDECAR).read_bytes())
     assert isinstance(meta, dict)
-    assert {Path(k).suffix for k in meta["files"]} == {".py", ".nbi", ".nbc"}
+    assert {Path(k).suffix for k in meta["files"]} == {".py", ".pyc", ".nbi", ".nbc"}
 
 
 def test_code_added_by_a_process_that_waited_for_the_lock_is_stored(tmp_path: Path) -> None:
@@ -251,7 +305,7 @@ def test_code_added_by_a_process_that_waited_for_the_lock_is_stored(tmp_path: Pa
     assert loaded.event.kind == "hit" and "waited" in loaded.event.reason
     meta = unseal((entry / SIDECAR).read_bytes())
     assert isinstance(meta, dict)
-    assert {Path(k).suffix for k in meta["files"]} == {".py", ".nbi", ".nbc"}
+    assert {Path(k).suffix for k in meta["files"]} == {".py", ".pyc", ".nbi", ".nbc"}
 
 
 def _stack(frame: Any) -> Iterator[Any]:
@@ -616,7 +670,7 @@ def test_loads_stay_right_while_another_process_corrupts(
 def test_module_docstring_examples() -> None:
     import doctest
 
-    from cubie_hash.codegen import files, lock, manifest, root
+    from cubie_hash.codegen import bytecode, files, lock, manifest, root
 
-    for module in (files, lock, manifest, root):
+    for module in (bytecode, files, lock, manifest, root):
         assert doctest.testmod(module).failed == 0, module.__name__

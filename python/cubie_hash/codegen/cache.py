@@ -3,6 +3,7 @@
 Layout under the cache root (every directory 0700, every file 0600)::
 
     entries/<fn_hash>/<target>_<precision>.py     generated module (what Numba compiles)
+    entries/<fn_hash>/<target>_<precision>.<tag>.pyc  its compiled Python code, per interpreter
     entries/<fn_hash>/__pycache__/                Numba's machine code: <module>.<fn>-<line>.pyXY
                                                   .nbi (index) and .<n>.nbc (data) per function
     entries/<fn_hash>/<target>-<precision>.json   sidecar: identity + manifest, the commit marker
@@ -12,12 +13,13 @@ Layout under the cache root (every directory 0700, every file 0600)::
     locks/<fn_hash>.lock                          inter-process build lock
 
 An entry counts only once its sidecar exists, is intact (it is sealed with a BLAKE3 digest of
-its own fields), names this system and variant, and every file its manifest lists (module and
-every Numba cache file) has the recorded size and BLAKE3 digest.  Files are read once, through
-descriptors of directories checked at start-up (:mod:`cubie_hash.codegen.root`), verified in
-memory, and written into a private directory from which the module is executed and Numba loads
-its cache (:mod:`cubie_hash.codegen.staging`): no byte that failed or skipped verification is
-ever executed or unpickled.  A damaged entry, or one whose Numba cache fails to load, is
+its own fields), names this system and variant, and every file its manifest lists (module, its
+compiled code, every Numba cache file) has the recorded size and BLAKE3 digest.  Files are read
+once, through descriptors of directories checked at start-up (:mod:`cubie_hash.codegen.root`),
+verified in memory; the module and Numba's files are written into a private directory, as
+which the module's code is executed and from which Numba loads its cache
+(:mod:`cubie_hash.codegen.staging`): no byte that failed or skipped verification is ever
+executed, unmarshalled or unpickled.  A damaged entry, or one whose Numba cache fails to load, is
 rebuilt under the entry's build lock with a :class:`CacheWarning`; the sidecar is written
 last, so a process that sees it never reads a half-written entry.
 """
@@ -40,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from cubie_hash._core import digest
-from cubie_hash.codegen import lock, staging
+from cubie_hash.codegen import bytecode, lock, staging
 from cubie_hash.codegen.files import (
     append_at,
     atomic_write_at,
@@ -260,8 +262,9 @@ class _Entry:
     files: dict[str, bytes]
     seal: str
 
-    def numba_files(self) -> dict[str, bytes]:
-        return {name: data for name, data in self.files.items() if "/" in name}
+    def derived(self, stem: str) -> dict[str, bytes]:
+        """Every file made from the module (compiled code, Numba's cache): all but its source."""
+        return {name: data for name, data in self.files.items() if name != f"{stem}.py"}
 
 
 class CodegenCache:
@@ -439,15 +442,24 @@ class CodegenCache:
         file, so taking it again here would wait for ourselves).
         """
         stem = _stem(variant)
-        copy = staging.stage(f"{stem}.py", entry.files)
+        source = entry.files[f"{stem}.py"]
+        code_file = bytecode.file_name(stem)
+        # Numba reads its files from the copy; the compiled code is read from memory only.
+        copy = staging.stage(
+            f"{stem}.py", {n: d for n, d in entry.files.items() if "/" in n or n == f"{stem}.py"}
+        )
         try:
+            module_file = copy.path / f"{stem}.py"
+            code = bytecode.load(entry.files.get(code_file or ""), source, str(module_file))
+            produced = {n: d for n, d in entry.derived(stem).items() if "/" not in n}
+            if code is None:
+                code, stored = bytecode.compiled(source, str(module_file))
+                if code_file is not None:
+                    produced[code_file] = stored
             module = staging.execute(
-                _module_name(fn_hash, variant),
-                entry.files[f"{stem}.py"],
-                copy.path / f"{stem}.py",
-                cuda=variant.target == "cuda",
+                _module_name(fn_hash, variant), code, module_file, cuda=variant.target == "cuda"
             )
-            produced = copy.collect()
+            produced.update(copy.collect())
         except Exception as err:
             self._failed[entry.seal] = (
                 f"Numba could not load the entry's cache: {type(err).__name__}: {err}"
@@ -455,8 +467,9 @@ class CodegenCache:
             return None
         finally:
             copy.discard()
-        if produced != entry.numba_files():
-            # Numba compiled what the entry lacked (another CPU, another Numba): keep it.
+        if produced != entry.derived(stem):
+            # Numba compiled what the entry lacked (another CPU, another Numba), or this
+            # interpreter's compiled code was missing: keep it.
             with contextlib.suppress(OSError, CacheError):
                 self._extend(fn_hash, variant, entry, produced, locked=locked)
         return module
@@ -526,10 +539,11 @@ class CodegenCache:
         source = generate_source(system, variant).encode("utf-8")
         copy = staging.stage(f"{stem}.py", {f"{stem}.py": source})
         try:
+            code, stored = bytecode.compiled(source, str(copy.path / f"{stem}.py"))
             try:
                 module = staging.execute(
                     _module_name(system.fn_hash, variant),
-                    source,
+                    code,
                     copy.path / f"{stem}.py",
                     cuda=variant.target == "cuda",
                 )
@@ -538,6 +552,9 @@ class CodegenCache:
                     f"compiling system {system.fn_hash[:12]} for {variant.name} failed: {err}"
                 ) from err
             produced = copy.collect()
+            code_file = bytecode.file_name(stem)
+            if code_file is not None:
+                produced[code_file] = stored
         finally:
             copy.discard()
         created = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -586,7 +603,8 @@ class CodegenCache:
     ) -> int:
         """Write an entry's files, then its sidecar; returns the entry directory's descriptor."""
         stem = _stem(variant)
-        numba_files = {n: d for n, d in produced.items() if valid_file_name(n, stem)}
+        derived = {n: d for n, d in produced.items() if valid_file_name(n, stem)}
+        derived.pop(f"{stem}.py", None)
         fd = self._entry_for_writing(fn_hash)
         try:
             sidecar = f"{variant.name}.json"
@@ -594,17 +612,23 @@ class CodegenCache:
                 os.unlink(sidecar, dir_fd=fd)  # invalid until the new sidecar lands
             pycache = self._pycache_for_writing(fd, fn_hash)
             try:
-                for e in list_at(pycache):
-                    stale = f"{staging.PYCACHE}/{e.name}" not in numba_files
-                    if e.name.startswith(f"{stem}.") and stale:
-                        os.unlink(e.name, dir_fd=pycache)
-                for name, data in numba_files.items():
-                    atomic_write_at(pycache, name.rpartition("/")[2], data)
+                for folder, prefix in ((pycache, f"{staging.PYCACHE}/"), (fd, "")):
+                    for e in list_at(folder):
+                        stale = f"{prefix}{e.name}" not in derived
+                        if (
+                            valid_file_name(f"{prefix}{e.name}", stem)
+                            and e.name != f"{stem}.py"
+                            and stale
+                        ):
+                            os.unlink(e.name, dir_fd=folder)
+                for name, data in derived.items():
+                    folder_name, _, base = name.rpartition("/")
+                    atomic_write_at(pycache if folder_name else fd, base, data)
             finally:
                 os.close(pycache)
             atomic_write_at(fd, f"{stem}.py", source)
             files = {f"{stem}.py": file_record(source)}
-            files.update((name, file_record(data)) for name, data in numba_files.items())
+            files.update((name, file_record(data)) for name, data in derived.items())
             record = {
                 **meta,
                 "format": CACHE_FORMAT,

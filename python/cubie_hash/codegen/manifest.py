@@ -4,7 +4,7 @@ A sealed record carries ``sealed_blake3``, the BLAKE3 digest of the record's oth
 compact sorted-key JSON: one flipped bit anywhere in the file and :func:`unseal` refuses it.
 The sidecar's ``identity`` is a dict compared for equality with the one the running code
 expects (format, hash, variant, and any field a later change adds); its ``files`` maps every
-file of the entry that is executed or unpickled to its size and BLAKE3 digest.
+file of the entry that is executed, unmarshalled or unpickled to its size and BLAKE3 digest.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ _PYCACHE = "__pycache__/"
 # What Numba names its cache files: <module stem>.<qualname>-<line>.py<XY>[.<n>].nbi/.nbc
 # (and .lcs for CUDA); nothing with a path separator or a leading dot.
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
+# The module's compiled code for one interpreter: <module stem>.<cache tag>.pyc (``bytecode``).
+_CODE = re.compile(r"[A-Za-z0-9_\-]+\.pyc")
 
 
 def _body(record: dict[str, Any]) -> bytes:
@@ -64,12 +66,15 @@ def valid_file_name(name: object, stem: str) -> bool:
     Example:
         >>> valid_file_name("__pycache__/cpu_float64.dxdt-25.py311.nbi", "cpu_float64")
         True
+        >>> valid_file_name("cpu_float64.cpython-311.pyc", "cpu_float64")
+        True
         >>> valid_file_name("__pycache__/../../x", "cpu_float64")
         False
     """
     if not isinstance(name, str):
         return False
-    if name == f"{stem}.py":
+    code = name.startswith(f"{stem}.") and _CODE.fullmatch(name[len(stem) + 1 :]) is not None
+    if name == f"{stem}.py" or code:
         return True
     base = name[len(_PYCACHE) :]
     return (

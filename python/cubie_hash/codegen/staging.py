@@ -140,8 +140,8 @@ def stage(module_name: str, files: dict[str, bytes]) -> Copy:
     return Copy(where, files, stamps)
 
 
-def execute(name: str, source: bytes, module_file: Path, *, cuda: bool) -> types.ModuleType:
-    """Execute ``source`` as the module ``name`` whose file is ``module_file``.
+def execute(name: str, code: types.CodeType, module_file: Path, *, cuda: bool) -> types.ModuleType:
+    """Execute ``code`` (compiled for ``module_file``) as the module ``name``.
 
     Numba compiles (or loads its cache) while the module executes; its cache is kept next to
     ``module_file`` whatever ``NUMBA_CACHE_DIR`` says, so it is read from the private copy only.
@@ -154,7 +154,7 @@ def execute(name: str, source: bytes, module_file: Path, *, cuda: bool) -> types
     sys.modules[name] = module
     try:
         with _numba_cache_in_tree(cuda):
-            exec(compile(source, str(module_file), "exec"), module.__dict__)
+            exec(code, module.__dict__)
     except BaseException:
         sys.modules.pop(name, None)
         raise
