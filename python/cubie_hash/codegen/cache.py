@@ -476,11 +476,16 @@ class CodegenCache:
 
     # -- loading ----------------------------------------------------------------------------
 
-    def load(self, system: SystemLike, variant: Variant | None = None) -> CompiledSystem:
-        """The compiled ``system``: loaded from the cache on a hit, generated once on a miss."""
+    def load(
+        self, system: SystemLike, variant: Variant | None = None, *, parsed: bool = False
+    ) -> CompiledSystem:
+        """The compiled ``system``: loaded from the cache on a hit, generated once on a miss.
+
+        ``parsed``: the caller parsed ``system`` for this load (recorded in the event).
+        """
         variant = variant or Variant()
         return self._load(
-            system.fn_hash, variant, system, parsed=False, started=time.perf_counter()
+            system.fn_hash, variant, system, parsed=parsed, started=time.perf_counter()
         )
 
     def load_hash(self, fn_hash: str, variant: Variant | None = None) -> CompiledSystem | None:

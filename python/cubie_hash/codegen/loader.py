@@ -10,11 +10,12 @@ generated and compiled.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from cubie_hash.codegen.cache import CacheEvent, CodegenCache, CompiledSystem
+from cubie_hash.codegen.cache import CodegenCache, CompiledSystem
 from cubie_hash.codegen.source import Variant
 from cubie_hash.errors import InputTypeError
 
@@ -70,7 +71,7 @@ def load_system(
     from cubie_hash.ode import parse_equations
 
     system = parse_equations(dxdt, **declared)
-    compiled = cache._load(system.fn_hash, variant, system, parsed=True, started=started)
+    compiled = _restamp(cache, cache.load(system, variant, parsed=True), started, "")
     if key is not None:
         # Recorded once the entry exists: the entry's own list of prehashes is what makes the
         # index record count (a record alone, forged or corrupt, is never trusted).
@@ -83,8 +84,8 @@ def _restamp(
 ) -> CompiledSystem:
     """Credit the whole call (prehash + lookup + load) to the event, and say how it hit."""
     old = compiled.event
-    event = CacheEvent(
-        old.kind, old.fn_hash, old.variant, prefix + old.reason, time.perf_counter() - started
+    event = dataclasses.replace(
+        old, reason=prefix + old.reason, seconds=time.perf_counter() - started
     )
     cache.events[-1] = event
     compiled.event = event
