@@ -185,3 +185,9 @@ def ode_cubie_trees(
     equations: Iterable[Any], derivatives: Any
 ) -> list[tuple[str, tuple[str, Any]]]:
     """``[(name, canonical tree)]`` of CuBIE IR (lhs, rhs) pairs, in input order."""
+
+def ode_identifier(name: Any, what: str) -> str:
+    """The NFKC form of ``name`` if it is an identifier, not a keyword; else EquationError."""
+
+def ode_identifiers(items: Iterable[Any], what: str) -> tuple[str, ...]:
+    """The checked NFKC names of declared items (``str``, or objects with a ``name``)."""

@@ -10,14 +10,13 @@ one name everywhere, and declaring both is refused.
 
 from __future__ import annotations
 
-import keyword
 import math
 import operator
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
+from cubie_hash import _core
 from cubie_hash.errors import EquationError, InputTypeError
 
 __all__ = ["Declarations", "check_identifier", "constant_value", "declare"]
@@ -32,36 +31,51 @@ def check_identifier(name: str, what: str) -> str:
         >>> check_identifier("ℌ", "state")
         'H'
     """
-    if not isinstance(name, str) or not name.isidentifier():
-        raise EquationError(f"{what} name {name!r} is not an identifier")
-    normal = unicodedata.normalize("NFKC", name)
-    if keyword.iskeyword(normal):
-        raise EquationError(f"{what} name {name!r} is not an identifier")
-    return normal
+    return _core.ode_identifier(name, what)
 
 
-def _name(item: Any, what: str) -> tuple[str, str]:
-    """(normalised name, spelling given) of a declared item."""
-    spelling = getattr(item, "name", item)
-    return check_identifier(spelling, what), spelling
+class _Layout(NamedTuple):
+    """One kind of declaration as given: its items, their checked names, the values given."""
+
+    items: list[Any]
+    names: tuple[str, ...]
+    values: list[Any] | None
 
 
-def _split(declared: Declared, what: str) -> tuple[list[tuple[str, str]], dict[str, Any]]:
-    """((name, spelling) in declaration order, values given) for a dict, a list or None."""
+def _split(declared: Declared, what: str) -> _Layout:
+    """A dict, a list or None, its names checked in Rust: a whole layout per call, since the
+    names of a declaration are most of the work of reading it, on every parse."""
     if declared is None:
-        return [], {}
+        return _Layout([], (), None)
     if isinstance(declared, str):
         raise EquationError(
             f"{what}s must be a list of names or a dict, got the string {declared!r}"
         )
     if isinstance(declared, Mapping):
-        named = [(_name(k, what), v) for k, v in declared.items()]
-        return [n for n, _ in named], {n[0]: v for n, v in named}
+        pairs = list(declared.items())
+        items = [k for k, _ in pairs]
+        return _Layout(items, _core.ode_identifiers(items, what), [v for _, v in pairs])
     if not isinstance(declared, Iterable):
         raise InputTypeError(
             f"{what}s must be a list of names or a dict, got {type(declared).__name__}"
         )
-    return [_name(item, what) for item in declared], {}
+    items = list(declared)
+    return _Layout(items, _core.ode_identifiers(items, what), None)
+
+
+def _refuse_twice(layouts: dict[str, _Layout]) -> None:
+    """Raise for the first name declared twice (by its normal form), naming both spellings."""
+    seen: dict[str, tuple[str, str]] = {}
+    for what, layout in layouts.items():
+        for item, name in zip(layout.items, layout.names, strict=True):
+            spelling = getattr(item, "name", item)
+            if name in seen:
+                first_what, first = seen[name]
+                spellings = "" if first == spelling else f" (spelled {first!r} and {spelling!r})"
+                raise EquationError(
+                    f"{name!r} is declared twice{spellings}: as {first_what} and as {what}"
+                )
+            seen[name] = (what, spelling)
 
 
 def constant_value(name: str, value: Any) -> int | float:
@@ -114,35 +128,32 @@ def declare(
         >>> declare(["µ"], parameters=["k"]).states
         ('μ',)
     """
-    declared = {
-        "state": _split(states, "state"),
-        "parameter": _split(parameters, "parameter"),
-        "constant": _split(constants, "constant"),
-        "observable": _split(observables, "observable"),
-        "driver": _split(drivers, "driver"),
+    given = {
+        "state": states,
+        "parameter": parameters,
+        "constant": constants,
+        "observable": observables,
+        "driver": drivers,
     }
-    seen: dict[str, tuple[str, str]] = {}
-    for what, (named, _) in declared.items():
-        for name, spelling in named:
-            if name in seen:
-                first_what, first = seen[name]
-                spellings = "" if first == spelling else f" (spelled {first!r} and {spelling!r})"
-                raise EquationError(
-                    f"{name!r} is declared twice{spellings}: as {first_what} and as {what}"
-                )
-            seen[name] = (what, spelling)
-    names = {what: tuple(n for n, _ in named) for what, (named, _) in declared.items()}
-    c_values = declared["constant"][1]
+    layouts = {what: _split(declared, what) for what, declared in given.items()}
+    every = [name for layout in layouts.values() for name in layout.names]
+    if len(set(every)) != len(every):
+        _refuse_twice(layouts)
+
+    def values(what: str) -> dict[str, Any]:
+        layout = layouts[what]
+        return {} if layout.values is None else dict(zip(layout.names, layout.values, strict=True))
+
     if isinstance(constants, Mapping):
-        c_values = {n: constant_value(n, v) for n, v in c_values.items()}
+        c_values = {n: constant_value(n, v) for n, v in values("constant").items()}
     else:
-        c_values = dict.fromkeys(names["constant"], 0.0)
+        c_values = dict.fromkeys(layouts["constant"].names, 0.0)
     return Declarations(
-        names["state"],
-        names["parameter"],
-        names["driver"],
-        names["observable"],
-        declared["state"][1],
-        declared["parameter"][1],
+        layouts["state"].names,
+        layouts["parameter"].names,
+        layouts["driver"].names,
+        layouts["observable"].names,
+        values("state"),
+        values("parameter"),
         c_values,
     )
