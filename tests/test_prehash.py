@@ -78,3 +78,12 @@ def test_prehash_is_pinned(name: str) -> None:
 @pytest.mark.parametrize("name", ["generated-40", "generated-340", "lines", "pairs", "dict"])
 def test_parsed_text_carries_the_same_prehash(name: str) -> None:
     assert parse_equations(**CASES[name]).prehash == PINNED[name]
+
+
+def test_an_iterator_of_lines_is_read_once_for_the_parse_and_the_prehash() -> None:
+    lines = ["dx = -a*x  # decay", "", "dy = x"]
+    parsed = parse_equations(iter(lines), **DECLARED)
+    assert parsed.prehash == PINNED["lines"]
+    assert parsed.fn_hash == parse_equations(lines, **DECLARED).fn_hash
+    other = parse_equations(iter(["dx = -2*a*x", "dy = x"]), **DECLARED)
+    assert other.prehash != parsed.prehash
