@@ -1,4 +1,4 @@
-"""Declarations read in Rust (``_core.ode_identifiers``) with the messages they always had."""
+"""Declarations read in Rust (``_core.ode_declare``) with the messages they always had."""
 
 from __future__ import annotations
 
@@ -49,3 +49,17 @@ def test_names_are_normalised_and_values_follow_them() -> None:
     assert declare([sp.Symbol("y")]).states == ("y",)
     p = parse_equations("dμ = -k*µ", states=["µ"], parameters={"k": 3})
     assert p.states == ("μ",) and p.parameter_values == {"k": 3}
+
+
+def test_any_mapping_or_iterable_is_a_layout_but_an_old_style_sequence_is_not() -> None:
+    from types import MappingProxyType
+
+    d = declare(MappingProxyType({"x": 1.0}), parameters=("k" for _ in range(1)))
+    assert d.states == ("x",) and d.state_values == {"x": 1.0} and d.parameters == ("k",)
+
+    class OldSequence:  # iter() accepts it; collections.abc.Iterable does not
+        def __getitem__(self, i: int) -> str:
+            raise IndexError
+
+    with pytest.raises(InputTypeError, match="got OldSequence"):
+        declare(OldSequence())  # type: ignore[arg-type]

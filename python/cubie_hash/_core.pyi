@@ -189,5 +189,7 @@ def ode_cubie_trees(
 def ode_identifier(name: Any, what: str) -> str:
     """The NFKC form of ``name`` if it is an identifier, not a keyword; else EquationError."""
 
-def ode_identifiers(items: Iterable[Any], what: str) -> tuple[str, ...]:
-    """The checked NFKC names of declared items (``str``, or objects with a ``name``)."""
+def ode_declare(
+    states: Any, parameters: Any, constants: Any, observables: Any, drivers: Any
+) -> list[tuple[tuple[str, ...], list[Any] | None]]:
+    """Each layout as (checked NFKC names, the values given if it was a mapping, else None)."""

@@ -6,12 +6,14 @@
 //! with Python's own `unicodedata`, so that two spellings of one variable are one name and two
 //! declarations that collide are caught instead of silently sharing a variable.
 
+use std::collections::{HashMap, HashSet};
+
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyString, PyTuple};
+use pyo3::types::{PyList, PyMapping, PyString, PyTuple};
 
-use crate::errors::EquationError;
+use crate::errors::{EquationError, InputTypeError};
 
 /// The NFKC form of `name` (ASCII names, the common case, are their own form).
 pub fn normalised(name: &Bound<'_, PyString>) -> PyResult<String> {
@@ -25,20 +27,17 @@ pub fn normalised(name: &Bound<'_, PyString>) -> PyResult<String> {
     Ok(form.cast_into::<PyString>()?.to_str()?.to_owned())
 }
 
-/// Python's keywords (`keyword.kwlist`, sorted), read once: the list depends on the Python
-/// version.
-static KEYWORDS: PyOnceLock<Vec<String>> = PyOnceLock::new();
+/// Python's keywords (`keyword.kwlist`), read once: the list depends on the Python version.
+static KEYWORDS: PyOnceLock<HashSet<String>> = PyOnceLock::new();
 
 fn is_keyword(py: Python<'_>, name: &str) -> PyResult<bool> {
     let keywords = KEYWORDS.get_or_try_init(py, || {
-        let mut list: Vec<String> = py
-            .import(intern!(py, "keyword"))?
+        py.import(intern!(py, "keyword"))?
             .getattr(intern!(py, "kwlist"))?
-            .extract()?;
-        list.sort_unstable();
-        PyResult::Ok(list)
+            .extract::<Vec<String>>()
+            .map(HashSet::from_iter)
     })?;
-    Ok(keywords.binary_search_by(|k| k.as_str().cmp(name)).is_ok())
+    Ok(keywords.contains(name))
 }
 
 /// `str.isidentifier()`, decided here for ASCII names (the common case).
@@ -90,26 +89,138 @@ pub fn ode_identifier<'py>(name: &Bound<'py, PyAny>, what: &str) -> PyResult<Bou
     identifier(name, what)
 }
 
-/// The names of declared items (a `str`, or an object with a `name`, as a SymPy Symbol), each
-/// checked by [`identifier`]: one call for a whole layout.
-#[pyfunction]
-pub fn ode_identifiers<'py>(
-    items: &Bound<'py, PyAny>,
-    what: &str,
-) -> PyResult<Bound<'py, PyTuple>> {
-    let py = items.py();
-    let mut out = Vec::new();
-    for item in items.try_iter()? {
-        let item = item?;
-        let spelling = if item.is_instance_of::<PyString>() {
-            item
-        } else {
-            match item.getattr_opt(intern!(py, "name"))? {
-                Some(name) => name,
-                None => item,
-            }
-        };
-        out.push(identifier(&spelling, what)?);
+/// The spelling of a declared item: a `str`, or the `name` of an object that has one (a SymPy
+/// Symbol), else the item itself (refused by [`identifier`]).
+fn spelling_of<'py>(item: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    if item.is_instance_of::<PyString>() {
+        return Ok(item);
     }
-    PyTuple::new(py, out)
+    Ok(item
+        .getattr_opt(intern!(item.py(), "name"))?
+        .unwrap_or(item))
+}
+
+/// One declared layout as given: each item's spelling and checked name, and the values when
+/// it was a mapping.
+struct Layout<'py> {
+    spellings: Vec<Bound<'py, PyAny>>,
+    names: Vec<Bound<'py, PyString>>,
+    values: Option<Vec<Bound<'py, PyAny>>>,
+}
+
+fn is_iterable(obj: &Bound<'_, PyAny>) -> PyResult<bool> {
+    let py = obj.py();
+    let iterable = py
+        .import(intern!(py, "collections.abc"))?
+        .getattr(intern!(py, "Iterable"))?;
+    obj.is_instance(&iterable)
+}
+
+fn layout<'py>(declared: &Bound<'py, PyAny>, what: &str) -> PyResult<Layout<'py>> {
+    let mut out = Layout {
+        spellings: Vec::new(),
+        names: Vec::new(),
+        values: None,
+    };
+    if declared.is_none() {
+        return Ok(out);
+    }
+    if declared.is_instance_of::<PyString>() {
+        return Err(EquationError::new_err(format!(
+            "{what}s must be a list of names or a dict, got the string {}",
+            declared.repr()?
+        )));
+    }
+    let items: Vec<Bound<'py, PyAny>> = if let Ok(mapping) = declared.cast::<PyMapping>() {
+        let mut keys = Vec::new();
+        let mut values = Vec::new();
+        for pair in mapping.items()?.iter() {
+            let (k, v) = pair.extract()?;
+            keys.push(k);
+            values.push(v);
+        }
+        out.values = Some(values);
+        keys
+    } else if declared.is_instance_of::<PyList>()
+        || declared.is_instance_of::<PyTuple>()
+        || is_iterable(declared)?
+    {
+        declared.try_iter()?.collect::<PyResult<_>>()?
+    } else {
+        return Err(InputTypeError::new_err(format!(
+            "{what}s must be a list of names or a dict, got {}",
+            declared.get_type().name()?
+        )));
+    };
+    for item in items {
+        let spelling = spelling_of(item)?;
+        out.names.push(identifier(&spelling, what)?);
+        out.spellings.push(spelling);
+    }
+    Ok(out)
+}
+
+/// Refuses the first name declared twice (by its normal form), naming both spellings.
+fn refuse_twice(kinds: &[(&str, Layout<'_>)]) -> PyResult<()> {
+    let mut seen: HashMap<String, (&str, &Bound<'_, PyAny>)> = HashMap::new();
+    for (what, layout) in kinds {
+        for (name, spelling) in layout.names.iter().zip(&layout.spellings) {
+            let Some(&(first_what, first)) = seen.get(name.to_str()?) else {
+                seen.insert(name.to_str()?.to_owned(), (what, spelling));
+                continue;
+            };
+            let spellings = if first.eq(spelling)? {
+                String::new()
+            } else {
+                format!(" (spelled {} and {})", first.repr()?, spelling.repr()?)
+            };
+            return Err(EquationError::new_err(format!(
+                "{} is declared twice{spellings}: as {first_what} and as {what}",
+                name.repr()?
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// What a layout gives back to Python: its checked names, and its values if it was a mapping.
+type Given<'py> = (Bound<'py, PyTuple>, Option<Bound<'py, PyList>>);
+
+/// The declarations read and checked (``cubie_hash.ode.declarations.declare``): each layout
+/// (a mapping, an iterable of names, or None) as (NFKC names, values or None), in the order
+/// of the arguments.  Refuses a string for a layout, a non-identifier, and a name declared
+/// twice, with the messages ``declare`` documents.
+#[pyfunction]
+pub fn ode_declare<'py>(
+    py: Python<'py>,
+    states: &Bound<'py, PyAny>,
+    parameters: &Bound<'py, PyAny>,
+    constants: &Bound<'py, PyAny>,
+    observables: &Bound<'py, PyAny>,
+    drivers: &Bound<'py, PyAny>,
+) -> PyResult<Vec<Given<'py>>> {
+    let kinds = [
+        ("state", layout(states, "state")?),
+        ("parameter", layout(parameters, "parameter")?),
+        ("constant", layout(constants, "constant")?),
+        ("observable", layout(observables, "observable")?),
+        ("driver", layout(drivers, "driver")?),
+    ];
+    let count: usize = kinds.iter().map(|(_, l)| l.names.len()).sum();
+    let mut unique = HashSet::with_capacity(count);
+    for (_, layout) in &kinds {
+        for name in &layout.names {
+            unique.insert(name.to_str()?);
+        }
+    }
+    if unique.len() != count {
+        refuse_twice(&kinds)?;
+    }
+    kinds
+        .into_iter()
+        .map(|(_, layout)| {
+            let values = layout.values.map(|v| PyList::new(py, v)).transpose()?;
+            Ok((PyTuple::new(py, layout.names)?, values))
+        })
+        .collect()
 }

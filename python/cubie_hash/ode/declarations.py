@@ -14,10 +14,10 @@ import math
 import operator
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 from cubie_hash import _core
-from cubie_hash.errors import EquationError, InputTypeError
+from cubie_hash.errors import EquationError
 
 __all__ = ["Declarations", "check_identifier", "constant_value", "declare"]
 
@@ -32,50 +32,6 @@ def check_identifier(name: str, what: str) -> str:
         'H'
     """
     return _core.ode_identifier(name, what)
-
-
-class _Layout(NamedTuple):
-    """One kind of declaration as given: its items, their checked names, the values given."""
-
-    items: list[Any]
-    names: tuple[str, ...]
-    values: list[Any] | None
-
-
-def _split(declared: Declared, what: str) -> _Layout:
-    """A dict, a list or None, its names checked in Rust: a whole layout per call, since the
-    names of a declaration are most of the work of reading it, on every parse."""
-    if declared is None:
-        return _Layout([], (), None)
-    if isinstance(declared, str):
-        raise EquationError(
-            f"{what}s must be a list of names or a dict, got the string {declared!r}"
-        )
-    if isinstance(declared, Mapping):
-        pairs = list(declared.items())
-        items = [k for k, _ in pairs]
-        return _Layout(items, _core.ode_identifiers(items, what), [v for _, v in pairs])
-    if not isinstance(declared, Iterable):
-        raise InputTypeError(
-            f"{what}s must be a list of names or a dict, got {type(declared).__name__}"
-        )
-    items = list(declared)
-    return _Layout(items, _core.ode_identifiers(items, what), None)
-
-
-def _refuse_twice(layouts: dict[str, _Layout]) -> None:
-    """Raise for the first name declared twice (by its normal form), naming both spellings."""
-    seen: dict[str, tuple[str, str]] = {}
-    for what, layout in layouts.items():
-        for item, name in zip(layout.items, layout.names, strict=True):
-            spelling = getattr(item, "name", item)
-            if name in seen:
-                first_what, first = seen[name]
-                spellings = "" if first == spelling else f" (spelled {first!r} and {spelling!r})"
-                raise EquationError(
-                    f"{name!r} is declared twice{spellings}: as {first_what} and as {what}"
-                )
-            seen[name] = (what, spelling)
 
 
 def constant_value(name: str, value: Any) -> int | float:
@@ -128,32 +84,19 @@ def declare(
         >>> declare(["µ"], parameters=["k"]).states
         ('μ',)
     """
-    given = {
-        "state": states,
-        "parameter": parameters,
-        "constant": constants,
-        "observable": observables,
-        "driver": drivers,
-    }
-    layouts = {what: _split(declared, what) for what, declared in given.items()}
-    every = [name for layout in layouts.values() for name in layout.names]
-    if len(set(every)) != len(every):
-        _refuse_twice(layouts)
-
-    def values(what: str) -> dict[str, Any]:
-        layout = layouts[what]
-        return {} if layout.values is None else dict(zip(layout.names, layout.values, strict=True))
-
-    if isinstance(constants, Mapping):
-        c_values = {n: constant_value(n, v) for n, v in values("constant").items()}
-    else:
-        c_values = dict.fromkeys(layouts["constant"].names, 0.0)
+    # Read and checked in Rust, in one call: the names of a declaration are most of the work
+    # of reading it, and it is read on every parse.
+    (s_names, s_values), (p_names, p_values), (c_names, c_values), (o_names, _), (d_names, _) = (
+        _core.ode_declare(states, parameters, constants, observables, drivers)
+    )
     return Declarations(
-        layouts["state"].names,
-        layouts["parameter"].names,
-        layouts["driver"].names,
-        layouts["observable"].names,
-        values("state"),
-        values("parameter"),
-        c_values,
+        s_names,
+        p_names,
+        d_names,
+        o_names,
+        {} if s_values is None else dict(zip(s_names, s_values, strict=True)),
+        {} if p_values is None else dict(zip(p_names, p_values, strict=True)),
+        dict.fromkeys(c_names, 0.0)
+        if c_values is None
+        else {n: constant_value(n, v) for n, v in zip(c_names, c_values, strict=True)},
     )
