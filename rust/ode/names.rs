@@ -131,7 +131,13 @@ fn layout<'py>(declared: &Bound<'py, PyAny>, what: &str) -> PyResult<Layout<'py>
             declared.repr()?
         )));
     }
-    let items: Vec<Bound<'py, PyAny>> = if let Ok(mapping) = declared.cast::<PyMapping>() {
+    // A list or a tuple (never a mapping) first: `collections.abc` checks cost more than
+    // reading a few names.
+    let is_sequence =
+        declared.is_exact_instance_of::<PyList>() || declared.is_exact_instance_of::<PyTuple>();
+    let items: Vec<Bound<'py, PyAny>> = if is_sequence {
+        declared.try_iter()?.collect::<PyResult<_>>()?
+    } else if let Ok(mapping) = declared.cast::<PyMapping>() {
         let mut keys = Vec::new();
         let mut values = Vec::new();
         for pair in mapping.items()?.iter() {
@@ -141,10 +147,7 @@ fn layout<'py>(declared: &Bound<'py, PyAny>, what: &str) -> PyResult<Layout<'py>
         }
         out.values = Some(values);
         keys
-    } else if declared.is_instance_of::<PyList>()
-        || declared.is_instance_of::<PyTuple>()
-        || is_iterable(declared)?
-    {
+    } else if is_iterable(declared)? {
         declared.try_iter()?.collect::<PyResult<_>>()?
     } else {
         return Err(InputTypeError::new_err(format!(
