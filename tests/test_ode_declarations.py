@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import keyword
+import unicodedata
 from typing import Any
 
 import pytest
 from cubie_hash import EquationError, InputTypeError
 from cubie_hash.ode import parse_equations
 from cubie_hash.ode.declarations import check_identifier, declare
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 
 @pytest.mark.parametrize(
@@ -63,3 +67,25 @@ def test_any_mapping_or_iterable_is_a_layout_but_an_old_style_sequence_is_not() 
 
     with pytest.raises(InputTypeError, match="got OldSequence"):
         declare(OldSequence())  # type: ignore[arg-type]
+
+
+def reference_identifier(name: str) -> str | None:
+    """Python's own rule, as declarations.py spelled it before the check moved to Rust."""
+    if not name.isidentifier():
+        return None
+    normal = unicodedata.normalize("NFKC", name)
+    return None if keyword.iskeyword(normal) else normal
+
+
+@settings(max_examples=300)
+@given(st.text(max_size=8) | st.sampled_from([*keyword.kwlist, "match", "_", "x1", "1x"]))
+@example("ﬁ")
+@example("Ｔrue")
+@example("x\u0300")
+def test_identifiers_follow_python(name: str) -> None:
+    expected = reference_identifier(name)
+    if expected is None:
+        with pytest.raises(EquationError, match="is not an identifier"):
+            check_identifier(name, "state")
+    else:
+        assert check_identifier(name, "state") == expected

@@ -5,7 +5,9 @@ SymPy here: the prehash must not import it.
 
 Names are NFKC-normalised here, once, as Python normalises identifiers in source code: ``ℌ``
 and ``H`` (or ``µ`` U+00B5 and ``μ`` U+03BC) are one variable in generated code, so they are
-one name everywhere, and declaring both is refused.
+one name everywhere, and declaring both is refused.  The names are read and checked in Rust
+(``_core.ode_declare``, ``rust/ode/names.rs``), which uses Python's own ``str.isidentifier``,
+``unicodedata`` and ``keyword.kwlist`` wherever ASCII rules do not decide.
 """
 
 from __future__ import annotations
