@@ -45,6 +45,8 @@ mod _core {
     #[pymodule_export]
     use super::ode::cubie_walk::{ode_cubie_canonical_text, ode_cubie_hash, ode_cubie_trees};
     #[pymodule_export]
+    use super::ode::names::{ode_declare, ode_identifier};
+    #[pymodule_export]
     use super::ode::tree::ode_canonical_trees;
 
     use pyo3::prelude::*;

@@ -185,3 +185,11 @@ def ode_cubie_trees(
     equations: Iterable[Any], derivatives: Any
 ) -> list[tuple[str, tuple[str, Any]]]:
     """``[(name, canonical tree)]`` of CuBIE IR (lhs, rhs) pairs, in input order."""
+
+def ode_identifier(name: Any, what: str) -> str:
+    """The NFKC form of ``name`` if it is an identifier, not a keyword; else EquationError."""
+
+def ode_declare(
+    states: Any, parameters: Any, constants: Any, observables: Any, drivers: Any
+) -> list[tuple[tuple[str, ...], list[Any] | None]]:
+    """Each layout as (checked NFKC names, the values given if it was a mapping, else None)."""

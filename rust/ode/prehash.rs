@@ -17,8 +17,13 @@ pub const PREHASH_VERSION: u32 = 1;
 
 const MAGIC: &str = "cubie_hash/ode-prehash";
 
-/// Operators read as one token when adjacent (longest first).
-const MULTI_CHAR_OPS: [&str; 8] = ["**", "//", "==", "!=", "<=", ">=", "<<", ">>"];
+/// Operators read as one token when adjacent.
+fn is_multi_char_op(pair: &[u8]) -> bool {
+    matches!(
+        pair,
+        b"**" | b"//" | b"==" | b"!=" | b"<=" | b">=" | b"<<" | b">>"
+    )
+}
 
 fn is_word_start(c: char) -> bool {
     c.is_alphabetic() || c == '_'
@@ -28,56 +33,97 @@ fn is_word(c: char) -> bool {
     c.is_alphanumeric() || c == '_'
 }
 
-/// The tokens of one line, comment removed.
-pub fn tokens(line: &str) -> Vec<&str> {
-    let line = line.split('#').next().unwrap_or("");
-    let chars: Vec<(usize, char)> = line.char_indices().collect();
-    let end_of = |i: usize| chars.get(i).map_or(line.len(), |&(p, _)| p);
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < chars.len() {
-        let (start, c) = chars[i];
-        if c.is_whitespace() {
-            i += 1;
-            continue;
-        }
-        let mut j = i + 1;
-        if is_word_start(c) {
-            while j < chars.len() && is_word(chars[j].1) {
-                j += 1;
-            }
-        } else if c.is_ascii_digit()
-            || (c == '.' && chars.get(j).is_some_and(|d| d.1.is_ascii_digit()))
-        {
-            // A number: digits, letters (exponents, hex, suffixes), dots, and a sign right
-            // after an exponent marker (`1e-3` is one token, `1e -3` is three).
-            while j < chars.len() {
-                let d = chars[j].1;
-                let after_exponent = matches!(chars[j - 1].1, 'e' | 'E')
-                    && (d == '+' || d == '-')
-                    && chars.get(j + 1).is_some_and(|n| n.1.is_ascii_digit());
-                if is_word(d) || d == '.' || after_exponent {
-                    j += 1;
-                } else {
-                    break;
-                }
-            }
-        } else if let Some(op) = MULTI_CHAR_OPS
-            .iter()
-            .find(|op| line[start..].starts_with(**op))
-        {
-            j = i + op.len();
-        }
-        out.push(&line[start..end_of(j)]);
-        i = j;
+/// The character at byte `i` of `s`, read without decoding when it is ASCII.
+fn char_at(s: &str, i: usize) -> Option<char> {
+    let b = *s.as_bytes().get(i)?;
+    if b.is_ascii() {
+        Some(char::from(b))
+    } else {
+        s[i..].chars().next()
     }
-    out
+}
+
+/// Where the run of characters that `keep` accepts, from byte `i` of `s` on, ends.
+fn run_end(s: &str, mut i: usize, keep: impl Fn(char) -> bool) -> usize {
+    while let Some(c) = char_at(s, i).filter(|&c| keep(c)) {
+        i += c.len_utf8();
+    }
+    i
+}
+
+/// Where the number starting at byte `start` of `s` ends: digits, letters (exponents, hex,
+/// suffixes), dots, and a sign right after an exponent marker (`1e-3` is one token, `1e -3`
+/// is three).
+fn number_end(s: &str, start: usize) -> usize {
+    let bytes = s.as_bytes();
+    let mut i = start + 1;
+    while let Some(c) = char_at(s, i) {
+        // A byte before `i` that is `e` is the whole previous character: UTF-8 continuation
+        // bytes are never ASCII.
+        let after_exponent = matches!(bytes[i - 1], b'e' | b'E')
+            && (c == '+' || c == '-')
+            && bytes.get(i + 1).is_some_and(u8::is_ascii_digit);
+        if !(is_word(c) || c == '.' || after_exponent) {
+            break;
+        }
+        i += c.len_utf8();
+    }
+    i
+}
+
+/// The tokens of one line (comment removed): slices of the line, in order.
+struct Tokens<'a> {
+    line: &'a str,
+    pos: usize,
+}
+
+impl<'a> Iterator for Tokens<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let line = self.line;
+        let bytes = line.as_bytes();
+        let start = run_end(line, self.pos, char::is_whitespace);
+        let c = char_at(line, start)?;
+        let end = if is_word_start(c) {
+            run_end(line, start + c.len_utf8(), is_word)
+        } else if c.is_ascii_digit()
+            || (c == '.' && bytes.get(start + 1).is_some_and(u8::is_ascii_digit))
+        {
+            number_end(line, start)
+        } else if bytes.get(start..start + 2).is_some_and(is_multi_char_op) {
+            start + 2
+        } else {
+            start + c.len_utf8()
+        };
+        self.pos = end;
+        Some(&line[start..end])
+    }
+}
+
+/// The tokens of one line, comment removed.
+pub fn tokens(line: &str) -> impl Iterator<Item = &str> {
+    let line = line.find('#').map_or(line, |i| &line[..i]);
+    Tokens { line, pos: 0 }
+}
+
+/// Appends one equation line in normal form (tokens joined by one space) to `out`; appends
+/// nothing for a blank line.
+fn push_normal_line(out: &mut String, line: &str) {
+    let start = out.len();
+    for token in tokens(line) {
+        if out.len() > start {
+            out.push(' ');
+        }
+        out.push_str(token);
+    }
 }
 
 /// One equation line in normal form (tokens joined by one space), or `None` for a blank line.
 pub fn normalise_line(line: &str) -> Option<String> {
-    let toks = tokens(line);
-    (!toks.is_empty()).then(|| toks.join(" "))
+    let mut out = String::new();
+    push_normal_line(&mut out, line);
+    (!out.is_empty()).then_some(out)
 }
 
 /// The raw declarations and equation text a prehash is computed from.
@@ -94,17 +140,23 @@ pub struct RawSystem {
 impl RawSystem {
     /// The versioned bytes the prehash digests.
     pub fn encode(&self) -> Vec<u8> {
-        let mut lines: Vec<(String, String)> = self
-            .lines
-            .iter()
-            .flat_map(|text| text.lines())
-            .filter_map(normalise_line)
-            .map(|l| {
-                let lhs = l.split(" = ").next().unwrap_or("").to_owned();
-                (lhs, l)
-            })
-            .collect();
-        lines.sort();
+        // Every normal line goes into one buffer, as (start, end of the left-hand side, end).
+        let mut text = String::new();
+        let mut lines: Vec<(usize, usize, usize)> = Vec::new();
+        for line in self.lines.iter().flat_map(|t| t.lines()) {
+            let start = text.len();
+            push_normal_line(&mut text, line);
+            if text.len() > start {
+                let lhs = text.as_bytes()[start..]
+                    .windows(3)
+                    .position(|w| w == b" = ")
+                    .map_or(text.len(), |i| start + i);
+                lines.push((start, lhs, text.len()));
+            }
+        }
+        let key =
+            |&(start, lhs, end): &(usize, usize, usize)| (&text[start..lhs], &text[start..end]);
+        lines.sort_unstable_by(|a, b| key(a).cmp(&key(b)));
         let mut constants: Vec<&(String, Expr)> = self.constants.iter().collect();
         constants.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.encoding().cmp(b.1.encoding())));
 
@@ -128,8 +180,8 @@ impl RawSystem {
         }
         out.push(b'e');
         put_len(&mut out, lines.len());
-        for (_, line) in &lines {
-            put_str(&mut out, line);
+        for line in &lines {
+            put_str(&mut out, key(line).1);
         }
         out
     }
@@ -157,15 +209,16 @@ mod tests {
         assert_ne!(normalise_line("a = b* *c"), normalise_line("a = b**c"));
         assert_ne!(normalise_line("a = 1e -3"), normalise_line("a = 1e-3"));
         assert_ne!(normalise_line("a = b c"), normalise_line("a = bc"));
+        let all = |line| tokens(line).collect::<Vec<_>>();
         assert_eq!(
-            tokens("y = 1.5e+3*x2 <= .5"),
+            all("y = 1.5e+3*x2 <= .5"),
             ["y", "=", "1.5e+3", "*", "x2", "<=", ".5"]
         );
         assert_eq!(
-            tokens("v = x if a >= b else y"),
+            all("v = x if a >= b else y"),
             ["v", "=", "x", "if", "a", ">=", "b", "else", "y"]
         );
-        assert_eq!(tokens("é = ∂"), ["é", "=", "∂"]);
+        assert_eq!(all("é = ∂"), ["é", "=", "∂"]);
     }
 
     #[test]

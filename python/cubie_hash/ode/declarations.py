@@ -5,20 +5,21 @@ SymPy here: the prehash must not import it.
 
 Names are NFKC-normalised here, once, as Python normalises identifiers in source code: ``ℌ``
 and ``H`` (or ``µ`` U+00B5 and ``μ`` U+03BC) are one variable in generated code, so they are
-one name everywhere, and declaring both is refused.
+one name everywhere, and declaring both is refused.  The names are read and checked in Rust
+(``_core.ode_declare``, ``rust/ode/names.rs``), which uses Python's own ``str.isidentifier``,
+``unicodedata`` and ``keyword.kwlist`` wherever ASCII rules do not decide.
 """
 
 from __future__ import annotations
 
-import keyword
 import math
 import operator
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cubie_hash.errors import EquationError, InputTypeError
+from cubie_hash import _core
+from cubie_hash.errors import EquationError
 
 __all__ = ["Declarations", "check_identifier", "constant_value", "declare"]
 
@@ -32,36 +33,7 @@ def check_identifier(name: str, what: str) -> str:
         >>> check_identifier("ℌ", "state")
         'H'
     """
-    if not isinstance(name, str) or not name.isidentifier():
-        raise EquationError(f"{what} name {name!r} is not an identifier")
-    normal = unicodedata.normalize("NFKC", name)
-    if keyword.iskeyword(normal):
-        raise EquationError(f"{what} name {name!r} is not an identifier")
-    return normal
-
-
-def _name(item: Any, what: str) -> tuple[str, str]:
-    """(normalised name, spelling given) of a declared item."""
-    spelling = getattr(item, "name", item)
-    return check_identifier(spelling, what), spelling
-
-
-def _split(declared: Declared, what: str) -> tuple[list[tuple[str, str]], dict[str, Any]]:
-    """((name, spelling) in declaration order, values given) for a dict, a list or None."""
-    if declared is None:
-        return [], {}
-    if isinstance(declared, str):
-        raise EquationError(
-            f"{what}s must be a list of names or a dict, got the string {declared!r}"
-        )
-    if isinstance(declared, Mapping):
-        named = [(_name(k, what), v) for k, v in declared.items()]
-        return [n for n, _ in named], {n[0]: v for n, v in named}
-    if not isinstance(declared, Iterable):
-        raise InputTypeError(
-            f"{what}s must be a list of names or a dict, got {type(declared).__name__}"
-        )
-    return [_name(item, what) for item in declared], {}
+    return _core.ode_identifier(name, what)
 
 
 def constant_value(name: str, value: Any) -> int | float:
@@ -114,35 +86,19 @@ def declare(
         >>> declare(["µ"], parameters=["k"]).states
         ('μ',)
     """
-    declared = {
-        "state": _split(states, "state"),
-        "parameter": _split(parameters, "parameter"),
-        "constant": _split(constants, "constant"),
-        "observable": _split(observables, "observable"),
-        "driver": _split(drivers, "driver"),
-    }
-    seen: dict[str, tuple[str, str]] = {}
-    for what, (named, _) in declared.items():
-        for name, spelling in named:
-            if name in seen:
-                first_what, first = seen[name]
-                spellings = "" if first == spelling else f" (spelled {first!r} and {spelling!r})"
-                raise EquationError(
-                    f"{name!r} is declared twice{spellings}: as {first_what} and as {what}"
-                )
-            seen[name] = (what, spelling)
-    names = {what: tuple(n for n, _ in named) for what, (named, _) in declared.items()}
-    c_values = declared["constant"][1]
-    if isinstance(constants, Mapping):
-        c_values = {n: constant_value(n, v) for n, v in c_values.items()}
-    else:
-        c_values = dict.fromkeys(names["constant"], 0.0)
+    # Read and checked in Rust, in one call: the names of a declaration are most of the work
+    # of reading it, and it is read on every parse.
+    (s_names, s_values), (p_names, p_values), (c_names, c_values), (o_names, _), (d_names, _) = (
+        _core.ode_declare(states, parameters, constants, observables, drivers)
+    )
     return Declarations(
-        names["state"],
-        names["parameter"],
-        names["driver"],
-        names["observable"],
-        declared["state"][1],
-        declared["parameter"][1],
-        c_values,
+        s_names,
+        p_names,
+        d_names,
+        o_names,
+        {} if s_values is None else dict(zip(s_names, s_values, strict=True)),
+        {} if p_values is None else dict(zip(p_names, p_values, strict=True)),
+        dict.fromkeys(c_names, 0.0)
+        if c_values is None
+        else {n: constant_value(n, v) for n, v in zip(c_names, c_values, strict=True)},
     )

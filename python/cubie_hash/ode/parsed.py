@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from cubie_hash import _core
+
 if TYPE_CHECKING:  # SymPy is only imported where expressions are built.
     import sympy
 
@@ -41,7 +43,9 @@ class ParsedEquations:
         state_values, parameter_values: defaults given as dicts (else empty).
         constants: name -> value, embedded in generated code as literals.
         fn_hash: the canonical hash (``hash_system_definition`` of this system).
-        prehash: the raw-input prehash when the system was parsed from text, else None.
+        prehash: the raw-input prehash when the system was parsed from text, else None;
+            computed (in Rust) from ``raw_lines`` when first read.
+        raw_lines: the equation text as given, when it was text, else None.
         sympy_inputs: left-hand side -> (Symbol or None, SymPy rhs or None) for the
             equations given as SymPy objects (kept as given).
 
@@ -62,11 +66,25 @@ class ParsedEquations:
     parameter_values: Mapping[str, float] = field(default_factory=dict)
     constants: Mapping[str, float] = field(default_factory=dict)
     fn_hash: str = ""
-    prehash: str | None = None
+    raw_lines: tuple[str, ...] | None = field(default=None, repr=False, compare=False)
     canonical: CanonicalSystem | None = field(default=None, compare=False)
     sympy_inputs: Mapping[str, tuple[Any, Any]] = field(
         default_factory=dict, repr=False, compare=False
     )
+
+    @cached_property
+    def prehash(self) -> str | None:
+        # Lazily: most parses never ask for it, and it reads all of the text again.
+        if self.raw_lines is None:
+            return None
+        return _core.ode_prehash(
+            list(self.raw_lines),
+            self.states,
+            self.parameters,
+            self.drivers,
+            self.observable_names,
+            self.constants,
+        )
 
     @cached_property
     def _pairs(self) -> dict[str, Pair]:

@@ -10,7 +10,7 @@ front end reports (:class:`cubie_hash._core.CanonicalSystem`).
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from cubie_hash import _core
@@ -156,6 +156,8 @@ def parse_equations(
         )
     if states is None:
         raise InputTypeError("parse_equations() needs states= (a list of names or a dict)")
+    if isinstance(dxdt, Iterator):
+        dxdt = list(dxdt)  # read once: the parse and the raw text (prehash) both need it
     d = declare(states, parameters, constants, observables, drivers)
     given = _Given()
     canonical = _core.CanonicalSystem(
@@ -171,11 +173,7 @@ def parse_equations(
         parameter_values=d.parameter_values,
         constants=d.constants,
         fn_hash=canonical.fn_hash(algorithm),
-        prehash=None
-        if lines is None
-        else _core.ode_prehash(
-            lines, d.states, d.parameters, d.drivers, d.observables, d.constants
-        ),
+        raw_lines=None if lines is None else tuple(lines),
         canonical=canonical,
         sympy_inputs=given.pairs,
     )
