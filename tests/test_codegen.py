@@ -193,6 +193,17 @@ def test_another_raw_form_of_the_same_system_reuses_the_entry(cache: CodegenCach
     assert second.event.kind == "hit" and second.event.parsed and not second.event.generated
 
 
+def test_an_iterator_of_lines_is_read_once_for_the_key_and_the_parse(cache: CodegenCache) -> None:
+    # The prehash and the parse both read the equations: an iterator must not be used up by the
+    # first, leaving the parse an empty system (or the key the hash of no text at all).
+    first = load_system(**dict(LORENZ, dxdt=iter(LORENZ["dxdt"])), cache=cache)
+    assert first.fn_hash == parse_equations(**LORENZ).fn_hash
+    again = load_system(**dict(LORENZ, dxdt=iter(LORENZ["dxdt"])), cache=cache)
+    assert again.fn_hash == first.fn_hash and not again.event.parsed
+    other = dict(LORENZ, dxdt=iter(["dx = -x", "dy = -y", "dz = -z", "e = x"]))
+    assert load_system(**other, cache=cache).fn_hash != first.fn_hash
+
+
 def test_sympy_input_has_no_prehash_but_the_same_entry(cache: CodegenCache) -> None:
     first = load_system(**LORENZ, cache=cache)
     x, y, z, sigma, rho, beta = sympy.symbols("x y z sigma rho beta")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from cubie_hash.codegen.cache import CodegenCache, CompiledSystem
@@ -50,6 +50,8 @@ def load_system(
     from cubie_hash.ode import prehash
 
     started = time.perf_counter()
+    if isinstance(dxdt, Iterator):
+        dxdt = list(dxdt)  # read once: the prehash and the parse both need it
     variant = Variant(target, precision)
     cache = cache if cache is not None else CodegenCache()
     declared: dict[str, Any] = {
