@@ -22,6 +22,8 @@
 //! compared as SymPy's `canonical` relations, except for its sign rule (SymPy equates
 //! `-x > 0` and `x < 0`; the text front end keeps them apart).
 
+use std::sync::OnceLock;
+
 use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::{One, Zero};
@@ -98,7 +100,9 @@ mod tag {
 }
 
 fn atom_tree(e: &Expr) -> u64 {
-    hash_bytes(e.encoding())
+    let mut bytes = Vec::with_capacity(16);
+    e.encode_into(&mut bytes);
+    hash_bytes(&bytes)
 }
 
 /// A built node: its canonical form, its shape, and the symbols it uses.
@@ -362,16 +366,18 @@ fn constant_tree(e: Expr) -> u64 {
     atom_tree(&e)
 }
 
+/// The tree of the `-1` that negations and divisions add, computed once.
+fn minus_one_tree() -> u64 {
+    static TREE: OnceLock<u64> = OnceLock::new();
+    *TREE.get_or_init(|| constant_tree(Expr::int(-1)))
+}
+
 fn neg_tree(a: u64) -> u64 {
-    mix(&[tag::MUL, constant_tree(Expr::int(-1)), a])
+    mix(&[tag::MUL, minus_one_tree(), a])
 }
 
 fn div_tree(a: u64, b: u64) -> u64 {
-    mix(&[
-        tag::MUL,
-        a,
-        mix(&[tag::POW, b, constant_tree(Expr::int(-1))]),
-    ])
+    mix(&[tag::MUL, a, mix(&[tag::POW, b, minus_one_tree()])])
 }
 
 fn func_tree(name: &str, args: &[u64]) -> u64 {

@@ -24,6 +24,8 @@ pub struct Parser<'a> {
     pos: usize,
     depth: usize,
     names: Vec<&'a str>,
+    /// The value of each name in `names`, built once: a symbol used again is a copy.
+    symbols: Vec<Value>,
 }
 
 type Parsed<T> = Result<T, TextError>;
@@ -43,6 +45,7 @@ impl<'a> Parser<'a> {
             pos: 0,
             depth: 0,
             names: Vec::new(),
+            symbols: Vec::new(),
         }
     }
 
@@ -431,13 +434,22 @@ impl<'a> Parser<'a> {
         self.lowered(lower::call(name, args, start))
     }
 
-    fn intern(&mut self, name: &'a str) -> u32 {
+    /// The symbol `name`, starting at `start`.
+    fn symbol(&mut self, name: &'a str, start: usize) -> Value {
         // An equation uses a handful of names: a scan beats hashing them.
-        if let Some(id) = self.names.iter().position(|n| *n == name) {
-            return id as u32;
+        let id = match self.names.iter().position(|n| *n == name) {
+            Some(id) => id,
+            None => {
+                let id = u32::try_from(self.names.len()).expect("fewer than 2**32 names");
+                self.names.push(name);
+                self.symbols.push(lower::symbol(name, id, start));
+                self.names.len() - 1
+            }
+        };
+        Value {
+            start,
+            ..self.symbols[id].clone()
         }
-        self.names.push(name);
-        u32::try_from(self.names.len() - 1).expect("fewer than 2**32 names")
     }
 
     fn atom(&mut self) -> Parsed<Value> {
@@ -452,8 +464,7 @@ impl<'a> Parser<'a> {
         match self.peek() {
             K::Name => {
                 let name = self.bump().name(self.src);
-                let id = self.intern(name);
-                Ok(lower::symbol(name, id, start))
+                Ok(self.symbol(name, start))
             }
             K::Int => {
                 let TokenValue::Int(i) = &self.bump().value else {
