@@ -391,16 +391,19 @@ impl Expr {
     }
 
     pub fn number(n: Number) -> Expr {
-        Expr::new(Kind::Num(n))
+        // Every negation, division and merged exponent adds one of these: shared, not built.
+        static SMALL: OnceLock<[Expr; 3]> = OnceLock::new();
+        match n {
+            Number::Int(i @ -1..=1) => {
+                let small =
+                    SMALL.get_or_init(|| [-1, 0, 1].map(|i| Expr::new(Kind::Num(Number::Int(i)))));
+                small[(i + 1) as usize].clone()
+            }
+            n => Expr::new(Kind::Num(n)),
+        }
     }
 
     pub fn int(n: i64) -> Expr {
-        // Every negation, division and merged exponent adds one of these: shared, not built.
-        static SMALL: OnceLock<[Expr; 3]> = OnceLock::new();
-        if (-1..=1).contains(&n) {
-            let small = SMALL.get_or_init(|| [-1, 0, 1].map(|i| Expr::number(Number::Int(i))));
-            return small[(n + 1) as usize].clone();
-        }
         Expr::number(Number::int(n))
     }
 

@@ -104,10 +104,9 @@ impl<'a> Parser<'a> {
 
     /// The sorted, unique symbol names a value uses.
     fn symbol_names(&self, value: &Value) -> Vec<String> {
-        let mut ids = value.names.clone();
-        ids.sort_unstable();
-        ids.dedup();
-        let mut names: Vec<String> = ids
+        let mut names: Vec<String> = value
+            .names
+            .ids()
             .into_iter()
             .map(|i| self.names[i as usize].to_owned())
             .collect();
@@ -561,6 +560,18 @@ mod tests {
         // A branch SymPy drops does not count.
         let eq = parse_rhs("e", "a if True else b").unwrap();
         assert_eq!(eq.symbols, ["a"]);
+    }
+
+    #[test]
+    fn many_names_are_reported_once_sorted() {
+        // Past 64 names the set keeps a list beside its bits.
+        let text: Vec<String> = (0..100).map(|i| format!("x{} * x{}", i, 99 - i)).collect();
+        let eq = parse_rhs("e", &text.join(" + ")).unwrap();
+        let mut expected: Vec<String> = (0..100).map(|i| format!("x{i}")).collect();
+        expected.sort();
+        assert_eq!(eq.symbols, expected);
+        let eq = parse_rhs("e", "x99 - x99 + x70 if x0 > 0 else x1").unwrap();
+        assert_eq!(eq.symbols, ["x0", "x1", "x70", "x99"]);
     }
 
     #[test]
