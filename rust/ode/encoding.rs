@@ -265,17 +265,39 @@ fn primitive(terms: &[Expr]) -> Option<(Number, Expr)> {
     Some((content, Expr::add(prim)))
 }
 
-/// `args` with the arguments of every nested node of the same operator in its place (rule
-/// 1); `args` itself when none is nested, as in most calls.
-fn flattened(args: Vec<Expr>, nested: impl Fn(&Expr) -> Option<&[Expr]>) -> Vec<Expr> {
-    if !args.iter().any(|a| nested(a).is_some()) {
+/// `args` with the arguments of every nested node of the same operator (`nested`) in its
+/// place (rule 1); `args` itself when none is nested, as in most calls.
+///
+/// A nested node nothing else holds gives up its arguments instead of copying them, and a
+/// leading one its whole vector: a chain `((a + b) + c) + d` built left to right moves its
+/// growing sum along instead of copying (and later freeing) every term at every step.
+fn flattened(args: Vec<Expr>, nested: fn(&Kind) -> bool) -> Vec<Expr> {
+    if !args.iter().any(|a| nested(a.kind())) {
         return args;
     }
-    let mut flat = Vec::with_capacity(args.len() + 4);
-    for a in args {
-        match nested(&a) {
-            Some(children) => flat.extend_from_slice(children),
-            None => flat.push(a),
+    let mut flat = Vec::new();
+    let rest = args.len();
+    for (i, a) in args.into_iter().enumerate() {
+        if !nested(a.kind()) {
+            flat.push(a);
+            continue;
+        }
+        let children = match Arc::try_unwrap(a.0) {
+            Ok(Node {
+                kind: Kind::Add(children) | Kind::Mul(children),
+                ..
+            }) => children,
+            Ok(_) => unreachable!("only sums and products nest"),
+            Err(shared) => match &shared.kind {
+                Kind::Add(children) | Kind::Mul(children) => children.clone(),
+                _ => unreachable!("only sums and products nest"),
+            },
+        };
+        if flat.is_empty() {
+            flat = children;
+            flat.reserve(rest - i - 1);
+        } else {
+            flat.extend(children);
         }
     }
     flat
@@ -434,10 +456,7 @@ impl Expr {
 
     /// A sum, normalised by rules 1–3 and 6.
     pub fn add(args: Vec<Expr>) -> Expr {
-        let flat = flattened(args, |a| match a.kind() {
-            Kind::Add(children) => Some(children),
-            _ => None,
-        });
+        let flat = flattened(args, |k| matches!(k, Kind::Add(_)));
         let mut constant = Acc::zero();
         // Terms that may merge (rule 3) need the same key: their non-numeric part.  A product
         // with a lone sum factor is keyed by its primitive form only when another such term
@@ -602,10 +621,7 @@ impl Expr {
 
     /// A product, normalised by rules 1–4 and 6.
     pub fn mul(args: Vec<Expr>) -> Expr {
-        let flat = flattened(args, |a| match a.kind() {
-            Kind::Mul(children) => Some(children),
-            _ => None,
-        });
+        let flat = flattened(args, |k| matches!(k, Kind::Mul(_)));
         let mut coeff = Acc::one();
         fn sum_base(f: &Expr) -> bool {
             match f.kind() {
