@@ -151,12 +151,22 @@ fn potential_identifier_char(c: char) -> bool {
 /// lines (both only occur in a right-hand side given as its own string); any other newline is
 /// a `Newline` token.
 pub fn tokenize(src: &str) -> Result<Vec<Token>, TextError> {
+    let mut tokens = Vec::new();
+    tokenize_into(src, &mut tokens)?;
+    Ok(tokens)
+}
+
+/// [`tokenize`] into `tokens` (cleared first), so that a caller parsing line after line
+/// reuses one buffer.
+pub fn tokenize_into(src: &str, tokens: &mut Vec<Token>) -> Result<(), TextError> {
+    tokens.clear();
+    tokens.reserve(src.len() / 2 + 1);
     Lexer {
         src,
         pos: 0,
         depth: 0,
     }
-    .run()
+    .run(tokens)
 }
 
 struct Lexer<'a> {
@@ -179,8 +189,7 @@ impl Lexer<'_> {
         self.src[self.pos..].chars().nth(offset)
     }
 
-    fn run(mut self) -> Result<Vec<Token>, TextError> {
-        let mut tokens = Vec::with_capacity(self.src.len() / 2 + 1);
+    fn run(mut self, tokens: &mut Vec<Token>) -> Result<(), TextError> {
         loop {
             let Some(c) = self.peek() else {
                 tokens.push(Token {
@@ -188,7 +197,7 @@ impl Lexer<'_> {
                     range: self.pos..self.pos,
                     value: TokenValue::None,
                 });
-                return Ok(tokens);
+                return Ok(());
             };
             let start = self.pos;
             match c {
