@@ -10,6 +10,7 @@ Run with ``python benches/ratios.py benches/bench_ode_text.py``.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,33 @@ def test_text_ours(benchmark, n: int) -> None:  # type: ignore[no-untyped-def]
     kwargs = generated(n)
     mark(benchmark, f"text -> fn_hash: {n:>3} eqs (vs SymPy-based parse_equations)", "cubie_hash")
     benchmark(ours, kwargs)
+
+
+def rust_front_end(kwargs: dict[str, Any]) -> Callable[[], object]:
+    """The Rust part alone: ``CanonicalSystem(text, ...)`` on names already declared."""
+    from cubie_hash import _core
+    from cubie_hash.ode.declarations import declare
+
+    d = declare(kwargs["states"], kwargs["parameters"], None, kwargs["observables"], None)
+    text = kwargs["dxdt"]
+    return lambda: _core.CanonicalSystem(
+        text, d.states, d.parameters, d.constants, d.drivers, d.observables
+    )
+
+
+@pytest.mark.parametrize("n", SIZES)
+def test_rust_front_end_sympy_reference(benchmark, n: int) -> None:  # type: ignore[no-untyped-def]
+    kwargs = generated(n)
+    mark(benchmark, f"text -> CanonicalSystem (Rust alone): {n:>3} eqs", "reference")
+    from sympy.core.cache import clear_cache
+
+    benchmark.pedantic(oracle_parse, args=(kwargs,), setup=clear_cache, rounds=7, iterations=1)
+
+
+@pytest.mark.parametrize("n", SIZES)
+def test_rust_front_end(benchmark, n: int) -> None:  # type: ignore[no-untyped-def]
+    mark(benchmark, f"text -> CanonicalSystem (Rust alone): {n:>3} eqs", "cubie_hash")
+    benchmark(rust_front_end(generated(n)))
 
 
 def cubie_hash_of(kwargs: dict[str, Any]) -> str:

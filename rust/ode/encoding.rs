@@ -1,8 +1,9 @@
 //! The canonical form of an expression: normalising constructors, the versioned byte encoding
 //! and a readable rendering of the same form.
 //!
-//! Every constructor returns an already-normalised node carrying its own encoding, so a parent
-//! can order commutative arguments by their encodings without re-encoding anything.
+//! Every constructor returns an already-normalised node; a parent orders commutative
+//! arguments as their encodings would be ordered, without writing any encoding (see
+//! Representation below).
 //!
 //! # Encoding (format version [`FORMAT_VERSION`])
 //!
@@ -51,12 +52,23 @@
 //! 7. `exp` of a float is evaluated (correctly rounded, as SymPy's mpmath does), and a float
 //!    term of a sum inside `exp` is taken out as a factor: `exp(-4.0 - 0.1*V)` →
 //!    `0.01831563888873418*exp(-0.1*V)`, which is what SymPy makes of the typed string.
+//!
+//! # Representation
+//!
+//! A node is shared (`Arc`): copying a subtree, as merging terms and taking a sum's content
+//! do, is a reference count.  Nodes do not hold their encodings; a parent orders its
+//! arguments by comparing nodes structurally ([`order`]), which orders them exactly as their
+//! encodings would, and an encoding is written once, when it is asked for.
+
+mod order;
 
 use std::fmt::Write as _;
+use std::sync::{Arc, OnceLock};
 
 use num_traits::One;
 
 use super::number::{exp_rounded, int_parts, pow_int, Acc, Number};
+use order::Key;
 
 /// Version of the canonical byte format; it is part of every hashed system encoding, so a
 /// change to the rules above must bump it.
@@ -92,24 +104,27 @@ enum Kind {
     Const(String),
     Add(Vec<Expr>),
     Mul(Vec<Expr>),
-    Pow(Box<Expr>, Box<Expr>),
+    Pow(Expr, Expr),
     Func(String, Vec<Expr>),
     Piecewise(Vec<(Expr, Expr)>),
-    Rel(RelOp, Box<Expr>, Box<Expr>),
+    Rel(RelOp, Expr, Expr),
     Bool(BoolOp, Vec<Expr>),
     Truth(bool),
 }
 
-/// A normalised expression and its canonical encoding.
-#[derive(Clone, Debug)]
-pub struct Expr {
+#[derive(Debug)]
+struct Node {
     kind: Kind,
-    enc: Vec<u8>,
-    /// Nesting depth of the canonical tree (a leaf is 1): every node holds its children's
-    /// encodings, so memory grows with depth times size and front ends bound it
-    /// (`rules::MAX_DEPTH`).
+    /// Nesting depth of the canonical tree (a leaf is 1): walks over the tree recurse this
+    /// deep, so front ends bound it (`rules::MAX_DEPTH`).
     depth: u32,
+    /// The canonical encoding, written when first asked for (a parent never needs it).
+    enc: OnceLock<Vec<u8>>,
 }
+
+/// A normalised expression, ordered and compared as its canonical encoding.
+#[derive(Clone, Debug)]
+pub struct Expr(Arc<Node>);
 
 /// A read-only view of one normalised node, for back ends that print the canonical form
 /// (the code emitter): the children are the canonical children, in canonical order.
@@ -205,14 +220,6 @@ fn bool_byte(op: BoolOp) -> u8 {
     }
 }
 
-fn encode_list(tag: u8, args: &[Expr], out: &mut Vec<u8>) {
-    out.push(tag);
-    put_len(out, args.len());
-    for a in args {
-        out.extend_from_slice(&a.enc);
-    }
-}
-
 /// (content, primitive part) of a sum, or `None` when it is primitive already.
 ///
 /// The content is the coefficient of the term whose non-numeric part has the smallest
@@ -223,7 +230,7 @@ fn encode_list(tag: u8, args: &[Expr], out: &mut Vec<u8>) {
 fn primitive(terms: &[Expr]) -> Option<(Number, Expr)> {
     let split: Vec<(Number, Option<Expr>)> = terms
         .iter()
-        .map(|t| match &t.kind {
+        .map(|t| match t.kind() {
             Kind::Num(n) => (n.clone(), None),
             _ => {
                 let (c, rest) = t.clone().split_coefficient();
@@ -236,11 +243,7 @@ fn primitive(terms: &[Expr]) -> Option<(Number, Expr)> {
     let lead = split
         .iter()
         .filter(|(c, _)| !c.is_zero())
-        .min_by(|a, b| {
-            let ka = a.1.as_ref().map(|e| e.enc.as_slice());
-            let kb = b.1.as_ref().map(|e| e.enc.as_slice());
-            ka.cmp(&kb)
-        })
+        .min_by(|a, b| a.1.cmp(&b.1))
         .map(|(c, _)| c.value())?;
     let inexact = split.iter().any(|(c, _)| c.is_inexact());
     if !inexact && lead.is_one() && !split.iter().any(|(c, _)| c.is_zero()) {
@@ -262,97 +265,133 @@ fn primitive(terms: &[Expr]) -> Option<(Number, Expr)> {
     Some((content, Expr::add(prim)))
 }
 
+/// `args` with the arguments of every nested node of the same operator (`nested`) in its
+/// place (rule 1); `args` itself when none is nested, as in most calls.
+///
+/// A nested node nothing else holds gives up its arguments instead of copying them, and a
+/// leading one its whole vector: a chain `((a + b) + c) + d` built left to right moves its
+/// growing sum along instead of copying (and later freeing) every term at every step.
+fn flattened(args: Vec<Expr>, nested: fn(&Kind) -> bool) -> Vec<Expr> {
+    if !args.iter().any(|a| nested(a.kind())) {
+        return args;
+    }
+    let mut flat = Vec::new();
+    let rest = args.len();
+    for (i, a) in args.into_iter().enumerate() {
+        if !nested(a.kind()) {
+            flat.push(a);
+            continue;
+        }
+        let children = match Arc::try_unwrap(a.0) {
+            Ok(Node {
+                kind: Kind::Add(children) | Kind::Mul(children),
+                ..
+            }) => children,
+            Ok(_) => unreachable!("only sums and products nest"),
+            Err(shared) => match &shared.kind {
+                Kind::Add(children) | Kind::Mul(children) => children.clone(),
+                _ => unreachable!("only sums and products nest"),
+            },
+        };
+        if flat.is_empty() {
+            flat = children;
+            flat.reserve(rest - i - 1);
+        } else {
+            flat.extend(children);
+        }
+    }
+    flat
+}
+
+/// What a term of a sum merges by (rule 3): its non-numeric part.
+enum Rest {
+    /// The term itself.
+    Own,
+    /// Factor `i` of a product of two whose other factor is a number.
+    Factor(usize),
+    /// A product of three or more without its numeric factor `i`.
+    Without(usize),
+    /// A product with a lone sum factor, made primitive ([`Expr::split_coefficient`]).
+    Split(Expr),
+}
+
+/// A term of a sum and what it merges by.
+type Keyed = (Expr, Rest);
+
+fn key_of(t: &Keyed) -> Key<'_> {
+    match (&t.1, t.0.kind()) {
+        (Rest::Own, _) => Key::Node(&t.0),
+        (Rest::Split(e), _) => Key::Node(e),
+        (Rest::Factor(i), Kind::Mul(f)) => Key::Node(&f[*i]),
+        (Rest::Without(i), Kind::Mul(f)) => Key::Without(f, *i),
+        _ => unreachable!("only products have a numeric factor"),
+    }
+}
+
+impl PartialEq for Expr {
+    fn eq(&self, other: &Expr) -> bool {
+        order::cmp(self, other).is_eq()
+    }
+}
+
+impl Eq for Expr {}
+
+impl PartialOrd for Expr {
+    fn partial_cmp(&self, other: &Expr) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// The order of the canonical encodings, computed without them.
+impl Ord for Expr {
+    fn cmp(&self, other: &Expr) -> std::cmp::Ordering {
+        order::cmp(self, other)
+    }
+}
+
 impl Expr {
     fn new(kind: Kind) -> Expr {
-        // Sized up front: a parent's encoding holds its children's, so growing it step by
-        // step would reallocate and copy them several times.
-        let children = |args: &[Expr]| args.iter().map(|a| a.enc.len()).sum::<usize>();
-        let capacity = 16
-            + match &kind {
-                Kind::Sym(name) | Kind::Const(name) => name.len(),
-                Kind::Add(args) | Kind::Mul(args) | Kind::Bool(_, args) => children(args),
-                Kind::Func(name, args) => name.len() + children(args),
-                Kind::Pow(b, e) | Kind::Rel(_, b, e) => b.enc.len() + e.enc.len(),
-                Kind::Piecewise(pairs) => {
-                    pairs.iter().map(|(e, c)| e.enc.len() + c.enc.len()).sum()
-                }
-                Kind::Num(_) | Kind::Truth(_) => 0,
-            };
-        let below = |args: &[Expr]| args.iter().map(|a| a.depth).max().unwrap_or(0);
+        let below = |args: &[Expr]| args.iter().map(|a| a.depth()).max().unwrap_or(0);
         let depth = 1 + match &kind {
             Kind::Add(args) | Kind::Mul(args) | Kind::Bool(_, args) | Kind::Func(_, args) => {
                 below(args)
             }
-            Kind::Pow(b, e) | Kind::Rel(_, b, e) => b.depth.max(e.depth),
+            Kind::Pow(b, e) | Kind::Rel(_, b, e) => b.depth().max(e.depth()),
             Kind::Piecewise(pairs) => pairs
                 .iter()
-                .map(|(e, c)| e.depth.max(c.depth))
+                .map(|(e, c)| e.depth().max(c.depth()))
                 .max()
                 .unwrap_or(0),
             Kind::Num(_) | Kind::Sym(_) | Kind::Const(_) | Kind::Truth(_) => 0,
         };
-        let mut enc = Vec::with_capacity(capacity);
-        match &kind {
-            Kind::Num(n) => encode_number(n, &mut enc),
-            Kind::Sym(name) => {
-                enc.push(b'S');
-                put_str(&mut enc, name);
-            }
-            Kind::Const(name) => {
-                enc.push(b'K');
-                put_str(&mut enc, name);
-            }
-            Kind::Add(args) => encode_list(b'A', args, &mut enc),
-            Kind::Mul(args) => encode_list(b'M', args, &mut enc),
-            Kind::Pow(b, e) => {
-                enc.push(b'P');
-                enc.extend_from_slice(&b.enc);
-                enc.extend_from_slice(&e.enc);
-            }
-            Kind::Func(name, args) => {
-                enc.push(b'f');
-                put_str(&mut enc, name);
-                put_len(&mut enc, args.len());
-                for a in args {
-                    enc.extend_from_slice(&a.enc);
-                }
-            }
-            Kind::Piecewise(pairs) => {
-                enc.push(b'W');
-                put_len(&mut enc, pairs.len());
-                for (e, c) in pairs {
-                    enc.extend_from_slice(&e.enc);
-                    enc.extend_from_slice(&c.enc);
-                }
-            }
-            Kind::Rel(op, l, r) => {
-                enc.push(b'R');
-                enc.push(rel_byte(*op));
-                enc.extend_from_slice(&l.enc);
-                enc.extend_from_slice(&r.enc);
-            }
-            Kind::Bool(op, args) => {
-                enc.push(b'B');
-                enc.push(bool_byte(*op));
-                put_len(&mut enc, args.len());
-                for a in args {
-                    enc.extend_from_slice(&a.enc);
-                }
-            }
-            Kind::Truth(true) => enc.push(b'T'),
-            Kind::Truth(false) => enc.push(b'U'),
-        }
-        Expr { kind, enc, depth }
+        Expr(Arc::new(Node {
+            kind,
+            depth,
+            enc: OnceLock::new(),
+        }))
     }
 
-    /// The canonical encoding of this expression.
+    fn kind(&self) -> &Kind {
+        &self.0.kind
+    }
+
+    /// The canonical encoding of this expression (written on the first call).
     pub fn encoding(&self) -> &[u8] {
-        &self.enc
+        self.0.enc.get_or_init(|| {
+            let mut out = Vec::new();
+            order::write(self, &mut out);
+            out
+        })
+    }
+
+    /// Appends the canonical encoding to `out`, without keeping a copy.
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
+        order::write(self, out);
     }
 
     /// What this node is, and its children, read-only.
     pub fn view(&self) -> View<'_> {
-        match &self.kind {
+        match self.kind() {
             Kind::Num(n) => View::Num(n),
             Kind::Sym(name) => View::Sym(name),
             Kind::Const(name) => View::Const(name),
@@ -370,11 +409,20 @@ impl Expr {
     /// Nesting depth of the canonical tree: 1 for a leaf (flattened sums and products do not
     /// nest, so `a + b + c` has depth 2 however it was bracketed).
     pub fn depth(&self) -> u32 {
-        self.depth
+        self.0.depth
     }
 
     pub fn number(n: Number) -> Expr {
-        Expr::new(Kind::Num(n))
+        // Every negation, division and merged exponent adds one of these: shared, not built.
+        static SMALL: OnceLock<[Expr; 3]> = OnceLock::new();
+        match n {
+            Number::Int(i @ -1..=1) => {
+                let small =
+                    SMALL.get_or_init(|| [-1, 0, 1].map(|i| Expr::new(Kind::Num(Number::Int(i)))));
+                small[(i + 1) as usize].clone()
+            }
+            n => Expr::new(Kind::Num(n)),
+        }
     }
 
     pub fn int(n: i64) -> Expr {
@@ -396,50 +444,43 @@ impl Expr {
     }
 
     fn as_number(&self) -> Option<&Number> {
-        match &self.kind {
+        match self.kind() {
             Kind::Num(n) => Some(n),
             _ => None,
         }
     }
 
+    fn is_sum(&self) -> bool {
+        matches!(self.kind(), Kind::Add(_))
+    }
+
     /// A sum, normalised by rules 1–3 and 6.
     pub fn add(args: Vec<Expr>) -> Expr {
-        let mut flat = Vec::with_capacity(args.len());
-        for a in args {
-            match a.kind {
-                Kind::Add(children) => flat.extend(children),
-                _ => flat.push(a),
-            }
-        }
+        let flat = flattened(args, |k| matches!(k, Kind::Add(_)));
         let mut constant = Acc::zero();
         // Terms that may merge (rule 3) need the same key: their non-numeric part.  A product
         // with a lone sum factor is keyed by its primitive form only when another such term
         // could merge with it; keys are compared in place, without copying terms.
         let lone = flat.iter().filter(|t| t.lone_sum().is_some()).count();
-        // (term, its key when that is not its own encoding)
-        type Keyed = (Expr, Option<Vec<u8>>);
         let mut keyed: Vec<Keyed> = Vec::with_capacity(flat.len());
         for term in flat {
-            if let Kind::Num(n) = &term.kind {
+            if let Kind::Num(n) = term.kind() {
                 constant.add(n);
                 continue;
             }
-            let key = if lone > 1 && term.lone_sum().is_some() {
-                Some(term.clone().split_coefficient().1.enc)
+            let rest = if lone > 1 && term.lone_sum().is_some() {
+                Rest::Split(term.clone().split_coefficient().1)
             } else {
-                term.rest_key()
+                term.rest()
             };
-            keyed.push((term, key));
+            keyed.push((term, rest));
         }
-        fn key_of(t: &Keyed) -> &[u8] {
-            t.1.as_deref().unwrap_or(&t.0.enc)
-        }
-        keyed.sort_by(|a, b| key_of(a).cmp(key_of(b)));
+        keyed.sort_by(|a, b| order::cmp_keys(key_of(a), key_of(b)));
         let mut terms = Vec::with_capacity(keyed.len() + 1);
         let mut run: Vec<Expr> = Vec::new();
         let mut iter = keyed.into_iter().peekable();
         while let Some(item) = iter.next() {
-            let same = |next: &Keyed| key_of(next) == key_of(&item);
+            let same = |next: &Keyed| order::cmp_keys(key_of(next), key_of(&item)).is_eq();
             if !iter.peek().is_some_and(same) {
                 terms.push(item.0); // alone: already canonical, kept as it is
                 continue;
@@ -456,13 +497,15 @@ impl Expr {
                 let mut summed = Vec::new();
                 for t in run.drain(..) {
                     let i = t.lone_sum().expect("kept products have a lone sum");
-                    let Kind::Mul(mut factors) = t.kind else {
+                    let Kind::Mul(factors) = t.kind() else {
                         unreachable!("a product")
                     };
-                    let Kind::Add(inner) = factors.remove(i).kind else {
+                    let mut factors = factors.clone();
+                    let sum = factors.remove(i);
+                    let Kind::Add(inner) = sum.kind() else {
                         unreachable!("a sum")
                     };
-                    summed.extend(inner);
+                    summed.extend_from_slice(inner);
                     others = factors;
                 }
                 others.push(Expr::add(summed));
@@ -500,52 +543,41 @@ impl Expr {
             None => terms.push(Expr::constant("oo")),
         }
         // Merging can leave sums inside (a merged coefficient distributed over a sum).
-        if terms.iter().any(|t| matches!(t.kind, Kind::Add(_))) {
+        if terms.iter().any(Expr::is_sum) {
             return Expr::add(terms);
         }
         match terms.len() {
             1 => terms.pop().expect("one term"),
             _ => {
-                terms.sort_by(|a, b| a.enc.cmp(&b.enc));
+                terms.sort();
                 Expr::new(Kind::Add(terms))
             }
         }
     }
 
-    /// The encoding of a term's non-numeric part when it has a numeric factor (`2*x*y` → the
-    /// encoding of `x*y`), or `None` when the term is its own non-numeric part.
-    fn rest_key(&self) -> Option<Vec<u8>> {
-        let Kind::Mul(factors) = &self.kind else {
-            return None;
+    /// What a term merges by in a sum: its non-numeric part, which is the term itself unless
+    /// it is a product with a numeric factor (`2*x*y` → `x*y`).
+    fn rest(&self) -> Rest {
+        let Kind::Mul(factors) = self.kind() else {
+            return Rest::Own;
         };
-        let i = factors.iter().position(|f| f.as_number().is_some())?;
-        if factors.len() == 2 {
-            return Some(factors[1 - i].enc.clone());
+        match factors.iter().position(|f| f.as_number().is_some()) {
+            None => Rest::Own,
+            Some(i) if factors.len() == 2 => Rest::Factor(1 - i),
+            Some(i) => Rest::Without(i),
         }
-        let mut out = Vec::with_capacity(self.enc.len());
-        out.push(b'M');
-        put_len(&mut out, factors.len() - 1);
-        for (j, f) in factors.iter().enumerate() {
-            if j != i {
-                out.extend_from_slice(&f.enc);
-            }
-        }
-        Some(out)
     }
 
     /// The position of the lone sum factor of a product with no numeric factor (where rule 4
     /// distributed the coefficient).
     fn lone_sum(&self) -> Option<usize> {
-        let Kind::Mul(factors) = &self.kind else {
+        let Kind::Mul(factors) = self.kind() else {
             return None;
         };
         if factors.iter().any(|f| f.as_number().is_some()) {
             return None;
         }
-        let mut sums = factors
-            .iter()
-            .enumerate()
-            .filter(|(_, f)| matches!(f.kind, Kind::Add(_)));
+        let mut sums = factors.iter().enumerate().filter(|(_, f)| f.is_sum());
         match (sums.next(), sums.next()) {
             (Some((i, _)), None) => Some(i),
             _ => None,
@@ -557,51 +589,44 @@ impl Expr {
     /// there): `x*(2*a + 2*b)` → (2, `x*(a + b)`), so that the coefficient of `c*t` is always
     /// `c` times the coefficient of `t`.
     fn split_coefficient(self) -> (Number, Expr) {
-        let Kind::Mul(mut factors) = self.kind else {
+        let Kind::Mul(factors) = self.kind() else {
             return (Number::int(1), self);
         };
         if let Some(i) = factors.iter().position(|f| f.as_number().is_some()) {
-            let c = factors.remove(i);
-            let coeff = c.as_number().expect("a number").clone();
-            let rest = if factors.len() == 1 {
-                factors.pop().expect("one factor")
+            let coeff = factors[i].as_number().expect("a number").clone();
+            let rest = if factors.len() == 2 {
+                factors[1 - i].clone()
             } else {
                 // Still sorted and normalised: only the number was taken out.
-                Expr::new(Kind::Mul(factors))
+                let mut rest = factors.clone();
+                rest.remove(i);
+                Expr::new(Kind::Mul(rest))
             };
             return (coeff, rest);
         }
-        let mut sums = factors
-            .iter()
-            .enumerate()
-            .filter(|(_, f)| matches!(f.kind, Kind::Add(_)));
+        let mut sums = factors.iter().enumerate().filter(|(_, f)| f.is_sum());
         if let (Some((i, sum)), None) = (sums.next(), sums.next()) {
-            let Kind::Add(terms) = &sum.kind else {
+            let Kind::Add(terms) = sum.kind() else {
                 unreachable!("selected sums only")
             };
             if let Some((content, prim)) = primitive(terms) {
+                let mut factors = factors.clone();
                 factors[i] = prim;
-                factors.sort_by(|a, b| a.enc.cmp(&b.enc));
+                factors.sort();
                 return (content, Expr::new(Kind::Mul(factors)));
             }
         }
-        (Number::int(1), Expr::new(Kind::Mul(factors)))
+        (Number::int(1), self)
     }
 
     /// A product, normalised by rules 1–4 and 6.
     pub fn mul(args: Vec<Expr>) -> Expr {
-        let mut flat = Vec::with_capacity(args.len());
-        for a in args {
-            match a.kind {
-                Kind::Mul(children) => flat.extend(children),
-                _ => flat.push(a),
-            }
-        }
+        let flat = flattened(args, |k| matches!(k, Kind::Mul(_)));
         let mut coeff = Acc::one();
         fn sum_base(f: &Expr) -> bool {
-            match &f.kind {
+            match f.kind() {
                 Kind::Add(_) => true,
-                Kind::Pow(b, _) => matches!(b.kind, Kind::Add(_)),
+                Kind::Pow(b, _) => b.is_sum(),
                 _ => false,
             }
         }
@@ -613,21 +638,21 @@ impl Expr {
         type Keyed = (Expr, Option<(Number, Expr)>);
         let mut keyed: Vec<Keyed> = Vec::with_capacity(flat.len());
         for factor in flat {
-            if let Kind::Num(n) = &factor.kind {
+            if let Kind::Num(n) = factor.kind() {
                 coeff.mul(n);
                 continue;
             }
-            let prim = match &factor.kind {
+            let prim = match factor.kind() {
                 Kind::Add(terms) if group_sums => primitive(terms),
                 _ => None,
             };
             keyed.push((factor, prim));
         }
-        fn base_of(k: &Keyed) -> &[u8] {
-            match (&k.1, &k.0.kind) {
-                (Some((_, prim)), _) => &prim.enc,
-                (None, Kind::Pow(b, _)) => &b.enc,
-                (None, _) => &k.0.enc,
+        fn base_of(k: &Keyed) -> &Expr {
+            match (&k.1, k.0.kind()) {
+                (Some((_, prim)), _) => prim,
+                (None, Kind::Pow(b, _)) => b,
+                (None, _) => &k.0,
             }
         }
         keyed.sort_by(|a, b| base_of(a).cmp(base_of(b)));
@@ -647,25 +672,25 @@ impl Expr {
             let mut base = None;
             let mut exps = Vec::with_capacity(run.len());
             for (factor, prim) in run {
-                let (b, e) = match (prim, factor.kind) {
+                let (b, e) = match (prim, factor.kind()) {
                     // Merging: a sum gives up its content to the coefficient.
                     (Some((content, prim)), _) => {
                         coeff.mul(&content);
                         (prim, Expr::int(1))
                     }
-                    (None, Kind::Pow(b, e)) => (*b, *e),
-                    (None, kind) => (Expr::new(kind), Expr::int(1)),
+                    (None, Kind::Pow(b, e)) => (b.clone(), e.clone()),
+                    (None, _) => (factor, Expr::int(1)),
                 };
                 base.get_or_insert(b);
                 exps.push(e);
             }
             let f = Expr::pow(base.expect("a run has factors"), Expr::add(exps));
-            match &f.kind {
+            match f.kind() {
                 Kind::Num(n) => coeff.mul(n),
                 _ => factors.push(f), // a product ((x*y)**n, c*S**n) is flattened below
             }
         }
-        if factors.iter().any(|f| matches!(f.kind, Kind::Mul(_))) {
+        if factors.iter().any(|f| matches!(f.kind(), Kind::Mul(_))) {
             let mut again = factors;
             if let Some(c) = coeff.finish() {
                 again.push(Expr::number(c));
@@ -674,14 +699,9 @@ impl Expr {
         }
         // Two or more sums at power 1: nothing is distributed, so each gives its content to
         // the coefficient (`-(a + C)*(-a)*(a + b)` ≡ `a*(-a - b)*(-a - C)`).
-        if factors
-            .iter()
-            .filter(|f| matches!(f.kind, Kind::Add(_)))
-            .nth(1)
-            .is_some()
-        {
+        if factors.iter().filter(|f| f.is_sum()).nth(1).is_some() {
             for f in factors.iter_mut() {
-                if let Kind::Add(terms) = &f.kind {
+                if let Kind::Add(terms) = f.kind() {
                     if let Some((content, prim)) = primitive(terms) {
                         coeff.mul(&content);
                         *f = prim;
@@ -691,7 +711,7 @@ impl Expr {
         }
         let Some(c) = coeff.finish() else {
             factors.push(Expr::constant("oo"));
-            factors.sort_by(|a, b| a.enc.cmp(&b.enc));
+            factors.sort();
             return Expr::new(Kind::Mul(factors));
         };
         if c.is_zero() {
@@ -701,20 +721,18 @@ impl Expr {
             return Expr::number(c);
         }
         if !c.is_exact_one() {
-            let mut sums = factors
-                .iter()
-                .enumerate()
-                .filter(|(_, f)| matches!(f.kind, Kind::Add(_)));
+            let mut sums = factors.iter().enumerate().filter(|(_, f)| f.is_sum());
             match (sums.next(), sums.next()) {
                 (Some((i, _)), None) => {
-                    let Kind::Add(terms) = factors.remove(i).kind else {
+                    let sum = factors.remove(i);
+                    let Kind::Add(terms) = sum.kind() else {
                         unreachable!("selected sums only")
                     };
                     // Assembled directly: a second pass would take the content out again.
                     let distributed = Expr::add(
                         terms
-                            .into_iter()
-                            .map(|t| Expr::mul(vec![Expr::number(c.clone()), t]))
+                            .iter()
+                            .map(|t| Expr::mul(vec![Expr::number(c.clone()), t.clone()]))
                             .collect(),
                     );
                     factors.push(distributed);
@@ -725,7 +743,7 @@ impl Expr {
         if factors.len() == 1 {
             return factors.pop().expect("one factor");
         }
-        factors.sort_by(|a, b| a.enc.cmp(&b.enc));
+        factors.sort();
         Expr::new(Kind::Mul(factors))
     }
 
@@ -744,38 +762,37 @@ impl Expr {
                         return Expr::number(folded);
                     }
                 }
-                match base.kind {
+                match base.kind() {
                     // (c*S)**n → c**n * S**n for a primitive sum S (rule 4).
                     Kind::Add(terms) => {
-                        if let Some((content, prim)) = primitive(&terms) {
+                        if let Some((content, prim)) = primitive(terms) {
                             if let Some(cn) = pow_int(&content, n) {
-                                let power = Expr::new(Kind::Pow(Box::new(prim), Box::new(exp)));
+                                let power = Expr::new(Kind::Pow(prim, exp));
                                 return Expr::mul(vec![Expr::number(cn), power]);
                             }
                         }
-                        let sum = Expr::new(Kind::Add(terms));
-                        return Expr::new(Kind::Pow(Box::new(sum), Box::new(exp)));
                     }
                     Kind::Pow(inner_base, inner_exp) => {
-                        let exp = Expr::mul(vec![*inner_exp, exp]);
-                        return Expr::pow(*inner_base, exp);
+                        let exp = Expr::mul(vec![inner_exp.clone(), exp]);
+                        return Expr::pow(inner_base.clone(), exp);
                     }
                     Kind::Mul(factors) => {
                         let n = Expr::number(e.clone());
                         return Expr::mul(
                             factors
-                                .into_iter()
-                                .map(|f| Expr::pow(f, n.clone()))
+                                .iter()
+                                .map(|f| Expr::pow(f.clone(), n.clone()))
                                 .collect(),
                         );
                     }
                     // SymPy: exp(u)**n == exp(n*u) for integer n.
-                    Kind::Func(name, mut args) if name == "exp" && args.len() == 1 => {
-                        let u = args.pop().expect("one argument");
-                        return Expr::func("exp", vec![Expr::mul(vec![u, exp])]);
+                    Kind::Func(name, args) if name == "exp" && args.len() == 1 => {
+                        return Expr::func("exp", vec![Expr::mul(vec![args[0].clone(), exp])]);
                     }
-                    kind => return Expr::new(Kind::Pow(Box::new(Expr::new(kind)), Box::new(exp))),
+                    _ => {}
                 }
+                // An integer power of anything else stays as it is (`E**2` too).
+                return Expr::new(Kind::Pow(base, exp));
             }
             if let Some(b) = base.as_number() {
                 if b.is_exact_one() {
@@ -783,10 +800,10 @@ impl Expr {
                 }
             }
         }
-        if matches!(&base.kind, Kind::Const(name) if name == "E") {
+        if matches!(base.kind(), Kind::Const(name) if name == "E") {
             return Expr::func("exp", vec![exp]);
         }
-        Expr::new(Kind::Pow(Box::new(base), Box::new(exp)))
+        Expr::new(Kind::Pow(base, exp))
     }
 
     /// A function call; arguments of `Min`/`Max` are flattened and ordered, and `exp` of a
@@ -800,13 +817,13 @@ impl Expr {
         if COMMUTATIVE_FUNCTIONS.contains(&name) {
             let mut flat = Vec::with_capacity(args.len());
             for a in args {
-                match a.kind {
-                    Kind::Func(ref n, ref inner) if n == name => flat.extend(inner.clone()),
+                match a.kind() {
+                    Kind::Func(n, inner) if n == name => flat.extend_from_slice(inner),
                     _ => flat.push(a),
                 }
             }
-            flat.sort_by(|a, b| a.enc.cmp(&b.enc));
-            flat.dedup_by(|a, b| a.enc == b.enc);
+            flat.sort();
+            flat.dedup();
             if flat.len() == 1 {
                 return flat.pop().expect("one argument");
             }
@@ -818,7 +835,7 @@ impl Expr {
     /// `exp(c)` → its double, `exp(c + rest)` → `exp(c)*exp(rest)` for a float `c`.
     fn exp_of_float(arg: &Expr) -> Option<Expr> {
         let double = |e: &Expr| e.as_number().and_then(Number::as_double);
-        match &arg.kind {
+        match arg.kind() {
             Kind::Num(n) => exp_rounded(n.as_double()?).map(|v| Expr::number(Number::Float(v))),
             Kind::Add(terms) => {
                 let i = terms.iter().position(|t| double(t).is_some())?;
@@ -845,10 +862,10 @@ impl Expr {
         let (op, left, right) = match op {
             RelOp::Gt => (RelOp::Lt, right, left),
             RelOp::Ge => (RelOp::Le, right, left),
-            RelOp::Eq | RelOp::Ne if right.enc < left.enc => (op, right, left),
+            RelOp::Eq | RelOp::Ne if right < left => (op, right, left),
             _ => (op, left, right),
         };
-        Expr::new(Kind::Rel(op, Box::new(left), Box::new(right)))
+        Expr::new(Kind::Rel(op, left, right))
     }
 
     /// A boolean operator; `And`/`Or`/`Xor` arguments are flattened and ordered.
@@ -858,14 +875,14 @@ impl Expr {
         }
         let mut flat = Vec::with_capacity(args.len());
         for a in args {
-            match a.kind {
-                Kind::Bool(inner, children) if inner == op && op != BoolOp::Xor => {
-                    flat.extend(children)
+            match a.kind() {
+                Kind::Bool(inner, children) if *inner == op && op != BoolOp::Xor => {
+                    flat.extend_from_slice(children)
                 }
-                kind => flat.push(Expr::new(kind)),
+                _ => flat.push(a),
             }
         }
-        flat.sort_by(|a, b| a.enc.cmp(&b.enc));
+        flat.sort();
         Expr::new(Kind::Bool(op, flat))
     }
 
@@ -889,7 +906,7 @@ impl Expr {
             }
             out.push(')');
         }
-        match &self.kind {
+        match self.kind() {
             Kind::Num(Number::Float(f) | Number::Approx(_, f)) => {
                 let _ = write!(out, "{f:?}");
             }
@@ -908,7 +925,7 @@ impl Expr {
             }
             Kind::Add(args) => list(out, "Add", args),
             Kind::Mul(args) => list(out, "Mul", args),
-            Kind::Pow(b, e) => list(out, "Pow", &[(**b).clone(), (**e).clone()]),
+            Kind::Pow(b, e) => list(out, "Pow", &[b.clone(), e.clone()]),
             Kind::Func(name, args) => list(out, name, args),
             Kind::Piecewise(pairs) => {
                 out.push_str("Piecewise(");
@@ -932,7 +949,7 @@ impl Expr {
                     RelOp::Ne => "Ne",
                     RelOp::Gt | RelOp::Ge => unreachable!("normalised to Lt/Le"),
                 };
-                list(out, head, &[(**l).clone(), (**r).clone()]);
+                list(out, head, &[l.clone(), r.clone()]);
             }
             Kind::Bool(op, args) => {
                 let head = match op {

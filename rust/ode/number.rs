@@ -235,7 +235,15 @@ impl Acc {
                 return;
             }
         }
-        *self.big() += n.value();
+        match n {
+            // A first term is taken as it is: adding it to zero would cost a gcd.
+            Number::Exact(r) | Number::Approx(r, _) if self.fast == Some(0.0) => {
+                self.fast = None;
+                self.value = Some(r.clone());
+            }
+            Number::Exact(r) | Number::Approx(r, _) => *self.big() += r,
+            _ => *self.big() += n.value(),
+        }
         self.bound();
     }
 
@@ -256,7 +264,15 @@ impl Acc {
                 return;
             }
         }
-        *self.big() *= n.value();
+        match n {
+            // A first factor is taken as it is: multiplying it by one would cost a gcd.
+            Number::Exact(r) | Number::Approx(r, _) if self.fast == Some(1.0) => {
+                self.fast = None;
+                self.value = Some(r.clone());
+            }
+            Number::Exact(r) | Number::Approx(r, _) => *self.big() *= r,
+            _ => *self.big() *= n.value(),
+        }
         self.bound();
     }
 

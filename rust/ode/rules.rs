@@ -80,12 +80,12 @@ pub enum Sort {
 
 /// Whether an expression is a truth value (a relation, a boolean operator, `True`/`False`).
 fn is_truth(e: &Expr) -> bool {
-    matches!(e.encoding().first(), Some(b'R' | b'B' | b'T' | b'U'))
+    matches!(e.view(), View::Rel(..) | View::Bool(..) | View::Truth(_))
 }
 
 /// Checks that `arg` may stand where a `sort` is needed; a symbol may stand for either.
 pub fn check_argument(sort: Sort, arg: &Expr) -> Result<(), String> {
-    if matches!(arg.encoding().first(), Some(b'S')) {
+    if matches!(arg.view(), View::Sym(_)) {
         return Ok(());
     }
     match (sort, is_truth(arg)) {

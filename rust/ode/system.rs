@@ -65,12 +65,7 @@ impl System {
     pub fn encode(&self) -> Result<Vec<u8>, Duplicate> {
         let constants = sorted_unique(&self.constants, "constant")?;
         let equations = sorted_unique(&self.equations, "left-hand side")?;
-        let mut out = Vec::with_capacity(
-            64 + equations
-                .iter()
-                .map(|(n, e)| n.len() + e.encoding().len() + 4)
-                .sum::<usize>(),
-        );
+        let mut out = Vec::new();
         put_str(&mut out, MAGIC);
         out.extend_from_slice(&FORMAT_VERSION.to_be_bytes());
         put_layouts(
@@ -87,7 +82,7 @@ impl System {
             put_len(&mut out, items.len());
             for (name, value) in items.iter() {
                 put_str(&mut out, name);
-                out.extend_from_slice(value.encoding());
+                value.encode_into(&mut out);
             }
         }
         Ok(out)

@@ -6,6 +6,7 @@
 //! recognised before normalisation, as Python does.  Strings and imaginary literals are read
 //! only to be refused with a column.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use num_bigint::BigInt;
@@ -150,12 +151,22 @@ fn potential_identifier_char(c: char) -> bool {
 /// lines (both only occur in a right-hand side given as its own string); any other newline is
 /// a `Newline` token.
 pub fn tokenize(src: &str) -> Result<Vec<Token>, TextError> {
+    let mut tokens = Vec::new();
+    tokenize_into(src, &mut tokens)?;
+    Ok(tokens)
+}
+
+/// [`tokenize`] into `tokens` (cleared first), so that a caller parsing line after line
+/// reuses one buffer.
+pub fn tokenize_into(src: &str, tokens: &mut Vec<Token>) -> Result<(), TextError> {
+    tokens.clear();
+    tokens.reserve(src.len() / 2 + 1);
     Lexer {
         src,
         pos: 0,
         depth: 0,
     }
-    .run()
+    .run(tokens)
 }
 
 struct Lexer<'a> {
@@ -178,8 +189,7 @@ impl Lexer<'_> {
         self.src[self.pos..].chars().nth(offset)
     }
 
-    fn run(mut self) -> Result<Vec<Token>, TextError> {
-        let mut tokens = Vec::with_capacity(self.src.len() / 2 + 1);
+    fn run(mut self, tokens: &mut Vec<Token>) -> Result<(), TextError> {
         loop {
             let Some(c) = self.peek() else {
                 tokens.push(Token {
@@ -187,7 +197,7 @@ impl Lexer<'_> {
                     range: self.pos..self.pos,
                     value: TokenValue::None,
                 });
-                return Ok(tokens);
+                return Ok(());
             };
             let start = self.pos;
             match c {
@@ -306,10 +316,10 @@ impl Lexer<'_> {
         })
     }
 
-    /// Digits of `radix` with single underscores between them; returns them without the
-    /// underscores.  Python allows one underscore after a base prefix (`0x_ff`).
-    fn digits(&mut self, radix: u32, after_prefix: bool) -> Result<String, TextError> {
-        let mut out = String::new();
+    /// Digits of `radix` with single underscores between them; returns how many digits.
+    /// Python allows one underscore after a base prefix (`0x_ff`).
+    fn digits(&mut self, radix: u32, after_prefix: bool) -> Result<usize, TextError> {
+        let mut count = 0;
         let mut underscore_ok = after_prefix;
         loop {
             match self.peek() {
@@ -322,12 +332,22 @@ impl Lexer<'_> {
                     underscore_ok = false;
                 }
                 Some(c) if c.is_digit(radix) => {
-                    out.push(c);
+                    count += 1;
                     self.pos += 1;
                     underscore_ok = true;
                 }
-                _ => return Ok(out),
+                _ => return Ok(count),
             }
+        }
+    }
+
+    /// The source from `from` to here, without the underscores `digits` accepted.
+    fn literal(&self, from: usize) -> Cow<'_, str> {
+        let text = &self.src[from..self.pos];
+        if text.contains('_') {
+            Cow::Owned(text.replace('_', ""))
+        } else {
+            Cow::Borrowed(text)
         }
     }
 
@@ -355,41 +375,37 @@ impl Lexer<'_> {
         };
         if let Some((radix, what)) = radix {
             self.pos += 2;
-            let digits = self.digits(radix, true)?;
-            if digits.is_empty() {
+            if self.digits(radix, true)? == 0 {
                 return Err(self.error(start, format!("invalid {what} literal")));
             }
-            let value = BigInt::from_str_radix(&digits, radix).expect("checked digits");
+            let value =
+                BigInt::from_str_radix(&self.literal(start + 2), radix).expect("checked digits");
             return finish(self, TokenKind::Int, TokenValue::Int(value));
         }
-        let int_part = self.digits(10, false)?;
-        let mut frac = None;
-        let mut exp = None;
+        self.digits(10, false)?;
+        let mut decimal = false;
         if self.peek() == Some('.') {
             self.pos += 1;
-            frac = Some(self.digits(10, false)?);
+            self.digits(10, false)?;
+            decimal = true;
         }
         if matches!(self.peek(), Some('e' | 'E')) {
             let at = self.pos;
             self.pos += 1;
-            let sign = match self.peek() {
-                Some(s @ ('+' | '-')) => {
-                    self.pos += 1;
-                    s
-                }
-                _ => '+',
-            };
-            let digits = self.digits(10, false)?;
-            if digits.is_empty() {
+            if matches!(self.peek(), Some('+' | '-')) {
+                self.pos += 1;
+            }
+            if self.digits(10, false)? == 0 {
                 return Err(self.error(at, "invalid decimal literal"));
             }
-            exp = Some(format!("{sign}{digits}"));
+            decimal = true;
         }
         if matches!(self.peek(), Some('j' | 'J')) {
             self.pos += 1;
             return finish(self, TokenKind::Imaginary, TokenValue::None);
         }
-        if frac.is_none() && exp.is_none() {
+        if !decimal {
+            let int_part = self.literal(start);
             if int_part.len() > 1 && int_part.starts_with('0') && int_part.contains(|c| c != '0') {
                 return Err(self.error(
                     start,
@@ -406,17 +422,17 @@ impl Lexer<'_> {
                     ),
                 ));
             }
-            let value = int_part.parse::<BigInt>().expect("checked digits");
+            // Most literals fit a u64, which parses without building a big integer first.
+            let value = match int_part.parse::<u64>() {
+                Ok(small) => BigInt::from(small),
+                Err(_) => int_part.parse::<BigInt>().expect("checked digits"),
+            };
             return finish(self, TokenKind::Int, TokenValue::Int(value));
         }
-        // What float() gives: Rust's parse is correctly rounded (overflow is inf).
-        let text = format!(
-            "{}.{}e{}",
-            if int_part.is_empty() { "0" } else { &int_part },
-            frac.as_deref().filter(|f| !f.is_empty()).unwrap_or("0"),
-            exp.as_deref().unwrap_or("+0"),
-        );
-        let value = text.parse::<f64>().expect("checked digits");
+        // What float() gives: Rust's parse is correctly rounded (overflow is inf), and its
+        // grammar takes every Python float literal once the underscores are gone (`3.`,
+        // `.25`, `1.e5`, `2.5E+2`).
+        let value = self.literal(start).parse::<f64>().expect("checked digits");
         finish(self, TokenKind::Float, TokenValue::Float(value))
     }
 
@@ -457,76 +473,67 @@ impl Lexer<'_> {
     fn operator(&mut self) -> Result<Token, TextError> {
         use TokenKind as K;
         let start = self.pos;
-        let rest = &self.src[self.pos..];
+        let rest = &self.src.as_bytes()[self.pos..];
+        let (second, third) = (rest.get(1).copied(), rest.get(2).copied());
         // Longest match first.
-        const OPS: [(&str, TokenKind); 47] = [
-            ("**=", K::AugAssign),
-            ("//=", K::AugAssign),
-            (">>=", K::AugAssign),
-            ("<<=", K::AugAssign),
-            ("...", K::Ellipsis),
-            ("**", K::DoubleStar),
-            ("//", K::DoubleSlash),
-            ("<<", K::LeftShift),
-            (">>", K::RightShift),
-            ("<=", K::LessEqual),
-            (">=", K::GreaterEqual),
-            ("==", K::EqEqual),
-            ("!=", K::NotEqual),
-            ("->", K::Arrow),
-            (":=", K::ColonEqual),
-            ("+=", K::AugAssign),
-            ("-=", K::AugAssign),
-            ("*=", K::AugAssign),
-            ("/=", K::AugAssign),
-            ("%=", K::AugAssign),
-            ("@=", K::AugAssign),
-            ("&=", K::AugAssign),
-            ("|=", K::AugAssign),
-            ("^=", K::AugAssign),
-            ("+", K::Plus),
-            ("-", K::Minus),
-            ("*", K::Star),
-            ("/", K::Slash),
-            ("%", K::Percent),
-            ("@", K::At),
-            ("&", K::Amper),
-            ("|", K::Vbar),
-            ("^", K::CircumFlex),
-            ("~", K::Tilde),
-            ("<", K::Less),
-            (">", K::Greater),
-            ("=", K::Equal),
-            ("(", K::Lpar),
-            (")", K::Rpar),
-            ("[", K::Lsqb),
-            ("]", K::Rsqb),
-            ("{", K::Lbrace),
-            ("}", K::Rbrace),
-            (",", K::Comma),
-            (":", K::Colon),
-            (";", K::Semi),
-            (".", K::Dot),
-        ];
-        let first = rest.as_bytes()[0];
-        let Some((text, kind)) = OPS
-            .iter()
-            .find(|(text, _)| text.as_bytes()[0] == first && rest.starts_with(text))
-        else {
-            let c = self.peek().expect("not at the end");
-            return Err(self.error(
-                start,
-                format!("invalid character '{c}' (U+{:04X})", c as u32),
-            ));
+        let (len, kind) = match (rest[0], second, third) {
+            (b'*', Some(b'*'), Some(b'='))
+            | (b'/', Some(b'/'), Some(b'='))
+            | (b'>', Some(b'>'), Some(b'='))
+            | (b'<', Some(b'<'), Some(b'=')) => (3, K::AugAssign),
+            (b'.', Some(b'.'), Some(b'.')) => (3, K::Ellipsis),
+            (b'*', Some(b'*'), _) => (2, K::DoubleStar),
+            (b'/', Some(b'/'), _) => (2, K::DoubleSlash),
+            (b'<', Some(b'<'), _) => (2, K::LeftShift),
+            (b'>', Some(b'>'), _) => (2, K::RightShift),
+            (b'<', Some(b'='), _) => (2, K::LessEqual),
+            (b'>', Some(b'='), _) => (2, K::GreaterEqual),
+            (b'=', Some(b'='), _) => (2, K::EqEqual),
+            (b'!', Some(b'='), _) => (2, K::NotEqual),
+            (b'-', Some(b'>'), _) => (2, K::Arrow),
+            (b':', Some(b'='), _) => (2, K::ColonEqual),
+            (b'+' | b'-' | b'*' | b'/' | b'%' | b'@' | b'&' | b'|' | b'^', Some(b'='), _) => {
+                (2, K::AugAssign)
+            }
+            (b'+', ..) => (1, K::Plus),
+            (b'-', ..) => (1, K::Minus),
+            (b'*', ..) => (1, K::Star),
+            (b'/', ..) => (1, K::Slash),
+            (b'%', ..) => (1, K::Percent),
+            (b'@', ..) => (1, K::At),
+            (b'&', ..) => (1, K::Amper),
+            (b'|', ..) => (1, K::Vbar),
+            (b'^', ..) => (1, K::CircumFlex),
+            (b'~', ..) => (1, K::Tilde),
+            (b'<', ..) => (1, K::Less),
+            (b'>', ..) => (1, K::Greater),
+            (b'=', ..) => (1, K::Equal),
+            (b'(', ..) => (1, K::Lpar),
+            (b')', ..) => (1, K::Rpar),
+            (b'[', ..) => (1, K::Lsqb),
+            (b']', ..) => (1, K::Rsqb),
+            (b'{', ..) => (1, K::Lbrace),
+            (b'}', ..) => (1, K::Rbrace),
+            (b',', ..) => (1, K::Comma),
+            (b':', ..) => (1, K::Colon),
+            (b';', ..) => (1, K::Semi),
+            (b'.', ..) => (1, K::Dot),
+            _ => {
+                let c = self.peek().expect("not at the end");
+                return Err(self.error(
+                    start,
+                    format!("invalid character '{c}' (U+{:04X})", c as u32),
+                ));
+            }
         };
         match kind {
             K::Lpar | K::Lsqb | K::Lbrace => self.depth += 1,
             K::Rpar | K::Rsqb | K::Rbrace => self.depth = self.depth.saturating_sub(1),
             _ => {}
         }
-        self.pos += text.len();
+        self.pos += len;
         Ok(Token {
-            kind: *kind,
+            kind,
             range: start..self.pos,
             value: TokenValue::None,
         })
@@ -569,6 +576,74 @@ mod tests {
     }
 
     #[test]
+    fn every_operator() {
+        use TokenKind as K;
+        let src = "**= //= >>= <<= ... ** // << >> <= >= == != -> := += -= *= /= %= @= &= |= ^= \
+                   + - * / % @ & | ^ ~ < > = ( ) [ ] { } , : ; . <<<=>>>=***";
+        let aug = K::AugAssign;
+        assert_eq!(
+            kinds(src),
+            [
+                aug,
+                aug,
+                aug,
+                aug,
+                K::Ellipsis,
+                K::DoubleStar,
+                K::DoubleSlash,
+                K::LeftShift,
+                K::RightShift,
+                K::LessEqual,
+                K::GreaterEqual,
+                K::EqEqual,
+                K::NotEqual,
+                K::Arrow,
+                K::ColonEqual,
+                aug,
+                aug,
+                aug,
+                aug,
+                aug,
+                aug,
+                aug,
+                aug,
+                aug,
+                K::Plus,
+                K::Minus,
+                K::Star,
+                K::Slash,
+                K::Percent,
+                K::At,
+                K::Amper,
+                K::Vbar,
+                K::CircumFlex,
+                K::Tilde,
+                K::Less,
+                K::Greater,
+                K::Equal,
+                K::Lpar,
+                K::Rpar,
+                K::Lsqb,
+                K::Rsqb,
+                K::Lbrace,
+                K::Rbrace,
+                K::Comma,
+                K::Colon,
+                K::Semi,
+                K::Dot,
+                K::LeftShift,
+                K::LessEqual,
+                K::RightShift,
+                K::GreaterEqual,
+                K::DoubleStar,
+                K::Star,
+                K::EndOfFile
+            ]
+        );
+        assert!(tokenize("a $ b").is_err());
+    }
+
+    #[test]
     fn numbers_follow_python() {
         assert!(matches!(number("1_000"), TokenValue::Int(i) if i == BigInt::from(1000)));
         assert!(matches!(number("0x_ff"), TokenValue::Int(i) if i == BigInt::from(255)));
@@ -579,6 +654,10 @@ mod tests {
         assert!(matches!(number("5."), TokenValue::Float(f) if f == 5.0));
         assert!(matches!(number("1_0.2_5e1_0"), TokenValue::Float(f) if f == 10.25e10));
         assert!(matches!(number("1e400"), TokenValue::Float(f) if f.is_infinite()));
+        assert!(matches!(number("1.e5"), TokenValue::Float(f) if f == 1e5));
+        assert!(matches!(number("2.5E+2"), TokenValue::Float(f) if f == 250.0));
+        assert!(matches!(number("3_0E-0_1"), TokenValue::Float(f) if f == 3.0));
+        assert!(matches!(number("1e-320"), TokenValue::Float(f) if f == 1e-320));
         // Correctly rounded, like float(), where naive digit-by-digit parsing is not.
         assert!(
             matches!(number("9007199254740993.0"), TokenValue::Float(f) if f == 9007199254740992.0)

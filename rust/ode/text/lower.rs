@@ -22,6 +22,9 @@
 //! compared as SymPy's `canonical` relations, except for its sign rule (SymPy equates
 //! `-x > 0` and `x < 0`; the text front end keeps them apart).
 
+use std::cell::RefCell;
+use std::sync::OnceLock;
+
 use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::{One, Zero};
@@ -98,7 +101,55 @@ mod tag {
 }
 
 fn atom_tree(e: &Expr) -> u64 {
-    hash_bytes(e.encoding())
+    thread_local! {
+        static BYTES: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    }
+    BYTES.with_borrow_mut(|bytes| {
+        bytes.clear();
+        e.encode_into(bytes);
+        hash_bytes(bytes)
+    })
+}
+
+/// The symbols a value uses, as indices into the parser's name table: a bit each for the
+/// first 64 names (an equation rarely has more), a list for the rest, which may repeat.
+#[derive(Clone, Debug, Default)]
+pub struct Names {
+    bits: u64,
+    more: Vec<u32>,
+}
+
+impl Names {
+    fn one(id: u32) -> Names {
+        match 1u64.checked_shl(id) {
+            Some(bit) => Names {
+                bits: bit,
+                more: Vec::new(),
+            },
+            None => Names {
+                bits: 0,
+                more: vec![id],
+            },
+        }
+    }
+
+    fn extend(&mut self, other: &Names) {
+        self.bits |= other.bits;
+        self.more.extend_from_slice(&other.more);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.bits == 0 && self.more.is_empty()
+    }
+
+    /// The indices, sorted, each once.
+    pub fn ids(&self) -> Vec<u32> {
+        let mut ids: Vec<u32> = (0..64).filter(|i| self.bits >> i & 1 == 1).collect();
+        ids.extend_from_slice(&self.more);
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
 }
 
 /// A built node: its canonical form, its shape, and the symbols it uses.
@@ -106,8 +157,7 @@ fn atom_tree(e: &Expr) -> u64 {
 pub struct Value {
     pub expr: Expr,
     pub shape: Shape,
-    /// Indices into the parser's name table; may repeat.
-    pub names: Vec<u32>,
+    pub names: Names,
     /// Whether a `Piecewise` is part of this value.
     pub has_piecewise: bool,
     /// Byte offset where the node starts, for errors.
@@ -130,7 +180,7 @@ fn truth(value: bool, start: usize) -> Value {
         tree: atom_tree(&expr),
         expr,
         shape: Shape::Truth(value),
-        names: Vec::new(),
+        names: Names::default(),
         has_piecewise: false,
         start,
     }
@@ -138,9 +188,9 @@ fn truth(value: bool, start: usize) -> Value {
 
 impl Value {
     fn combine(expr: Expr, shape: Shape, parts: &[&Value], start: usize) -> Value {
-        let mut names = Vec::with_capacity(parts.iter().map(|p| p.names.len()).sum());
+        let mut names = Names::default();
         for p in parts {
-            names.extend_from_slice(&p.names);
+            names.extend(&p.names);
         }
         Value {
             expr,
@@ -283,7 +333,7 @@ pub fn symbol(name: &str, id: u32, start: usize) -> Value {
         tree: atom_tree(&expr),
         expr,
         shape: Shape::Symbol,
-        names: vec![id],
+        names: Names::one(id),
         has_piecewise: false,
         start,
     }
@@ -295,7 +345,7 @@ pub fn int(value: BigInt, start: usize) -> Value {
         tree: atom_tree(&expr),
         expr,
         shape: Shape::Int(value),
-        names: Vec::new(),
+        names: Names::default(),
         has_piecewise: false,
         start,
     }
@@ -312,7 +362,7 @@ pub fn float(value: f64, start: usize) -> Value {
         tree: atom_tree(&expr),
         expr,
         shape: Shape::Float(value),
-        names: Vec::new(),
+        names: Names::default(),
         has_piecewise: false,
         start,
     }
@@ -326,7 +376,7 @@ pub fn tuple(items: Vec<Value>, start: usize) -> Value {
     Value {
         expr: Expr::truth(false),
         shape: Shape::Tuple(items),
-        names: Vec::new(),
+        names: Names::default(),
         has_piecewise: false,
         start,
         tree: 0,
@@ -346,7 +396,7 @@ fn binary(
 ) -> Result<Value, Refusal> {
     let (a, b) = (a.number()?, b.number()?);
     let mut names = a.names;
-    names.extend_from_slice(&b.names);
+    names.extend(&b.names);
     Ok(Value {
         expr: build(a.expr, b.expr),
         shape: Shape::Arith,
@@ -362,16 +412,18 @@ fn constant_tree(e: Expr) -> u64 {
     atom_tree(&e)
 }
 
+/// The tree of the `-1` that negations and divisions add, computed once.
+fn minus_one_tree() -> u64 {
+    static TREE: OnceLock<u64> = OnceLock::new();
+    *TREE.get_or_init(|| constant_tree(Expr::int(-1)))
+}
+
 fn neg_tree(a: u64) -> u64 {
-    mix(&[tag::MUL, constant_tree(Expr::int(-1)), a])
+    mix(&[tag::MUL, minus_one_tree(), a])
 }
 
 fn div_tree(a: u64, b: u64) -> u64 {
-    mix(&[
-        tag::MUL,
-        a,
-        mix(&[tag::POW, b, constant_tree(Expr::int(-1))]),
-    ])
+    mix(&[tag::MUL, a, mix(&[tag::POW, b, minus_one_tree()])])
 }
 
 fn func_tree(name: &str, args: &[u64]) -> u64 {

@@ -20,6 +20,8 @@ pub mod lexer;
 pub mod lower;
 pub mod parser;
 
+use std::cell::RefCell;
+
 use super::encoding::Expr;
 use super::rules::check_tree;
 
@@ -152,10 +154,29 @@ pub fn is_blank(line: &str) -> bool {
     py_strip(line.split('#').next().unwrap_or("")).is_empty()
 }
 
+/// Runs `parse` on the tokens of `src`, in a buffer each thread reuses from line to line
+/// (a fresh one per line cost a cache-cold allocation per equation).
+fn with_tokens<T>(
+    src: &str,
+    parse: impl FnOnce(&[lexer::Token]) -> Result<T, TextError>,
+) -> Result<T, TextError> {
+    /// A buffer grown past this many tokens by one long line is not kept.
+    const KEPT: usize = 4096;
+    thread_local! {
+        static TOKENS: RefCell<Vec<lexer::Token>> = const { RefCell::new(Vec::new()) };
+    }
+    TOKENS.with_borrow_mut(|tokens| {
+        let out = lexer::tokenize_into(src, tokens).and_then(|()| parse(tokens));
+        if tokens.capacity() > KEPT {
+            *tokens = Vec::new();
+        }
+        out
+    })
+}
+
 /// Parses one `lhs = rhs` line (already stripped).
 pub fn parse_line(line: &str) -> Result<Equation, TextError> {
-    let tokens = lexer::tokenize(line)?;
-    let eq = parser::Parser::new(line, &tokens).equation()?;
+    let eq = with_tokens(line, |tokens| parser::Parser::new(line, tokens).equation())?;
     finished(&eq.rhs)?;
     Ok(eq)
 }
@@ -171,8 +192,9 @@ fn finished(rhs: &Expr) -> Result<(), TextError> {
 
 /// Parses a right-hand side given on its own (already stripped).
 pub fn parse_rhs(lhs: &str, text: &str) -> Result<Equation, TextError> {
-    let tokens = lexer::tokenize(text)?;
-    let (rhs, symbols) = parser::Parser::new(text, &tokens).right_hand_side()?;
+    let (rhs, symbols) = with_tokens(text, |tokens| {
+        parser::Parser::new(text, tokens).right_hand_side()
+    })?;
     finished(&rhs)?;
     Ok(Equation {
         lhs: lhs.to_owned(),

@@ -24,6 +24,8 @@ pub struct Parser<'a> {
     pos: usize,
     depth: usize,
     names: Vec<&'a str>,
+    /// The value of each name in `names`, built once: a symbol used again is a copy.
+    symbols: Vec<Value>,
 }
 
 type Parsed<T> = Result<T, TextError>;
@@ -43,6 +45,7 @@ impl<'a> Parser<'a> {
             pos: 0,
             depth: 0,
             names: Vec::new(),
+            symbols: Vec::new(),
         }
     }
 
@@ -101,10 +104,9 @@ impl<'a> Parser<'a> {
 
     /// The sorted, unique symbol names a value uses.
     fn symbol_names(&self, value: &Value) -> Vec<String> {
-        let mut ids = value.names.clone();
-        ids.sort_unstable();
-        ids.dedup();
-        let mut names: Vec<String> = ids
+        let mut names: Vec<String> = value
+            .names
+            .ids()
             .into_iter()
             .map(|i| self.names[i as usize].to_owned())
             .collect();
@@ -431,13 +433,22 @@ impl<'a> Parser<'a> {
         self.lowered(lower::call(name, args, start))
     }
 
-    fn intern(&mut self, name: &'a str) -> u32 {
+    /// The symbol `name`, starting at `start`.
+    fn symbol(&mut self, name: &'a str, start: usize) -> Value {
         // An equation uses a handful of names: a scan beats hashing them.
-        if let Some(id) = self.names.iter().position(|n| *n == name) {
-            return id as u32;
+        let id = match self.names.iter().position(|n| *n == name) {
+            Some(id) => id,
+            None => {
+                let id = u32::try_from(self.names.len()).expect("fewer than 2**32 names");
+                self.names.push(name);
+                self.symbols.push(lower::symbol(name, id, start));
+                self.names.len() - 1
+            }
+        };
+        Value {
+            start,
+            ..self.symbols[id].clone()
         }
-        self.names.push(name);
-        u32::try_from(self.names.len() - 1).expect("fewer than 2**32 names")
     }
 
     fn atom(&mut self) -> Parsed<Value> {
@@ -452,8 +463,7 @@ impl<'a> Parser<'a> {
         match self.peek() {
             K::Name => {
                 let name = self.bump().name(self.src);
-                let id = self.intern(name);
-                Ok(lower::symbol(name, id, start))
+                Ok(self.symbol(name, start))
             }
             K::Int => {
                 let TokenValue::Int(i) = &self.bump().value else {
@@ -550,6 +560,18 @@ mod tests {
         // A branch SymPy drops does not count.
         let eq = parse_rhs("e", "a if True else b").unwrap();
         assert_eq!(eq.symbols, ["a"]);
+    }
+
+    #[test]
+    fn many_names_are_reported_once_sorted() {
+        // Past 64 names the set keeps a list beside its bits.
+        let text: Vec<String> = (0..100).map(|i| format!("x{} * x{}", i, 99 - i)).collect();
+        let eq = parse_rhs("e", &text.join(" + ")).unwrap();
+        let mut expected: Vec<String> = (0..100).map(|i| format!("x{i}")).collect();
+        expected.sort();
+        assert_eq!(eq.symbols, expected);
+        let eq = parse_rhs("e", "x99 - x99 + x70 if x0 > 0 else x1").unwrap();
+        assert_eq!(eq.symbols, ["x0", "x1", "x70", "x99"]);
     }
 
     #[test]

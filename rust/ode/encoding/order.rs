@@ -1,0 +1,336 @@
+//! The canonical order of nodes, and the writer of their encodings.
+//!
+//! Commutative arguments are sorted by their encodings (rule 6).  The encoding is prefix-free
+//! (a tag, then counts and lengths before what they count), so two encodings compare as
+//! their first difference, which lies in the tag, in a count or length (a big-endian `u32`,
+//! so compared as a number), in a name's bytes, in a number's parts, or inside the first
+//! child that differs, where the same holds again.  [`cmp`] walks two nodes that way, so it
+//! orders them exactly as comparing their encodings byte by byte would, without writing them.
+//! The tests check that against the bytes.
+
+use std::cmp::Ordering;
+use std::sync::Arc;
+
+use num_traits::Signed;
+
+use super::super::number::Number;
+use super::{bool_byte, encode_number, put_len, put_str, rel_byte, Expr, Kind};
+
+/// Nodes this shallow are walked without checking the stack; deeper ones grow it on the heap
+/// when it runs low (a walk recurses as deep as the tree, which `rules::MAX_DEPTH` bounds but
+/// a small thread stack might not hold).
+const SHALLOW: u32 = 32;
+const RED_ZONE: usize = 64 * 1024;
+const GROWTH: usize = 1024 * 1024;
+
+fn number_tag(n: &Number) -> u8 {
+    match n {
+        Number::Float(_) | Number::Approx(..) => b'F',
+        Number::Int(_) => b'I',
+        Number::Exact(r) if r.is_integer() => b'I',
+        Number::Exact(_) => b'Q',
+    }
+}
+
+/// The first byte of a node's encoding.
+pub(super) fn tag(e: &Expr) -> u8 {
+    match e.kind() {
+        Kind::Num(n) => number_tag(n),
+        Kind::Sym(_) => b'S',
+        Kind::Const(_) => b'K',
+        Kind::Add(_) => b'A',
+        Kind::Mul(_) => b'M',
+        Kind::Pow(..) => b'P',
+        Kind::Func(..) => b'f',
+        Kind::Piecewise(_) => b'W',
+        Kind::Rel(..) => b'R',
+        Kind::Bool(..) => b'B',
+        Kind::Truth(true) => b'T',
+        Kind::Truth(false) => b'U',
+    }
+}
+
+/// A length-prefixed string: length first, then bytes.
+fn cmp_str(a: &str, b: &str) -> Ordering {
+    a.len()
+        .cmp(&b.len())
+        .then_with(|| a.as_bytes().cmp(b.as_bytes()))
+}
+
+/// Two numbers of the same tag: a double by its bits; an integer by sign byte (negative
+/// last), then magnitude (its length in bytes, then its big-endian bytes: as a number); a
+/// rational by sign, numerator's magnitude, then denominator.
+fn cmp_number(a: &Number, b: &Number) -> Ordering {
+    match (a, b) {
+        (Number::Float(x) | Number::Approx(_, x), Number::Float(y) | Number::Approx(_, y)) => {
+            x.to_bits().cmp(&y.to_bits())
+        }
+        (Number::Int(x), Number::Int(y)) => (*x < 0)
+            .cmp(&(*y < 0))
+            .then_with(|| x.unsigned_abs().cmp(&y.unsigned_abs())),
+        _ => {
+            let (x, y) = (a.value(), b.value());
+            x.is_negative()
+                .cmp(&y.is_negative())
+                .then_with(|| x.numer().magnitude().cmp(y.numer().magnitude()))
+                .then_with(|| x.denom().magnitude().cmp(y.denom().magnitude()))
+        }
+    }
+}
+
+fn cmp_seq<'a>(
+    a: impl Iterator<Item = &'a Expr>,
+    mut b: impl Iterator<Item = &'a Expr>,
+) -> Ordering {
+    for x in a {
+        let Some(y) = b.next() else {
+            return Ordering::Greater;
+        };
+        match cmp(x, y) {
+            Ordering::Equal => {}
+            other => return other,
+        }
+    }
+    if b.next().is_some() {
+        Ordering::Less
+    } else {
+        Ordering::Equal
+    }
+}
+
+/// A counted list: count first, then the items in order.
+fn cmp_list(a: &[Expr], b: &[Expr]) -> Ordering {
+    a.len()
+        .cmp(&b.len())
+        .then_with(|| cmp_seq(a.iter(), b.iter()))
+}
+
+/// The order of the encodings of `a` and `b`.
+pub(super) fn cmp(a: &Expr, b: &Expr) -> Ordering {
+    if Arc::ptr_eq(&a.0, &b.0) {
+        return Ordering::Equal;
+    }
+    let (ta, tb) = (tag(a), tag(b));
+    if ta != tb {
+        return ta.cmp(&tb);
+    }
+    if a.depth().min(b.depth()) > SHALLOW {
+        stacker::maybe_grow(RED_ZONE, GROWTH, || cmp_same_tag(a, b))
+    } else {
+        cmp_same_tag(a, b)
+    }
+}
+
+fn cmp_same_tag(a: &Expr, b: &Expr) -> Ordering {
+    match (a.kind(), b.kind()) {
+        (Kind::Num(x), Kind::Num(y)) => cmp_number(x, y),
+        (Kind::Sym(x), Kind::Sym(y)) | (Kind::Const(x), Kind::Const(y)) => cmp_str(x, y),
+        (Kind::Add(x), Kind::Add(y)) | (Kind::Mul(x), Kind::Mul(y)) => cmp_list(x, y),
+        (Kind::Pow(b1, e1), Kind::Pow(b2, e2)) => cmp(b1, b2).then_with(|| cmp(e1, e2)),
+        (Kind::Func(n1, a1), Kind::Func(n2, a2)) => cmp_str(n1, n2).then_with(|| cmp_list(a1, a2)),
+        (Kind::Piecewise(p1), Kind::Piecewise(p2)) => p1.len().cmp(&p2.len()).then_with(|| {
+            cmp_seq(
+                p1.iter().flat_map(|(e, c)| [e, c]),
+                p2.iter().flat_map(|(e, c)| [e, c]),
+            )
+        }),
+        (Kind::Rel(o1, l1, r1), Kind::Rel(o2, l2, r2)) => rel_byte(*o1)
+            .cmp(&rel_byte(*o2))
+            .then_with(|| cmp(l1, l2))
+            .then_with(|| cmp(r1, r2)),
+        (Kind::Bool(o1, a1), Kind::Bool(o2, a2)) => bool_byte(*o1)
+            .cmp(&bool_byte(*o2))
+            .then_with(|| cmp_list(a1, a2)),
+        (Kind::Truth(_), Kind::Truth(_)) => Ordering::Equal,
+        _ => unreachable!("equal tags are equal kinds"),
+    }
+}
+
+/// What a sum's term merges by (rule 3), compared without building it: a node, or a product
+/// of three or more factors without its numeric factor `i`.
+#[derive(Clone, Copy)]
+pub(super) enum Key<'a> {
+    Node(&'a Expr),
+    Without(&'a [Expr], usize),
+}
+
+fn without(factors: &[Expr], i: usize) -> impl Iterator<Item = &Expr> {
+    factors
+        .iter()
+        .enumerate()
+        .filter(move |(j, _)| *j != i)
+        .map(|(_, f)| f)
+}
+
+/// The product `factors` without factor `i` (encoded `M`, count, the rest), against `e`.
+fn cmp_without(factors: &[Expr], i: usize, e: &Expr) -> Ordering {
+    match e.kind() {
+        Kind::Mul(other) => (factors.len() - 1)
+            .cmp(&other.len())
+            .then_with(|| cmp_seq(without(factors, i), other.iter())),
+        _ => b'M'.cmp(&tag(e)),
+    }
+}
+
+/// The order of two keys' encodings.
+pub(super) fn cmp_keys(a: Key<'_>, b: Key<'_>) -> Ordering {
+    match (a, b) {
+        (Key::Node(x), Key::Node(y)) => cmp(x, y),
+        (Key::Without(f, i), Key::Node(y)) => cmp_without(f, i, y),
+        (Key::Node(x), Key::Without(f, i)) => cmp_without(f, i, x).reverse(),
+        (Key::Without(f, i), Key::Without(g, j)) => f
+            .len()
+            .cmp(&g.len())
+            .then_with(|| cmp_seq(without(f, i), without(g, j))),
+    }
+}
+
+/// Appends the encoding of `e` (see the table in the parent module).
+pub(super) fn write(e: &Expr, out: &mut Vec<u8>) {
+    if let Some(enc) = e.0.enc.get() {
+        out.extend_from_slice(enc);
+        return;
+    }
+    if e.depth() > SHALLOW {
+        stacker::maybe_grow(RED_ZONE, GROWTH, || write_node(e, out));
+    } else {
+        write_node(e, out);
+    }
+}
+
+fn write_list(args: &[Expr], out: &mut Vec<u8>) {
+    put_len(out, args.len());
+    for a in args {
+        write(a, out);
+    }
+}
+
+fn write_node(e: &Expr, out: &mut Vec<u8>) {
+    out.push(tag(e));
+    match e.kind() {
+        Kind::Num(n) => {
+            out.pop();
+            encode_number(n, out);
+        }
+        Kind::Sym(name) | Kind::Const(name) => put_str(out, name),
+        Kind::Add(args) | Kind::Mul(args) => write_list(args, out),
+        Kind::Pow(b, x) => {
+            write(b, out);
+            write(x, out);
+        }
+        Kind::Func(name, args) => {
+            put_str(out, name);
+            write_list(args, out);
+        }
+        Kind::Piecewise(pairs) => {
+            put_len(out, pairs.len());
+            for (x, c) in pairs {
+                write(x, out);
+                write(c, out);
+            }
+        }
+        Kind::Rel(op, l, r) => {
+            out.push(rel_byte(*op));
+            write(l, out);
+            write(r, out);
+        }
+        Kind::Bool(op, args) => {
+            out.push(bool_byte(*op));
+            write_list(args, out);
+        }
+        Kind::Truth(_) => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::super::number::Number;
+    use super::super::{BoolOp, Expr, RelOp};
+    use num_bigint::BigInt;
+    use num_rational::BigRational;
+
+    /// A spread of nodes of every kind, with numbers around the edges of each encoding.
+    fn nodes() -> Vec<Expr> {
+        let s = Expr::symbol;
+        let q = |p: i64, d: i64| {
+            Expr::number(Number::exact(BigRational::new(
+                BigInt::from(p),
+                BigInt::from(d),
+            )))
+        };
+        let big = |e: u32, neg: bool| {
+            let v: BigInt = BigInt::from(2).pow(e) + 1;
+            Expr::number(Number::integer(if neg { -v } else { v }))
+        };
+        let mut leaves = vec![
+            s("x"),
+            s("y"),
+            s("xy"),
+            s("ab"),
+            s("µ"),
+            Expr::constant("pi"),
+            Expr::constant("E"),
+            Expr::int(0),
+            Expr::int(1),
+            Expr::int(-1),
+            Expr::int(255),
+            Expr::int(256),
+            Expr::int(-256),
+            Expr::int(i64::MAX),
+            Expr::int(i64::MIN),
+            big(63, false),
+            big(64, true),
+            big(200, false),
+            q(1, 2),
+            q(-1, 2),
+            q(1, 3),
+            q(255, 256),
+            q(256, 255),
+            Expr::number(Number::Float(0.5)),
+            Expr::number(Number::Float(-0.5)),
+            Expr::number(Number::Float(0.0)),
+            Expr::number(Number::Float(1e300)),
+            Expr::truth(true),
+            Expr::truth(false),
+        ];
+        let n = leaves.len();
+        for i in 0..n {
+            let (a, b) = (leaves[i].clone(), leaves[(i * 7 + 3) % n].clone());
+            let c = leaves[(i * 5 + 1) % n].clone();
+            leaves.push(Expr::add(vec![a.clone(), b.clone()]));
+            leaves.push(Expr::mul(vec![a.clone(), b.clone(), c.clone()]));
+            leaves.push(Expr::pow(a.clone(), b.clone()));
+            leaves.push(Expr::func("sin", vec![a.clone()]));
+            leaves.push(Expr::func("atan2", vec![a.clone(), c.clone()]));
+            leaves.push(Expr::piecewise(vec![
+                (a.clone(), b.clone()),
+                (c.clone(), s("x")),
+            ]));
+            leaves.push(Expr::relation(RelOp::Lt, a.clone(), c.clone()));
+            leaves.push(Expr::relation(RelOp::Eq, a.clone(), b.clone()));
+            leaves.push(Expr::boolean(BoolOp::Or, vec![a.clone(), b.clone()]));
+            leaves.push(Expr::boolean(BoolOp::Not, vec![c]));
+        }
+        leaves
+    }
+
+    #[test]
+    fn nodes_order_as_their_encodings() {
+        let all = nodes();
+        for a in &all {
+            for b in &all {
+                let bytes = a.encoding().cmp(b.encoding());
+                assert_eq!(a.cmp(b), bytes, "{} vs {}", a.render(), b.render());
+            }
+        }
+    }
+
+    #[test]
+    fn written_encodings_match_cached_ones() {
+        for e in nodes() {
+            let mut out = Vec::new();
+            e.encode_into(&mut out);
+            assert_eq!(out, e.encoding());
+        }
+    }
+}
