@@ -229,6 +229,28 @@ def test_deep_ir_is_refused_not_a_crash() -> None:
         hash_system_definition([(ir.sym("dx"), deep)], states=["x"])
 
 
+def test_deep_ir_in_a_small_thread_stack_is_not_a_crash() -> None:
+    # The walk recurses once a level: on a thread with a small stack (threading.stack_size, or
+    # a platform whose threads get 512 KiB) it must grow its stack, not overflow it.  In a child
+    # process, so that a crash is a failed test.
+    code = (
+        "import threading\n"
+        "from cubie.odesystems.symbolic.engine import expr as ir\n"
+        "from cubie_hash.ode import hash_system_definition\n"
+        "deep = ir.sym('x')\n"
+        "for _ in range(1999):\n"
+        "    deep = ir.call('sin', deep)\n"
+        "out = []\n"
+        "threading.stack_size(256 * 1024)\n"
+        "t = threading.Thread(target=lambda: out.append(\n"
+        "    hash_system_definition([(ir.sym('dx'), deep)], states=['x'])))\n"
+        "t.start(); t.join()\n"
+        "assert len(out) == 1, out\n"
+    )
+    ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 0, ran.stderr[-2000:]
+
+
 def test_pairs_may_be_lists() -> None:
     pairs = [[ir.sym("dx"), ir.neg(ir.sym("x"))]]
     assert hash_system_definition(pairs, states=["x"]) == (

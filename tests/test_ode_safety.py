@@ -124,6 +124,29 @@ def test_deepest_accepted_tree_fits_a_small_thread_stack() -> None:
     assert assert_ok(child(SMALL_STACK.replace("{depth}", str(MAX_DEPTH)))) == ["2"]
 
 
+DEEP_PAIRS = """
+import sympy as sp
+from cubie_hash import CubieHashError
+from cubie_hash.ode import parse_equations
+x, dx = sp.symbols("x dx")
+for depth in (300, {depth} - 1, {depth} + 1, 5000):
+    e = x
+    for _ in range(depth):
+        e = sp.sin(e, evaluate=False)
+    try:
+        print(parse_equations([(dx, e)], states=["x"]).fn_hash[:8])
+    except CubieHashError as err:
+        print(type(err).__name__)
+"""
+
+
+def test_deep_sympy_pairs_parse_without_recursion() -> None:
+    """parse_equations printed a SymPy pair for its label and asked it for free_symbols, both
+    recursive: a 300-deep tree raised RecursionError (and crashed a thread with a small stack)."""
+    lines = assert_ok(child(DEEP_PAIRS.replace("{depth}", str(MAX_DEPTH))))
+    assert [len(h) for h in lines[:2]] == [8, 8] and lines[2:] == ["EquationError"] * 2
+
+
 FOLDS = """
 import sympy as sp
 from cubie_hash.ode import hash_system_definition, parse_equations
@@ -241,6 +264,10 @@ def test_names_equal_under_nfkc_are_one_name() -> None:
     typed = parse_equations("dℌ = -ℌ", states=["ℌ"]).fn_hash
     assert typed == parse_equations("dH = -H", states=["H"]).fn_hash
     assert hash_system_definition([(sp.Symbol("dℌ"), -sp.Symbol("ℌ"))], states=["ℌ"]) == typed
+    # SymPy symbols count for the whole-system checks by their normal form too: a SymPy `ℌ`
+    # is the declared `H` (it was refused as undeclared, while the walk hashed it as `H`).
+    mixed = parse_equations([(DX, sp.Symbol("ℌ") * sp.Symbol("x"))], states=["x"], parameters=["H"])
+    assert mixed.fn_hash == parse_equations("dx = H*x", states=["x"], parameters=["H"]).fn_hash
 
 
 def test_rational_with_zero_denominator_is_refused() -> None:

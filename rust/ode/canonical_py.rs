@@ -66,11 +66,12 @@ fn entry(walker: &mut Walker, item: &Bound<'_, PyAny>) -> PyResult<Pending> {
             label,
         });
     }
-    let symbols: Vec<String> = parts.get_item(3)?.extract()?;
+    walker.take_symbols(); // from here on, this right-hand side's only
     let expr = walker.walk(&rhs).map_err(|e| {
         EquationError::new_err(format!("equation for {lhs}: {}", e.value(rhs.py())))
     })?;
-    let shown = rhs.str()?.to_str()?.to_owned();
+    let symbols = walker.take_symbols();
+    let shown = shown(&rhs)?;
     Ok(Pending::Done(Lowered {
         item: Item {
             lhs,
@@ -81,6 +82,18 @@ fn entry(walker: &mut Walker, item: &Bound<'_, PyAny>) -> PyResult<Pending> {
         rhs: expr,
         rhs_text: None,
     }))
+}
+
+/// A SymPy right-hand side as messages show it: its `str`, or a placeholder where SymPy's
+/// printer, which recurses, gives up on a deep tree (the walk itself does not recurse).
+fn shown(rhs: &Bound<'_, PyAny>) -> PyResult<String> {
+    match rhs.str() {
+        Ok(text) => Ok(text.to_str()?.to_owned()),
+        Err(err) if err.is_instance_of::<pyo3::exceptions::PyException>(rhs.py()) => {
+            Ok("<an expression too deep for SymPy to print>".to_owned())
+        }
+        Err(err) => Err(err),
+    }
 }
 
 fn constants(
@@ -130,8 +143,9 @@ impl CanonicalSystem {
     /// Parse, walk and check a system.
     ///
     /// ``equations`` is a ``str`` (lines of ``lhs = rhs``) or a list of entries: a ``str``
-    /// (lines), ``(lhs, rhs: str, label)`` or ``(lhs, rhs: SymPy expression or number,
-    /// label, symbol names)``.  Text is parsed in Rust with the GIL released.
+    /// (lines) or ``(lhs, rhs, label)`` with ``rhs`` a ``str``, a SymPy expression or a
+    /// number.  Text is parsed in Rust with the GIL released; the symbols of a SymPy
+    /// right-hand side are those its walk meets.
     #[new]
     #[pyo3(signature = (equations, states, parameters, constants, drivers, observables))]
     fn new(

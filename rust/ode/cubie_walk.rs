@@ -223,7 +223,10 @@ impl CubieWalker {
             )));
         }
         self.depth += 1;
-        let result = self.convert(obj);
+        // A level takes a few hundred bytes of stack (kilobytes in a debug build): grow it on
+        // the heap when the thread's own runs low (a Python thread may have 256 KiB), so the
+        // limit, not the thread, decides.
+        let result = stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.convert(obj));
         self.depth -= 1;
         result
     }

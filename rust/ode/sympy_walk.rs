@@ -159,6 +159,10 @@ pub struct Walker {
     classes: HashMap<usize, Class>,
     /// Nodes walked, for checking signals every so often.
     visited: u64,
+    /// The (NFKC) names of the symbols met since [`Walker::take_symbols`] was last called:
+    /// what the whole-system checks compare with the declarations, read off the same walk
+    /// (SymPy's own `free_symbols` recurses, and reports names before normalisation).
+    symbols: Vec<String>,
 }
 
 /// One composite node whose arguments are being walked.
@@ -240,7 +244,16 @@ impl Walker {
         Walker {
             classes: HashMap::new(),
             visited: 0,
+            symbols: Vec::new(),
         }
+    }
+
+    /// The sorted, unique names of the symbols walked since the last call.
+    pub fn take_symbols(&mut self) -> Vec<String> {
+        let mut names = std::mem::take(&mut self.symbols);
+        names.sort_unstable();
+        names.dedup();
+        names
     }
 
     fn args<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTuple>> {
@@ -334,10 +347,13 @@ impl Walker {
                 let name = name
                     .cast::<PyString>()
                     .map_err(|_| refuse("a Symbol whose name is not a str"))?;
-                match name.to_str()? {
-                    ascii if ascii.is_ascii() => Expr::symbol(ascii), // its own NFKC form
-                    _ => Expr::symbol(&normalised(name)?),
-                }
+                let name = match name.to_str()? {
+                    ascii if ascii.is_ascii() => ascii.to_owned(), // its own NFKC form
+                    _ => normalised(name)?,
+                };
+                let symbol = Expr::symbol(&name);
+                self.symbols.push(name);
+                symbol
             }
             Class::Const(name) => Expr::constant(name),
             Class::NegativeInfinity => Expr::mul(vec![Expr::int(-1), Expr::constant("oo")]),

@@ -25,8 +25,8 @@ __all__ = ["TIME", "parse_equations"]
 #: The independent variable: usable in every equation without being declared.
 TIME = "t"
 
-# What CanonicalSystem takes: a str (lines), (lhs, str rhs, label), or
-# (lhs, SymPy or number rhs, label, symbol names).
+# What CanonicalSystem takes: a str (lines), or (lhs, rhs, label) with a str, SymPy or
+# number rhs.
 _Entry = Any
 
 
@@ -47,19 +47,24 @@ class _Given:
         name = check_identifier(getattr(lhs, "name", lhs), "left-hand side")
         sp = _sympy()
         symbol = lhs if sp is not None and isinstance(lhs, sp.Symbol) else None
-        label = f"{name} = {rhs}"
+        label = _label(name, rhs)
         if isinstance(rhs, str):
             if symbol is not None:
                 self.pairs[name] = (symbol, None)
             return (name, rhs, label)
-        if sp is not None and isinstance(rhs, sp.Basic):
-            symbols = [s.name for s in rhs.free_symbols]
-        elif isinstance(rhs, (int, float)) and not isinstance(rhs, bool):
-            symbols = []
-        else:
+        is_sympy = sp is not None and isinstance(rhs, sp.Basic)
+        if not is_sympy and not (isinstance(rhs, (int, float)) and not isinstance(rhs, bool)):
             raise EquationError(f"equation {label!r}: right-hand side {rhs!r} is not an expression")
         self.pairs[name] = (symbol, rhs)
-        return (name, rhs, label, symbols)
+        return (name, rhs, label)
+
+
+def _label(name: str, rhs: Any) -> str:
+    """``lhs = rhs`` for messages; SymPy prints by recursion, so a deep tree gets a placeholder."""
+    try:
+        return f"{name} = {rhs}"
+    except RecursionError:
+        return f"{name} = <an expression too deep for SymPy to print>"
 
 
 def _entries(dxdt: Any, given: _Given) -> str | list[_Entry]:
