@@ -20,9 +20,10 @@
 use super::encoding::{Expr, View};
 use super::number::MAX_FOLD_BITS;
 
-/// Deepest canonical tree accepted ([`Expr::depth`]).  Every node holds its children's
-/// encodings, so a chain nested `d` deep costs memory in `d²`; sums and products flatten and
-/// do not nest, so a sum of any number of terms has depth 2 however it was bracketed.
+/// Deepest canonical tree accepted ([`Expr::depth`]): it keeps the consumers that recurse
+/// over a tree (ordering, encoding, rendering, dropping) within a 1 MiB thread stack; sums and
+/// products flatten and do not nest, so a sum of any number of terms has depth 2 however it
+/// was bracketed.
 pub const MAX_DEPTH: u32 = 1000;
 
 /// Most bits the numerator or denominator of an input number may have: the bound exact
