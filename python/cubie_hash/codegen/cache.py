@@ -450,7 +450,8 @@ class CodegenCache:
         )
         try:
             module_file = copy.path / f"{stem}.py"
-            code = bytecode.load(entry.files.get(code_file or ""), source, str(module_file))
+            stored_code = entry.files.get(code_file) if code_file else None
+            code = bytecode.load(stored_code, source, str(module_file))
             produced = {n: d for n, d in entry.derived(stem).items() if "/" not in n}
             if code is None:
                 code, stored = bytecode.compiled(source, str(module_file))
