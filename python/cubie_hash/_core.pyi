@@ -105,9 +105,10 @@ class CanonicalSystem:
     generated code are computed from.
 
     ``equations`` is a ``str`` (lines of ``lhs = rhs``) or a list of entries: a ``str``
-    (lines) or ``(lhs, rhs, label)``, ``rhs`` a ``str``, a SymPy expression or a number.  Text
-    is parsed in Rust (no SymPy), SymPy walked without recursion; the whole-system checks run
-    on the names either meets.  Raises ``EquationError`` naming the equation (and the column).
+    (lines) or ``(lhs, rhs, label or None)``, ``rhs`` a ``str``, a SymPy expression or a number
+    (no label: ``lhs = rhs``).  Text is parsed in Rust (no SymPy), SymPy walked without
+    recursion; the whole-system checks run on the names either meets.  Raises
+    ``EquationError`` naming the equation (and the column).
     """
 
     def __new__(

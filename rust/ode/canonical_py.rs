@@ -58,12 +58,14 @@ fn entry(walker: &mut Walker, item: &Bound<'_, PyAny>) -> PyResult<Pending> {
     })?;
     let lhs = name_of(&parts.get_item(0)?)?;
     let rhs = parts.get_item(1)?;
-    let label: String = parts.get_item(2)?.extract()?;
+    // The line an equation came from, where it came from one; else `lhs = rhs` as given.
+    let label: Option<String> = parts.get_item(2)?.extract()?;
     if let Ok(text) = rhs.cast::<PyString>() {
+        let rhs = text.to_str()?.to_owned();
         return Ok(Pending::Rhs {
+            label: label.unwrap_or_else(|| format!("{lhs} = {rhs}")),
             lhs,
-            rhs: text.to_str()?.to_owned(),
-            label,
+            rhs,
         });
     }
     walker.take_symbols(); // from here on, this right-hand side's only
@@ -72,6 +74,7 @@ fn entry(walker: &mut Walker, item: &Bound<'_, PyAny>) -> PyResult<Pending> {
     })?;
     let symbols = walker.take_symbols();
     let shown = shown(&rhs)?;
+    let label = label.unwrap_or_else(|| format!("{lhs} = {shown}"));
     Ok(Pending::Done(Lowered {
         item: Item {
             lhs,
@@ -144,8 +147,9 @@ impl CanonicalSystem {
     ///
     /// ``equations`` is a ``str`` (lines of ``lhs = rhs``) or a list of entries: a ``str``
     /// (lines) or ``(lhs, rhs, label)`` with ``rhs`` a ``str``, a SymPy expression or a
-    /// number.  Text is parsed in Rust with the GIL released; the symbols of a SymPy
-    /// right-hand side are those its walk meets.
+    /// number, and ``label`` the line it came from or None (then ``lhs = rhs``, SymPy's
+    /// ``str`` printed once).  Text is parsed in Rust with the GIL released; the symbols of a
+    /// SymPy right-hand side are those its walk meets.
     #[new]
     #[pyo3(signature = (equations, states, parameters, constants, drivers, observables))]
     fn new(

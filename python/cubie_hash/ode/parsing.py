@@ -25,8 +25,8 @@ __all__ = ["TIME", "parse_equations"]
 #: The independent variable: usable in every equation without being declared.
 TIME = "t"
 
-# What CanonicalSystem takes: a str (lines), or (lhs, rhs, label) with a str, SymPy or
-# number rhs.
+# What CanonicalSystem takes: a str (lines), or (lhs, rhs, label or None) with a str, SymPy
+# or number rhs.
 _Entry = Any
 
 
@@ -47,24 +47,19 @@ class _Given:
         name = check_identifier(getattr(lhs, "name", lhs), "left-hand side")
         sp = _sympy()
         symbol = lhs if sp is not None and isinstance(lhs, sp.Symbol) else None
-        label = _label(name, rhs)
+        # No label: CanonicalSystem writes `lhs = rhs`, printing a SymPy rhs once (or a
+        # placeholder where SymPy's recursive printer gives up on a deep tree).
         if isinstance(rhs, str):
             if symbol is not None:
                 self.pairs[name] = (symbol, None)
-            return (name, rhs, label)
+            return (name, rhs, None)
         is_sympy = sp is not None and isinstance(rhs, sp.Basic)
         if not is_sympy and not (isinstance(rhs, (int, float)) and not isinstance(rhs, bool)):
-            raise EquationError(f"equation {label!r}: right-hand side {rhs!r} is not an expression")
+            raise EquationError(
+                f"equation {f'{name} = {rhs}'!r}: right-hand side {rhs!r} is not an expression"
+            )
         self.pairs[name] = (symbol, rhs)
-        return (name, rhs, label)
-
-
-def _label(name: str, rhs: Any) -> str:
-    """``lhs = rhs`` for messages; SymPy prints by recursion, so a deep tree gets a placeholder."""
-    try:
-        return f"{name} = {rhs}"
-    except RecursionError:
-        return f"{name} = <an expression too deep for SymPy to print>"
+        return (name, rhs, None)
 
 
 def _entries(dxdt: Any, given: _Given) -> str | list[_Entry]:
