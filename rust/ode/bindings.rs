@@ -12,7 +12,7 @@ use pyo3::exceptions::PyValueError;
 
 use super::canonical_py::CanonicalSystem;
 use super::emit::{generate, Options, Precision, Target};
-use super::encoding::Expr;
+use super::encoding::{Expr, View};
 use super::names::normalised;
 use super::number::Number;
 use super::prehash::RawSystem;
@@ -147,7 +147,7 @@ pub(crate) fn constant_value(
     let expr = walker
         .walk(value)
         .map_err(|e| in_context(value.py(), &format!("constant {name}"), e))?;
-    if expr.encoding().first().is_some_and(|t| b"IQF".contains(t)) {
+    if matches!(expr.view(), View::Num(_)) {
         Ok(expr)
     } else {
         Err(EquationError::new_err(format!(
