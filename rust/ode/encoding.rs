@@ -621,27 +621,57 @@ impl Expr {
 
     /// A product, normalised by rules 1–4 and 6.
     pub fn mul(args: Vec<Expr>) -> Expr {
-        let flat = flattened(args, |k| matches!(k, Kind::Mul(_)));
+        let mut factors = flattened(args, |k| matches!(k, Kind::Mul(_)));
+        // Numbers fold in argument order (past the fold bound, order decides the rounding).
         let mut coeff = Acc::one();
-        fn sum_base(f: &Expr) -> bool {
-            match f.kind() {
-                Kind::Add(_) => true,
-                Kind::Pow(b, _) => b.is_sum(),
-                _ => false,
+        if factors.iter().any(|f| f.as_number().is_some()) {
+            for n in factors.iter().filter_map(Expr::as_number) {
+                coeff.mul(n);
             }
+            factors.retain(|f| f.as_number().is_none());
         }
         // A sum factor is grouped by its primitive part (rule 4), so that
         // `(a + b)*(2*a + 2*b)**-1` cancels whichever form each sum came in; that is only
         // needed when another factor is a sum or a power of one.
-        let group_sums = flat.iter().filter(|f| sum_base(f)).count() > 1;
+        if factors.iter().filter(|f| f.is_sum_base()).nth(1).is_some() {
+            return Expr::mul_merging(coeff, factors, true);
+        }
+        // Most products have no two factors of one base: nothing merges (`mul_merging` would
+        // keep every factor as it is), so they go straight to the coefficient rules.
+        factors.sort_by(|a, b| a.power_base().cmp(b.power_base()));
+        if factors
+            .windows(2)
+            .any(|w| w[0].power_base() == w[1].power_base())
+        {
+            return Expr::mul_merging(coeff, factors, false);
+        }
+        Expr::mul_coefficient(coeff, factors)
+    }
+
+    /// A sum, or a power of one (grouped by primitive part in a product, rule 4).
+    fn is_sum_base(&self) -> bool {
+        match self.kind() {
+            Kind::Add(_) => true,
+            Kind::Pow(b, _) => b.is_sum(),
+            _ => false,
+        }
+    }
+
+    /// What a factor merges by in a product: the base of a power, else the factor.
+    fn power_base(&self) -> &Expr {
+        match self.kind() {
+            Kind::Pow(b, _) => b,
+            _ => self,
+        }
+    }
+
+    /// A product's non-numeric factors merged by base (`x*x**-1` → 1, `x*x` → `x**2`), sums
+    /// grouped by primitive part when `group_sums`; `coeff` holds its numbers.
+    fn mul_merging(mut coeff: Acc, flat: Vec<Expr>, group_sums: bool) -> Expr {
         // (factor, (content, primitive part) of a sum factor)
         type Keyed = (Expr, Option<(Number, Expr)>);
         let mut keyed: Vec<Keyed> = Vec::with_capacity(flat.len());
         for factor in flat {
-            if let Kind::Num(n) = factor.kind() {
-                coeff.mul(n);
-                continue;
-            }
             let prim = match factor.kind() {
                 Kind::Add(terms) if group_sums => primitive(terms),
                 _ => None,
@@ -709,6 +739,13 @@ impl Expr {
                 }
             }
         }
+        Expr::mul_coefficient(coeff, factors)
+    }
+
+    /// A product of merged non-numeric `factors` (none of them a product) and the number
+    /// `coeff`: a zero coefficient gives 0, a coefficient other than 1 is distributed over a
+    /// lone power-1 sum (rule 4) or kept as a factor.
+    fn mul_coefficient(coeff: Acc, mut factors: Vec<Expr>) -> Expr {
         let Some(c) = coeff.finish() else {
             factors.push(Expr::constant("oo"));
             factors.sort();
