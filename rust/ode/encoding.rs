@@ -118,8 +118,6 @@ struct Node {
     /// Nesting depth of the canonical tree (a leaf is 1): walks over the tree recurse this
     /// deep, so front ends bound it (`rules::MAX_DEPTH`).
     depth: u32,
-    /// The canonical encoding, written when first asked for (a parent never needs it).
-    enc: OnceLock<Vec<u8>>,
 }
 
 /// A normalised expression, ordered and compared as its canonical encoding.
@@ -271,7 +269,7 @@ fn primitive(terms: &[Expr]) -> Option<(Number, Expr)> {
 /// A nested node nothing else holds gives up its arguments instead of copying them, and a
 /// leading one its whole vector: a chain `((a + b) + c) + d` built left to right moves its
 /// growing sum along instead of copying (and later freeing) every term at every step.
-fn flattened(args: Vec<Expr>, nested: fn(&Kind) -> bool) -> Vec<Expr> {
+fn flattened(args: Vec<Expr>, nested: impl Fn(&Kind) -> bool) -> Vec<Expr> {
     if !args.iter().any(|a| nested(a.kind())) {
         return args;
     }
@@ -364,24 +362,18 @@ impl Expr {
                 .unwrap_or(0),
             Kind::Num(_) | Kind::Sym(_) | Kind::Const(_) | Kind::Truth(_) => 0,
         };
-        Expr(Arc::new(Node {
-            kind,
-            depth,
-            enc: OnceLock::new(),
-        }))
+        Expr(Arc::new(Node { kind, depth }))
     }
 
     fn kind(&self) -> &Kind {
         &self.0.kind
     }
 
-    /// The canonical encoding of this expression (written on the first call).
-    pub fn encoding(&self) -> &[u8] {
-        self.0.enc.get_or_init(|| {
-            let mut out = Vec::new();
-            order::write(self, &mut out);
-            out
-        })
+    /// The canonical encoding of this expression.
+    pub fn encoding(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        order::write(self, &mut out);
+        out
     }
 
     /// Appends the canonical encoding to `out`, without keeping a copy.
@@ -766,10 +758,11 @@ impl Expr {
                         unreachable!("selected sums only")
                     };
                     // Assembled directly: a second pass would take the content out again.
+                    let c = Expr::number(c);
                     let distributed = Expr::add(
                         terms
                             .iter()
-                            .map(|t| Expr::mul(vec![Expr::number(c.clone()), t.clone()]))
+                            .map(|t| Expr::mul(vec![c.clone(), t.clone()]))
                             .collect(),
                     );
                     factors.push(distributed);
