@@ -765,7 +765,13 @@ impl Expr {
                             .map(|t| Expr::mul(vec![c.clone(), t.clone()]))
                             .collect(),
                     );
+                    let collapsed = !distributed.is_sum();
                     factors.push(distributed);
+                    if collapsed {
+                        // A term vanished (`-(a + 0.0)` is `-a`): what is left is normalised
+                        // with the other factors, as though it had been given so.
+                        return Expr::mul(factors);
+                    }
                 }
                 _ => factors.push(Expr::number(c)),
             }

@@ -228,6 +228,10 @@ impl Acc {
             return;
         }
         if let (Some(a), Some(b)) = (self.fast, Acc::fast_of(n)) {
+            if a == 0.0 {
+                self.fast = Some(b);
+                return;
+            }
             let s = a + b;
             let bb = s - a;
             if s.is_finite() && (a - (s - bb)) + (b - bb) == 0.0 {
@@ -253,6 +257,11 @@ impl Acc {
             return;
         }
         if let (Some(a), Some(b)) = (self.fast, Acc::fast_of(n)) {
+            if a == 1.0 {
+                // The first factor of most products: exact without a fused multiply-add.
+                self.fast = Some(b);
+                return;
+            }
             let p = a * b;
             let exact = if p == 0.0 {
                 a == 0.0 || b == 0.0
