@@ -547,6 +547,83 @@ impl Expr {
         }
     }
 
+    /// The sum `((t0 + t1) + t2) + ... + tn` of a chain of operands, as adding them one at
+    /// a time gives it, in time `O(n log n)` instead of `O(n^2)`.
+    ///
+    /// Adding the operands one at a time and adding them all at once agree except where a
+    /// running total loses what the whole would keep: a term's coefficients cancelling before
+    /// its last one comes (`0.1*x - 0.1*x + x` is `x`, while the three at once are `1.0*x`),
+    /// a running total overflowing the double range, or a product with a lone sum factor
+    /// (whose merging depends on what else is in the sum).  The chain is added at once only
+    /// after checking that none of these can happen; otherwise one at a time, as before.
+    ///
+    /// ```
+    /// use _core::ode::encoding::Expr;
+    /// let x = || Expr::symbol("x");
+    /// let chain = vec![x(), Expr::symbol("y"), Expr::mul(vec![Expr::int(2), x()])];
+    /// assert_eq!(Expr::add_chain(chain).render(), "Add(Mul(3, x), y)");
+    /// ```
+    pub fn add_chain(operands: Vec<Expr>) -> Expr {
+        if operands.len() > 2 {
+            let terms: Vec<Expr> = operands
+                .iter()
+                .flat_map(|o| match o.kind() {
+                    Kind::Add(terms) => terms.clone(),
+                    _ => vec![o.clone()],
+                })
+                .collect();
+            if Expr::adds_alike_at_once(&terms) {
+                return Expr::add(terms);
+            }
+        }
+        let mut operands = operands.into_iter();
+        let first = operands.next().unwrap_or_else(|| Expr::int(0));
+        operands.fold(first, |sum, t| Expr::add(vec![sum, t]))
+    }
+
+    /// Whether adding `terms` (the terms of a chain's operands, in order) at once gives what
+    /// adding them operand by operand gives (see [`Expr::add_chain`]).
+    fn adds_alike_at_once(terms: &[Expr]) -> bool {
+        if terms.iter().any(|t| t.lone_sum().is_some()) {
+            return false;
+        }
+        let mut constant = Acc::zero();
+        let mut keyed: Vec<Keyed> = Vec::with_capacity(terms.len());
+        for t in terms {
+            match t.kind() {
+                Kind::Num(n) => {
+                    constant.add(n);
+                    if constant.finish().is_none() {
+                        return false;
+                    }
+                }
+                _ => keyed.push((t.clone(), t.rest())),
+            }
+        }
+        // Stable: the terms of one key stay in chain order, the order they are added in.
+        keyed.sort_by(|a, b| order::cmp_keys(key_of(a), key_of(b)));
+        let mut start = 0;
+        while start < keyed.len() {
+            let mut end = start + 1;
+            while end < keyed.len()
+                && order::cmp_keys(key_of(&keyed[end]), key_of(&keyed[start])).is_eq()
+            {
+                end += 1;
+            }
+            let mut running = Acc::zero();
+            for (i, (t, _)) in keyed[start..end].iter().enumerate() {
+                running.add(&t.clone().split_coefficient().0);
+                match running.finish() {
+                    None => return false,
+                    Some(c) if c.is_zero() && start + i + 1 < end => return false,
+                    Some(_) => {}
+                }
+            }
+            start = end;
+        }
+        true
+    }
+
     /// What a term merges by in a sum: its non-numeric part, which is the term itself unless
     /// it is a product with a numeric factor (`2*x*y` → `x*y`).
     fn rest(&self) -> Rest {
@@ -1006,6 +1083,89 @@ mod tests {
     use super::*;
     use num_bigint::BigInt;
     use num_rational::BigRational;
+
+    /// A chain of random simple terms (symbols, numbers, products with a coefficient, powers,
+    /// sums), with the cancellations and overflows that make bracketing matter.
+    fn random_chain(state: &mut u64) -> Vec<Expr> {
+        let mut next = || {
+            *state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (*state >> 33) as usize
+        };
+        let numbers = [
+            Expr::int(1),
+            Expr::int(-1),
+            Expr::int(2),
+            q(1, 3),
+            f(0.1),
+            f(-0.1),
+            f(0.0),
+            f(1.5e308),
+            f(-1.5e308),
+            f(1e-320),
+        ];
+        let symbols = [s("a"), s("b"), s("x")];
+        let len = 3 + next() % 12;
+        (0..len)
+            .map(|_| {
+                let sym = symbols[next() % symbols.len()].clone();
+                let num = numbers[next() % numbers.len()].clone();
+                match next() % 7 {
+                    6 => Expr::mul(vec![sym, Expr::add(vec![num, s("c")])]),
+                    0 => num,
+                    1 => sym,
+                    2 => Expr::mul(vec![num, sym]),
+                    3 => Expr::pow(sym, Expr::int(2)),
+                    4 => Expr::add(vec![num, sym]),
+                    _ => Expr::mul(vec![num, sym, s("b")]),
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn chains_add_as_one_at_a_time() {
+        let mut state = 3;
+        let mut at_once = 0;
+        for _ in 0..4_000 {
+            let chain = random_chain(&mut state);
+            let nested = chain
+                .iter()
+                .cloned()
+                .reduce(|sum, t| Expr::add(vec![sum, t]))
+                .unwrap();
+            let terms: Vec<Expr> = chain
+                .iter()
+                .flat_map(|o| match o.view() {
+                    View::Add(terms) => terms.to_vec(),
+                    _ => vec![o.clone()],
+                })
+                .collect();
+            at_once += usize::from(Expr::adds_alike_at_once(&terms));
+            let got = Expr::add_chain(chain);
+            assert_eq!(got.encoding(), nested.encoding(), "{}", nested.render());
+        }
+        // Most chains are added at once; the check is not refusing everything.
+        assert!(at_once > 1_000, "{at_once}");
+        // The three cases that must go one at a time.
+        let x = || s("x");
+        let cancel = vec![
+            Expr::mul(vec![f(0.1), x()]),
+            Expr::mul(vec![f(-0.1), x()]),
+            x(),
+        ];
+        assert_eq!(Expr::add_chain(cancel).render(), "x");
+        let overflow = vec![f(1.5e308), f(1.5e308), f(-1.5e308), x()];
+        assert_eq!(
+            Expr::add_chain(overflow).encoding(),
+            Expr::add(vec![
+                Expr::add(vec![Expr::add(vec![f(1.5e308), f(1.5e308)]), f(-1.5e308)]),
+                x()
+            ])
+            .encoding()
+        );
+    }
 
     fn s(name: &str) -> Expr {
         Expr::symbol(name)
