@@ -448,14 +448,14 @@ impl Expr {
 
     /// A sum, normalised by rules 1–3 and 6.
     pub fn add(args: Vec<Expr>) -> Expr {
-        let flat = flattened(args, |k| matches!(k, Kind::Add(_)));
+        let mut flat = flattened(args, |k| matches!(k, Kind::Add(_)));
         let mut constant = Acc::zero();
         // Terms that may merge (rule 3) need the same key: their non-numeric part.  A product
         // with a lone sum factor is keyed by its primitive form only when another such term
         // could merge with it; keys are compared in place, without copying terms.
         let lone = flat.iter().filter(|t| t.lone_sum().is_some()).count();
         let mut keyed: Vec<Keyed> = Vec::with_capacity(flat.len());
-        for term in flat {
+        for term in flat.drain(..) {
             if let Kind::Num(n) = term.kind() {
                 constant.add(n);
                 continue;
@@ -468,7 +468,8 @@ impl Expr {
             keyed.push((term, rest));
         }
         keyed.sort_by(|a, b| order::cmp_keys(key_of(a), key_of(b)));
-        let mut terms = Vec::with_capacity(keyed.len() + 1);
+        // The terms take the room the arguments had (there are no more of them).
+        let mut terms = flat;
         let mut run: Vec<Expr> = Vec::new();
         let mut iter = keyed.into_iter().peekable();
         while let Some(item) = iter.next() {
