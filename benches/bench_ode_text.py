@@ -105,3 +105,50 @@ def test_text_ours_against_cubie(benchmark) -> None:  # type: ignore[no-untyped-
     kwargs = generated(340)
     mark(benchmark, "text -> fn_hash: 340 eqs (vs CuBIE 0.17 parse_system)", "cubie_hash")
     benchmark(ours, kwargs)
+
+
+ONE_THREAD = r"""
+import json, statistics, sys, time
+sys.path.insert(0, {tests!r})
+from cubie_hash.ode import parse_equations
+from cubie_hash.ode.examples import generated
+kwargs = generated(340)
+if {impl!r} == "reference":
+    from ode_oracle import oracle_parse
+    from sympy.core.cache import clear_cache
+    def once():
+        clear_cache()
+        start = time.perf_counter()
+        oracle_parse(kwargs)
+        return time.perf_counter() - start
+    times = [once() for _ in range(7)]
+else:
+    def once():
+        start = time.perf_counter()
+        for _ in range(100):
+            parse_equations(**kwargs).fn_hash
+        return (time.perf_counter() - start) / 100
+    times = [once() for _ in range(15)]
+print(json.dumps(statistics.median(times)))
+"""
+
+
+@pytest.mark.parametrize("impl", ["reference", "cubie_hash"])
+def test_text_one_thread(benchmark, impl: str) -> None:  # type: ignore[no-untyped-def]
+    """The same comparison with rayon held to one worker (a child process each, since the
+    pool is sized once per process): what one core gives, without the parallel parse."""
+    import json
+    import os
+    import subprocess
+
+    mark(benchmark, "text -> fn_hash: 340 eqs, one thread (child)", impl)
+    code = ONE_THREAD.format(tests=str(Path(__file__).parents[1] / "tests"), impl=impl)
+    env = {**os.environ, "RAYON_NUM_THREADS": "1"}
+
+    def child() -> float:
+        done = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        )
+        return float(json.loads(done.stdout))
+
+    benchmark.extra_info["ready_s"] = benchmark.pedantic(child, rounds=1, iterations=1)
