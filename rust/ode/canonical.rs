@@ -5,7 +5,9 @@
 //! [`super::checks`] on their names and keeps the equations in evaluation order.  The hash,
 //! the readable rendering and generated code all read the one [`System`] it holds.
 
-use rayon::prelude::*;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
 
 use super::checks::{check_and_order, Declared, Item};
 use super::encoding::Expr;
@@ -49,25 +51,118 @@ fn parse_one(line: &str) -> Result<Lowered, String> {
 /// (about 1.4x on generated(340)) than parsing in place.
 const PARALLEL_EQUATIONS: usize = 64;
 
+/// Lines a thread takes at a time: some ten microseconds of work, so that the threads
+/// finish within one chunk of each other.
+const CHUNK: usize = 4;
+
+/// How long the calling thread, out of lines, spins for a worker's last chunks before it
+/// sleeps: a sleeping thread can take far longer than a chunk to be woken up again (about
+/// a millisecond on a busy virtual machine).
+const SPIN: Duration = Duration::from_micros(500);
+
 /// Every equation of a multi-line text, or the message of the first problem.
 ///
 /// Equations are independent until the whole-system checks, so a long text is parsed on
-/// rayon's workers; the results keep the text's order and the first problem in that order
+/// several threads; the results keep the text's order and the first problem in that order
 /// is the one reported, as on one thread.
 pub fn parse_text(text: &str) -> Result<Vec<Lowered>, String> {
     let lines: Vec<&str> = super::text::split_lines(text)
         .into_iter()
         .filter(|line| !is_blank(line))
         .collect();
-    if lines.len() < PARALLEL_EQUATIONS || rayon::current_num_threads() < 2 {
+    let threads = rayon::current_num_threads();
+    if lines.len() < PARALLEL_EQUATIONS || threads < 2 {
         return lines.into_iter().map(parse_one).collect();
     }
-    let parsed: Vec<Result<Lowered, String>> = lines
-        .into_par_iter()
-        .with_min_len(PARALLEL_EQUATIONS / 2)
-        .map(parse_one)
-        .collect();
-    parsed.into_iter().collect()
+    parse_shared(text, &lines, threads).into_iter().collect()
+}
+
+/// The lines of one text, shared with the workers helping to parse it.
+struct Shared {
+    text: Box<str>,
+    /// Byte ranges of the lines in `text`.
+    lines: Vec<(usize, usize)>,
+    /// The next chunk to take.
+    next: AtomicUsize,
+}
+
+type Chunk = (usize, Vec<Result<Lowered, String>>);
+
+impl Shared {
+    fn chunks(&self) -> usize {
+        self.lines.len().div_ceil(CHUNK)
+    }
+
+    /// Takes and parses chunks until there are none left, handing each to `out`.
+    fn work(&self, mut out: impl FnMut(Chunk)) {
+        loop {
+            let c = self.next.fetch_add(1, Ordering::Relaxed);
+            if c >= self.chunks() {
+                return;
+            }
+            let lines = &self.lines[c * CHUNK..((c + 1) * CHUNK).min(self.lines.len())];
+            out((
+                c,
+                lines
+                    .iter()
+                    .map(|&(start, end)| parse_one(&self.text[start..end]))
+                    .collect(),
+            ));
+        }
+    }
+}
+
+/// Parses `lines` (of `text`) on the calling thread and `threads - 1` of rayon's workers,
+/// which take chunks of lines in turn.  The calling thread works from the start rather
+/// than wait for a worker to wake up, and waits only for chunks a worker has taken, not
+/// for a worker that has not started yet: that one finds no work left when it does.
+fn parse_shared(text: &str, lines: &[&str], threads: usize) -> Vec<Result<Lowered, String>> {
+    let base = text.as_ptr() as usize;
+    let shared = Arc::new(Shared {
+        text: text.into(),
+        lines: lines
+            .iter()
+            .map(|line| {
+                let start = line.as_ptr() as usize - base;
+                (start, start + line.len())
+            })
+            .collect(),
+        next: AtomicUsize::new(0),
+    });
+    let chunks = shared.chunks();
+    let (sender, receiver) = mpsc::channel::<Chunk>();
+    for _ in 1..threads {
+        let shared = Arc::clone(&shared);
+        let sender = sender.clone();
+        rayon::spawn(move || {
+            // A send fails only once the caller has every chunk: then there is no work.
+            shared.work(|chunk| drop(sender.send(chunk)));
+        });
+    }
+    drop(sender);
+    let mut slots: Vec<Option<Vec<Result<Lowered, String>>>> = (0..chunks).map(|_| None).collect();
+    let mut missing = chunks;
+    shared.work(|(c, part)| {
+        slots[c] = Some(part);
+        missing -= 1;
+    });
+    let start = Instant::now();
+    while missing > 0 {
+        let chunk = match receiver.try_recv() {
+            Ok(chunk) => chunk,
+            Err(_) if start.elapsed() < SPIN => {
+                std::hint::spin_loop();
+                continue;
+            }
+            Err(_) => receiver.recv().expect("a worker holds every chunk it took"),
+        };
+        slots[chunk.0] = Some(chunk.1);
+        missing -= 1;
+    }
+    slots
+        .into_iter()
+        .flat_map(|slot| slot.expect("every chunk is parsed"))
+        .collect()
 }
 
 /// A checked system: its canonical form and, per equation in evaluation order, its names.
