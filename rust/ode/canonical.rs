@@ -17,10 +17,11 @@ use super::text::{is_blank, parse_line, py_strip, Equation};
 /// One lowered equation, with what the checks and lazy consumers need to know of it.
 #[derive(Clone, Debug)]
 pub struct Lowered {
+    /// `item.shown` is the right-hand side's text where it was given as text.
     pub item: Item,
     pub rhs: Expr,
-    /// The right-hand side's text when it was given as text.
-    pub rhs_text: Option<String>,
+    /// Whether the right-hand side was given as text (`item.shown`).
+    pub from_text: bool,
 }
 
 impl Lowered {
@@ -31,10 +32,10 @@ impl Lowered {
                 lhs: eq.lhs,
                 label,
                 symbols: eq.symbols,
-                shown: eq.rhs_text.clone(),
+                shown: eq.rhs_text,
             },
             rhs: eq.rhs,
-            rhs_text: Some(eq.rhs_text),
+            from_text: true,
         }
     }
 }
@@ -165,12 +166,33 @@ fn parse_shared(text: &str, lines: &[&str], threads: usize) -> Vec<Result<Lowere
         .collect()
 }
 
-/// A checked system: its canonical form and, per equation in evaluation order, its names.
+/// What an equation was given as, beyond its left-hand side (kept in the system's
+/// equations): for messages and for consumers that ask for it later.
+#[derive(Clone, Debug)]
+pub struct Given {
+    /// The line it came from, or `lhs = rhs`.
+    pub label: String,
+    /// Names of the symbols its right-hand side uses.
+    pub symbols: Vec<String>,
+    /// Its right-hand side as text: as given, or as SymPy prints it.
+    pub shown: String,
+    /// Whether the right-hand side was given as text.
+    pub from_text: bool,
+}
+
+impl Given {
+    /// The right-hand side's text, if it was given as text.
+    pub fn rhs_text(&self) -> Option<&str> {
+        self.from_text.then_some(self.shown.as_str())
+    }
+}
+
+/// A checked system: its canonical form and, per equation in evaluation order, what it was
+/// given as.
 #[derive(Clone, Debug)]
 pub struct Canonical {
     system: System,
-    items: Vec<Item>,
-    rhs_texts: Vec<Option<String>>,
+    given: Vec<Given>,
 }
 
 impl Canonical {
@@ -184,10 +206,9 @@ impl Canonical {
         let mut rest = Vec::with_capacity(equations.len());
         for eq in equations {
             items.push(eq.item);
-            rest.push(Some((eq.rhs, eq.rhs_text)));
+            rest.push(Some((eq.rhs, eq.from_text)));
         }
         let order = check_and_order(&declared, &items)?;
-        let mut slots: Vec<Option<Item>> = items.into_iter().map(Some).collect();
         let mut system = System {
             states: declared.states,
             parameters: declared.parameters,
@@ -196,20 +217,20 @@ impl Canonical {
             constants,
             equations: Vec::with_capacity(order.len()),
         };
-        let mut items = Vec::with_capacity(order.len());
-        let mut rhs_texts = Vec::with_capacity(order.len());
+        let mut given = Vec::with_capacity(order.len());
         for i in order {
-            let item = slots[i].take().expect("each index once");
-            let (rhs, text) = rest[i].take().expect("each index once");
-            system.equations.push((item.lhs.clone(), rhs));
-            items.push(item);
-            rhs_texts.push(text);
+            // Moved out (each index comes once), leaving empty strings behind.
+            let item = std::mem::take(&mut items[i]);
+            let (rhs, from_text) = rest[i].take().expect("each index once");
+            system.equations.push((item.lhs, rhs));
+            given.push(Given {
+                label: item.label,
+                symbols: item.symbols,
+                shown: item.shown,
+                from_text,
+            });
         }
-        Ok(Canonical {
-            system,
-            items,
-            rhs_texts,
-        })
+        Ok(Canonical { system, given })
     }
 
     /// The canonical form: equations in evaluation order, layouts, constants.
@@ -217,14 +238,14 @@ impl Canonical {
         &self.system
     }
 
-    /// Per equation, in evaluation order: left-hand side, label and symbol names.
-    pub fn items(&self) -> &[Item] {
-        &self.items
+    /// The left-hand sides, in evaluation order.
+    pub fn lhs(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
+        self.system.equations.iter().map(|(lhs, _)| lhs.as_str())
     }
 
-    /// Per equation, in evaluation order: the right-hand side's text, if given as text.
-    pub fn rhs_texts(&self) -> &[Option<String>] {
-        &self.rhs_texts
+    /// Per equation, in evaluation order: what it was given as.
+    pub fn given(&self) -> &[Given] {
+        &self.given
     }
 }
 
@@ -241,10 +262,10 @@ mod tests {
             ..Declared::default()
         };
         let c = Canonical::assemble(declared, Vec::new(), eqs).unwrap();
-        let lhs: Vec<&str> = c.items().iter().map(|i| i.lhs.as_str()).collect();
-        assert_eq!(lhs, ["a", "dx"]);
-        assert_eq!(c.items()[1].label, "dx = -k*a  # decay");
-        assert_eq!(c.rhs_texts()[1].as_deref(), Some("-k*a"));
+        assert_eq!(c.lhs().collect::<Vec<_>>(), ["a", "dx"]);
+        assert_eq!(c.given()[1].label, "dx = -k*a  # decay");
+        assert_eq!(c.given()[1].rhs_text(), Some("-k*a"));
+        assert_eq!(c.given()[1].symbols, ["a", "k"]);
         assert!(c
             .system()
             .render()

@@ -29,7 +29,7 @@ pub struct Declared {
 }
 
 /// What the checks read from one equation.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Item {
     pub lhs: String,
     pub label: String,
