@@ -287,6 +287,39 @@ mod tests {
     }
 
     #[test]
+    fn several_threads_parse_what_one_thread_parses() {
+        let mut lines: Vec<String> = (0..500)
+            .map(|i| format!("a{i} = x*{i} + y**{} # {i}", i % 7))
+            .collect();
+        let on = |threads: usize, text: &str| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| parse_text(text))
+        };
+        let text = lines.join("\n\n");
+        let one = on(1, &text).unwrap();
+        for threads in [2, 3] {
+            let many = on(threads, &text).unwrap();
+            assert_eq!(many.len(), one.len());
+            for (a, b) in one.iter().zip(&many) {
+                assert_eq!(
+                    (&a.item.lhs, &a.item.label, &a.item.symbols, &a.item.shown),
+                    (&b.item.lhs, &b.item.label, &b.item.symbols, &b.item.shown)
+                );
+                assert_eq!(a.rhs.encoding(), b.rhs.encoding());
+            }
+        }
+        lines[450] = "b = (".into();
+        lines[7] = "c = 1 +".into();
+        let text = lines.join("\n");
+        let first = on(1, &text).unwrap_err();
+        assert!(first.starts_with("equation 'c = 1 +'"), "{first}");
+        assert_eq!(on(3, &text).unwrap_err(), first);
+    }
+
+    #[test]
     fn errors_name_the_equation() {
         let err = parse_text("dx = x\ndy = (x +\n").unwrap_err();
         assert!(
