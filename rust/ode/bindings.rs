@@ -238,14 +238,15 @@ pub fn ode_hash_system(
     system_digest(py, &system, algorithm)
 }
 
-/// Hex digest (`algorithm`) of a system's canonical encoding, hashed without the GIL: the one
-/// place every front end's `fn_hash` is computed.
+/// Hex digest (`algorithm`) of a system's canonical encoding, encoded and hashed without the
+/// GIL (the system is Rust's alone): the one place every front end's `fn_hash` is computed.
 pub(crate) fn system_digest(py: Python<'_>, system: &System, algorithm: &str) -> PyResult<String> {
     let alg = parse_algorithm(algorithm)?;
-    let bytes = system
-        .encode()
-        .map_err(|e| EquationError::new_err(e.to_string()))?;
-    Ok(py.detach(|| alg.hexdigest(&bytes, alg.hex_len())))
+    py.detach(|| {
+        let bytes = system.encode()?;
+        Ok(alg.hexdigest(&bytes, alg.hex_len()))
+    })
+    .map_err(|e: super::system::Duplicate| EquationError::new_err(e.to_string()))
 }
 
 /// Readable rendering of a system's canonical form (see ``cubie_hash.ode.canonical_text``).

@@ -5,7 +5,9 @@
 //! [`super::checks`] on their names and keeps the equations in evaluation order.  The hash,
 //! the readable rendering and generated code all read the one [`System`] it holds.
 
-use rayon::prelude::*;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
 
 use super::checks::{check_and_order, Declared, Item};
 use super::encoding::Expr;
@@ -15,10 +17,11 @@ use super::text::{is_blank, parse_line, py_strip, Equation};
 /// One lowered equation, with what the checks and lazy consumers need to know of it.
 #[derive(Clone, Debug)]
 pub struct Lowered {
+    /// `item.shown` is the right-hand side's text where it was given as text.
     pub item: Item,
     pub rhs: Expr,
-    /// The right-hand side's text when it was given as text.
-    pub rhs_text: Option<String>,
+    /// Whether the right-hand side was given as text (`item.shown`).
+    pub from_text: bool,
 }
 
 impl Lowered {
@@ -29,10 +32,10 @@ impl Lowered {
                 lhs: eq.lhs,
                 label,
                 symbols: eq.symbols,
-                shown: eq.rhs_text.clone(),
+                shown: eq.rhs_text,
             },
             rhs: eq.rhs,
-            rhs_text: Some(eq.rhs_text),
+            from_text: true,
         }
     }
 }
@@ -49,33 +52,147 @@ fn parse_one(line: &str) -> Result<Lowered, String> {
 /// (about 1.4x on generated(340)) than parsing in place.
 const PARALLEL_EQUATIONS: usize = 64;
 
+/// Lines a thread takes at a time: some ten microseconds of work, so that the threads
+/// finish within one chunk of each other.
+const CHUNK: usize = 4;
+
+/// How long the calling thread, out of lines, spins for a worker's last chunks before it
+/// sleeps: a sleeping thread can take far longer than a chunk to be woken up again (about
+/// a millisecond on a busy virtual machine).
+const SPIN: Duration = Duration::from_micros(500);
+
 /// Every equation of a multi-line text, or the message of the first problem.
 ///
 /// Equations are independent until the whole-system checks, so a long text is parsed on
-/// rayon's workers; the results keep the text's order and the first problem in that order
+/// several threads; the results keep the text's order and the first problem in that order
 /// is the one reported, as on one thread.
 pub fn parse_text(text: &str) -> Result<Vec<Lowered>, String> {
     let lines: Vec<&str> = super::text::split_lines(text)
         .into_iter()
         .filter(|line| !is_blank(line))
         .collect();
-    if lines.len() < PARALLEL_EQUATIONS || rayon::current_num_threads() < 2 {
+    let threads = rayon::current_num_threads();
+    if lines.len() < PARALLEL_EQUATIONS || threads < 2 {
         return lines.into_iter().map(parse_one).collect();
     }
-    let parsed: Vec<Result<Lowered, String>> = lines
-        .into_par_iter()
-        .with_min_len(PARALLEL_EQUATIONS / 2)
-        .map(parse_one)
-        .collect();
-    parsed.into_iter().collect()
+    parse_shared(text, &lines, threads).into_iter().collect()
 }
 
-/// A checked system: its canonical form and, per equation in evaluation order, its names.
+/// The lines of one text, shared with the workers helping to parse it.
+struct Shared {
+    text: Box<str>,
+    /// Byte ranges of the lines in `text`.
+    lines: Vec<(usize, usize)>,
+    /// The next chunk to take.
+    next: AtomicUsize,
+}
+
+type Chunk = (usize, Vec<Result<Lowered, String>>);
+
+impl Shared {
+    fn chunks(&self) -> usize {
+        self.lines.len().div_ceil(CHUNK)
+    }
+
+    /// Takes and parses chunks until there are none left, handing each to `out`.
+    fn work(&self, mut out: impl FnMut(Chunk)) {
+        loop {
+            let c = self.next.fetch_add(1, Ordering::Relaxed);
+            if c >= self.chunks() {
+                return;
+            }
+            let lines = &self.lines[c * CHUNK..((c + 1) * CHUNK).min(self.lines.len())];
+            out((
+                c,
+                lines
+                    .iter()
+                    .map(|&(start, end)| parse_one(&self.text[start..end]))
+                    .collect(),
+            ));
+        }
+    }
+}
+
+/// Parses `lines` (of `text`) on the calling thread and `threads - 1` of rayon's workers,
+/// which take chunks of lines in turn.  The calling thread works from the start rather
+/// than wait for a worker to wake up, and waits only for chunks a worker has taken, not
+/// for a worker that has not started yet: that one finds no work left when it does.
+fn parse_shared(text: &str, lines: &[&str], threads: usize) -> Vec<Result<Lowered, String>> {
+    let base = text.as_ptr() as usize;
+    let shared = Arc::new(Shared {
+        text: text.into(),
+        lines: lines
+            .iter()
+            .map(|line| {
+                let start = line.as_ptr() as usize - base;
+                (start, start + line.len())
+            })
+            .collect(),
+        next: AtomicUsize::new(0),
+    });
+    let chunks = shared.chunks();
+    let (sender, receiver) = mpsc::channel::<Chunk>();
+    for _ in 1..threads {
+        let shared = Arc::clone(&shared);
+        let sender = sender.clone();
+        rayon::spawn(move || {
+            // A send fails only once the caller has every chunk: then there is no work.
+            shared.work(|chunk| drop(sender.send(chunk)));
+        });
+    }
+    drop(sender);
+    let mut slots: Vec<Option<Vec<Result<Lowered, String>>>> = (0..chunks).map(|_| None).collect();
+    let mut missing = chunks;
+    shared.work(|(c, part)| {
+        slots[c] = Some(part);
+        missing -= 1;
+    });
+    let start = Instant::now();
+    while missing > 0 {
+        let chunk = match receiver.try_recv() {
+            Ok(chunk) => chunk,
+            Err(_) if start.elapsed() < SPIN => {
+                std::hint::spin_loop();
+                continue;
+            }
+            Err(_) => receiver.recv().expect("a worker holds every chunk it took"),
+        };
+        slots[chunk.0] = Some(chunk.1);
+        missing -= 1;
+    }
+    slots
+        .into_iter()
+        .flat_map(|slot| slot.expect("every chunk is parsed"))
+        .collect()
+}
+
+/// What an equation was given as, beyond its left-hand side (kept in the system's
+/// equations): for messages and for consumers that ask for it later.
+#[derive(Clone, Debug)]
+pub struct Given {
+    /// The line it came from, or `lhs = rhs`.
+    pub label: String,
+    /// Names of the symbols its right-hand side uses.
+    pub symbols: Vec<String>,
+    /// Its right-hand side as text: as given, or as SymPy prints it.
+    pub shown: String,
+    /// Whether the right-hand side was given as text.
+    pub from_text: bool,
+}
+
+impl Given {
+    /// The right-hand side's text, if it was given as text.
+    pub fn rhs_text(&self) -> Option<&str> {
+        self.from_text.then_some(self.shown.as_str())
+    }
+}
+
+/// A checked system: its canonical form and, per equation in evaluation order, what it was
+/// given as.
 #[derive(Clone, Debug)]
 pub struct Canonical {
     system: System,
-    items: Vec<Item>,
-    rhs_texts: Vec<Option<String>>,
+    given: Vec<Given>,
 }
 
 impl Canonical {
@@ -89,10 +206,9 @@ impl Canonical {
         let mut rest = Vec::with_capacity(equations.len());
         for eq in equations {
             items.push(eq.item);
-            rest.push(Some((eq.rhs, eq.rhs_text)));
+            rest.push(Some((eq.rhs, eq.from_text)));
         }
         let order = check_and_order(&declared, &items)?;
-        let mut slots: Vec<Option<Item>> = items.into_iter().map(Some).collect();
         let mut system = System {
             states: declared.states,
             parameters: declared.parameters,
@@ -101,20 +217,20 @@ impl Canonical {
             constants,
             equations: Vec::with_capacity(order.len()),
         };
-        let mut items = Vec::with_capacity(order.len());
-        let mut rhs_texts = Vec::with_capacity(order.len());
+        let mut given = Vec::with_capacity(order.len());
         for i in order {
-            let item = slots[i].take().expect("each index once");
-            let (rhs, text) = rest[i].take().expect("each index once");
-            system.equations.push((item.lhs.clone(), rhs));
-            items.push(item);
-            rhs_texts.push(text);
+            // Moved out (each index comes once), leaving empty strings behind.
+            let item = std::mem::take(&mut items[i]);
+            let (rhs, from_text) = rest[i].take().expect("each index once");
+            system.equations.push((item.lhs, rhs));
+            given.push(Given {
+                label: item.label,
+                symbols: item.symbols,
+                shown: item.shown,
+                from_text,
+            });
         }
-        Ok(Canonical {
-            system,
-            items,
-            rhs_texts,
-        })
+        Ok(Canonical { system, given })
     }
 
     /// The canonical form: equations in evaluation order, layouts, constants.
@@ -122,14 +238,14 @@ impl Canonical {
         &self.system
     }
 
-    /// Per equation, in evaluation order: left-hand side, label and symbol names.
-    pub fn items(&self) -> &[Item] {
-        &self.items
+    /// The left-hand sides, in evaluation order.
+    pub fn lhs(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
+        self.system.equations.iter().map(|(lhs, _)| lhs.as_str())
     }
 
-    /// Per equation, in evaluation order: the right-hand side's text, if given as text.
-    pub fn rhs_texts(&self) -> &[Option<String>] {
-        &self.rhs_texts
+    /// Per equation, in evaluation order: what it was given as.
+    pub fn given(&self) -> &[Given] {
+        &self.given
     }
 }
 
@@ -146,10 +262,10 @@ mod tests {
             ..Declared::default()
         };
         let c = Canonical::assemble(declared, Vec::new(), eqs).unwrap();
-        let lhs: Vec<&str> = c.items().iter().map(|i| i.lhs.as_str()).collect();
-        assert_eq!(lhs, ["a", "dx"]);
-        assert_eq!(c.items()[1].label, "dx = -k*a  # decay");
-        assert_eq!(c.rhs_texts()[1].as_deref(), Some("-k*a"));
+        assert_eq!(c.lhs().collect::<Vec<_>>(), ["a", "dx"]);
+        assert_eq!(c.given()[1].label, "dx = -k*a  # decay");
+        assert_eq!(c.given()[1].rhs_text(), Some("-k*a"));
+        assert_eq!(c.given()[1].symbols, ["a", "k"]);
         assert!(c
             .system()
             .render()
@@ -168,6 +284,39 @@ mod tests {
         lines[100] = "c = )".into();
         let err = parse_text(&lines.join("\n")).unwrap_err();
         assert!(err.starts_with("equation 'c = )'"), "{err}");
+    }
+
+    #[test]
+    fn several_threads_parse_what_one_thread_parses() {
+        let mut lines: Vec<String> = (0..500)
+            .map(|i| format!("a{i} = x*{i} + y**{} # {i}", i % 7))
+            .collect();
+        let on = |threads: usize, text: &str| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| parse_text(text))
+        };
+        let text = lines.join("\n\n");
+        let one = on(1, &text).unwrap();
+        for threads in [2, 3] {
+            let many = on(threads, &text).unwrap();
+            assert_eq!(many.len(), one.len());
+            for (a, b) in one.iter().zip(&many) {
+                assert_eq!(
+                    (&a.item.lhs, &a.item.label, &a.item.symbols, &a.item.shown),
+                    (&b.item.lhs, &b.item.label, &b.item.symbols, &b.item.shown)
+                );
+                assert_eq!(a.rhs.encoding(), b.rhs.encoding());
+            }
+        }
+        lines[450] = "b = (".into();
+        lines[7] = "c = 1 +".into();
+        let text = lines.join("\n");
+        let first = on(1, &text).unwrap_err();
+        assert!(first.starts_with("equation 'c = 1 +'"), "{first}");
+        assert_eq!(on(3, &text).unwrap_err(), first);
     }
 
     #[test]

@@ -83,7 +83,7 @@ fn entry(walker: &mut Walker, item: &Bound<'_, PyAny>) -> PyResult<Pending> {
             shown,
         },
         rhs: expr,
-        rhs_text: None,
+        from_text: false,
     }))
 }
 
@@ -233,33 +233,29 @@ impl CanonicalSystem {
 
     /// Left-hand sides, in evaluation order.
     #[getter]
-    fn lhs(&self) -> Vec<String> {
-        self.canonical
-            .items()
-            .iter()
-            .map(|i| i.lhs.clone())
-            .collect()
+    fn lhs(&self) -> Vec<&str> {
+        self.canonical.lhs().collect()
     }
 
     /// The label of each equation (the line it came from), in evaluation order.
     #[getter]
-    fn labels(&self) -> Vec<String> {
+    fn labels(&self) -> Vec<&str> {
         self.canonical
-            .items()
+            .given()
             .iter()
-            .map(|i| i.label.clone())
+            .map(|g| g.label.as_str())
             .collect()
     }
 
     /// The sorted names of the symbols each right-hand side uses, in evaluation order.
     #[getter]
-    fn symbols(&self) -> Vec<Vec<String>> {
+    fn symbols(&self) -> Vec<Vec<&str>> {
         self.canonical
-            .items()
+            .given()
             .iter()
-            .map(|i| {
-                let mut s = i.symbols.clone();
-                s.sort();
+            .map(|g| {
+                let mut s: Vec<&str> = g.symbols.iter().map(String::as_str).collect();
+                s.sort_unstable();
                 s
             })
             .collect()
@@ -268,12 +264,16 @@ impl CanonicalSystem {
     /// Each right-hand side's text (``None`` where it was given as SymPy), in evaluation
     /// order.
     #[getter]
-    fn rhs_texts(&self) -> Vec<Option<String>> {
-        self.canonical.rhs_texts().to_vec()
+    fn rhs_texts(&self) -> Vec<Option<&str>> {
+        self.canonical
+            .given()
+            .iter()
+            .map(|g| g.rhs_text())
+            .collect()
     }
 
     fn __len__(&self) -> usize {
-        self.canonical.items().len()
+        self.canonical.given().len()
     }
 
     fn __repr__(&self) -> String {

@@ -8,7 +8,9 @@
 //! and order the assignments so each is computed before it is used (ties by name).
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::collections::BinaryHeap;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::text::lexer::{is_identifier, is_keyword};
 use super::text::py_repr;
@@ -27,7 +29,7 @@ pub struct Declared {
 }
 
 /// What the checks read from one equation.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Item {
     pub lhs: String,
     pub label: String,
@@ -37,77 +39,160 @@ pub struct Item {
     pub shown: String,
 }
 
-/// Refuses a left-hand side given twice (`items` in input order).
-pub fn check_unique(items: &[Item]) -> Result<(), String> {
-    let mut first: HashMap<&str, &str> = HashMap::with_capacity(items.len());
-    for item in items {
-        if let Some(label) = first.insert(&item.lhs, &item.label) {
-            return Err(format!(
-                "{} is assigned twice: {} and {}",
-                item.lhs,
-                py_repr(label),
-                py_repr(&item.label)
-            ));
-        }
+/// A declared state.
+const STATE: u8 = 1;
+/// A state, parameter, constant or driver: known, and never assigned.
+const FIXED: u8 = 2;
+const OBSERVABLE: u8 = 4;
+/// The independent variable.
+const TIMELIKE: u8 = 8;
+/// A state with an equation for its derivative.
+const DERIVED: u8 = 16;
+/// A name some right-hand side uses that was found to be an identifier, not a keyword.
+const SPELLED_WELL: u8 = 32;
+
+/// What the checks know of one name.
+#[derive(Clone, Copy)]
+struct Slot {
+    flags: u8,
+    /// The equation assigning it, or [`UNASSIGNED`].
+    lhs: u32,
+}
+
+const UNASSIGNED: u32 = u32::MAX;
+
+impl Slot {
+    fn known(self) -> bool {
+        self.flags & (FIXED | TIMELIKE) != 0 || self.lhs != UNASSIGNED
     }
-    Ok(())
+}
+
+/// Every declared and assigned name, each looked up once by its spelling (hashed with
+/// rustc's FxHash: the keys are short names, and a system's own names are its only input).
+struct Names<'a> {
+    index: FxHashMap<&'a str, u32>,
+    slots: Vec<Slot>,
+}
+
+impl<'a> Names<'a> {
+    fn slot(&mut self, name: &'a str) -> u32 {
+        let next = self.slots.len() as u32;
+        let id = *self.index.entry(name).or_insert(next);
+        if id == next {
+            self.slots.push(Slot {
+                flags: 0,
+                lhs: UNASSIGNED,
+            });
+        }
+        id
+    }
+
+    fn declare(&mut self, names: &'a [String], flags: u8) -> Vec<u32> {
+        names
+            .iter()
+            .map(|n| {
+                let id = self.slot(n);
+                self.slots[id as usize].flags |= flags;
+                id
+            })
+            .collect()
+    }
+
+    fn get(&self, name: &str) -> Option<Slot> {
+        self.index.get(name).map(|&id| self.slots[id as usize])
+    }
 }
 
 /// Checks the system and returns the indices of `items` in evaluation order.
+///
+/// The problems are looked for in a fixed order, each in input order, so the one reported
+/// does not depend on how the checks are carried out: a left-hand side given twice, an
+/// assignment to a declared name, a state without derivative, an observable never
+/// assigned, what looks like the derivative of an undeclared state, a bad or undeclared
+/// symbol (first in the first equation using one, by name), a cycle.
 pub fn check_and_order(d: &Declared, items: &[Item]) -> Result<Vec<usize>, String> {
-    check_unique(items)?;
-    let states: HashSet<&str> = d.states.iter().map(String::as_str).collect();
-    let fixed: HashSet<&str> = d
-        .states
-        .iter()
-        .chain(&d.parameters)
-        .chain(&d.constants)
-        .chain(&d.drivers)
-        .map(String::as_str)
-        .collect();
-    let index: HashMap<&str, usize> = items
-        .iter()
-        .enumerate()
-        .map(|(i, it)| (it.lhs.as_str(), i))
-        .collect();
-    for item in items {
-        if fixed.contains(item.lhs.as_str()) {
+    let declared = d.states.len()
+        + d.parameters.len()
+        + d.constants.len()
+        + d.drivers.len()
+        + d.observables.len();
+    let mut names = Names {
+        index: FxHashMap::with_capacity_and_hasher(declared + items.len() + 1, Default::default()),
+        slots: Vec::with_capacity(declared + items.len() + 1),
+    };
+    let time = names.slot(TIME);
+    names.slots[time as usize].flags |= TIMELIKE;
+    let states = names.declare(&d.states, STATE | FIXED);
+    for fixed in [&d.parameters, &d.constants, &d.drivers] {
+        names.declare(fixed, FIXED);
+    }
+    let observables = names.declare(&d.observables, OBSERVABLE);
+    let mut lhs_slots = Vec::with_capacity(items.len());
+    let mut assigns_fixed = None;
+    for (i, item) in items.iter().enumerate() {
+        let id = names.slot(&item.lhs);
+        let slot = &mut names.slots[id as usize];
+        if slot.lhs != UNASSIGNED {
             return Err(format!(
-                "equation {}: assigns to {}, which is declared",
-                py_repr(&item.label),
-                item.lhs
+                "{} is assigned twice: {} and {}",
+                item.lhs,
+                py_repr(&items[slot.lhs as usize].label),
+                py_repr(&item.label)
             ));
         }
+        slot.lhs = i as u32;
+        if slot.flags & FIXED != 0 {
+            assigns_fixed.get_or_insert(i);
+        }
+        lhs_slots.push(id);
     }
-    if let Some(s) = d
-        .states
+    if let Some(i) = assigns_fixed {
+        return Err(format!(
+            "equation {}: assigns to {}, which is declared",
+            py_repr(&items[i].label),
+            items[i].lhs
+        ));
+    }
+    // Left-hand sides `dX` whose `X` is not a state: derivatives of undeclared states?
+    let mut suspects = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let Some(target) = item.lhs.strip_prefix('d') else {
+            continue;
+        };
+        match names.index.get(target) {
+            Some(&id) if names.slots[id as usize].flags & STATE != 0 => {
+                names.slots[id as usize].flags |= DERIVED;
+            }
+            _ => suspects.push(i),
+        }
+    }
+    if let Some(i) = states
         .iter()
-        .find(|s| !index.contains_key(format!("d{s}").as_str()))
+        .position(|&id| names.slots[id as usize].flags & DERIVED == 0)
     {
+        let s = &d.states[i];
         return Err(format!(
             "state {s} has no derivative: add an equation 'd{s} = ...'"
         ));
     }
-    if let Some(o) = d
-        .observables
+    if let Some(i) = observables
         .iter()
-        .find(|o| !index.contains_key(o.as_str()))
+        .position(|&id| names.slots[id as usize].lhs == UNASSIGNED)
     {
-        return Err(format!("observable {o} is declared but never assigned"));
+        return Err(format!(
+            "observable {} is declared but never assigned",
+            d.observables[i]
+        ));
     }
-    let known = |n: &str| fixed.contains(n) || index.contains_key(n) || n == TIME;
-    let observables: HashSet<&str> = d.observables.iter().map(String::as_str).collect();
     // Every symbol any equation uses, built only if some left-hand side needs it.
-    let mut used: Option<HashSet<&str>> = None;
-    for item in items {
+    let mut used: Option<FxHashSet<&str>> = None;
+    for i in suspects {
+        let item = &items[i];
         let name = item.lhs.as_str();
-        let Some(target) = name.strip_prefix('d') else {
-            continue;
-        };
-        if states.contains(target)
-            || observables.contains(name)
+        let target = &name[1..];
+        if names.slots[lhs_slots[i] as usize].flags & OBSERVABLE != 0
             || !is_identifier(target)
-            || known(target)
+            || names.get(target).is_some_and(Slot::known)
         {
             continue;
         }
@@ -125,68 +210,125 @@ pub fn check_and_order(d: &Declared, items: &[Item]) -> Result<Vec<usize>, Strin
             ));
         }
     }
+    // The assignments each equation uses (as many times as it names them: Kahn's
+    // algorithm below only needs each use counted as often as it is released).
+    let mut deps: Vec<u32> = Vec::with_capacity(items.iter().map(|it| it.symbols.len()).sum());
+    let mut dep_ends: Vec<u32> = Vec::with_capacity(items.len());
     for item in items {
-        let mut symbols: Vec<&str> = item.symbols.iter().map(String::as_str).collect();
-        symbols.sort_unstable();
-        for s in symbols {
-            if !is_identifier(s) || is_keyword(s) {
-                return Err(format!(
-                    "symbol in equation {}: name {} is not an identifier",
-                    py_repr(&item.label),
-                    py_repr(s)
-                ));
+        for s in &item.symbols {
+            let slot = match names.index.get(s.as_str()) {
+                Some(&id) => &mut names.slots[id as usize],
+                None => return Err(symbol_error(item, &names)),
+            };
+            if slot.flags & SPELLED_WELL == 0 {
+                if !is_identifier(s) || is_keyword(s) || !slot.known() {
+                    return Err(symbol_error(item, &names));
+                }
+                slot.flags |= SPELLED_WELL;
             }
-            if !known(s) {
-                return Err(format!(
-                    "equation {}: {s} is not declared (declare it as a state, parameter, \
-                     constant or driver, or assign it)",
-                    py_repr(&item.label)
-                ));
+            if slot.lhs != UNASSIGNED {
+                deps.push(slot.lhs);
             }
         }
+        dep_ends.push(deps.len() as u32);
     }
-    order(items, &index)
+    order(items, &deps, &dep_ends)
 }
 
-/// Kahn's algorithm, ready assignments taken by name.
-fn order(items: &[Item], index: &HashMap<&str, usize>) -> Result<Vec<usize>, String> {
-    let mut waiting = vec![0usize; items.len()];
-    let mut users: Vec<Vec<usize>> = vec![Vec::new(); items.len()];
-    for (i, item) in items.iter().enumerate() {
-        let mut deps: Vec<usize> = item
-            .symbols
-            .iter()
-            .filter_map(|s| index.get(s.as_str()).copied())
-            .collect();
-        deps.sort_unstable();
-        deps.dedup();
-        waiting[i] = deps.len();
-        for dep in deps {
-            users[dep].push(i);
+/// The message for the first bad or undeclared symbol of `item`, by name.
+fn symbol_error(item: &Item, names: &Names<'_>) -> String {
+    let mut symbols: Vec<&str> = item.symbols.iter().map(String::as_str).collect();
+    symbols.sort_unstable();
+    for s in symbols {
+        if !is_identifier(s) || is_keyword(s) {
+            return format!(
+                "symbol in equation {}: name {} is not an identifier",
+                py_repr(&item.label),
+                py_repr(s)
+            );
+        }
+        if !names.get(s).is_some_and(Slot::known) {
+            return format!(
+                "equation {}: {s} is not declared (declare it as a state, parameter, \
+                 constant or driver, or assign it)",
+                py_repr(&item.label)
+            );
         }
     }
-    let mut ready: BinaryHeap<Reverse<(&str, usize)>> = waiting
+    unreachable!("called for an equation with a bad symbol")
+}
+
+/// The first eight bytes of `name`, zero-padded, as a big-endian integer: integers compare
+/// as the byte strings do, except that a name and the same name followed by zero bytes are
+/// equal here.
+fn prefix(name: &str) -> u64 {
+    let mut bytes = [0u8; 8];
+    let head = &name.as_bytes()[..name.len().min(8)];
+    bytes[..head.len()].copy_from_slice(head);
+    u64::from_be_bytes(bytes)
+}
+
+/// Kahn's algorithm, ready assignments taken by name: `deps[dep_ends[i-1]..dep_ends[i]]`
+/// are the equations equation `i` uses.
+fn order(items: &[Item], deps: &[u32], dep_ends: &[u32]) -> Result<Vec<usize>, String> {
+    let n = items.len();
+    // Each equation's place by name, so the heap compares integers, not strings.
+    // Sorted on the first eight bytes as an integer (most names are shorter), the rest only
+    // where those are equal: the order of the names as byte strings all the same.
+    let mut keyed: Vec<(u64, &str, u32)> = items
         .iter()
         .enumerate()
-        .filter(|(_, &w)| w == 0)
-        .map(|(i, _)| Reverse((items[i].lhs.as_str(), i)))
+        .map(|(i, it)| (prefix(&it.lhs), it.lhs.as_str(), i as u32))
         .collect();
-    let mut out = Vec::with_capacity(items.len());
-    while let Some(Reverse((_, i))) = ready.pop() {
+    keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
+    let by_name: Vec<u32> = keyed.into_iter().map(|(_, _, i)| i).collect();
+    let mut rank = vec![0u32; n];
+    for (r, &i) in by_name.iter().enumerate() {
+        rank[i as usize] = r as u32;
+    }
+    // Users of each equation, grouped by equation (a counting sort of the uses).
+    let mut user_starts = vec![0u32; n + 1];
+    for &dep in deps {
+        user_starts[dep as usize + 1] += 1;
+    }
+    for i in 0..n {
+        user_starts[i + 1] += user_starts[i];
+    }
+    let mut fill = user_starts.clone();
+    let mut users = vec![0u32; deps.len()];
+    let mut waiting = vec![0u32; n];
+    let mut start = 0;
+    for (i, &end) in dep_ends.iter().enumerate() {
+        for &dep in &deps[start as usize..end as usize] {
+            users[fill[dep as usize] as usize] = i as u32;
+            fill[dep as usize] += 1;
+        }
+        waiting[i] = end - start;
+        start = end;
+    }
+    let mut ready: BinaryHeap<Reverse<u32>> = (0..n)
+        .filter(|&i| waiting[i] == 0)
+        .map(|i| Reverse(rank[i]))
+        .collect();
+    let mut out = Vec::with_capacity(n);
+    while let Some(Reverse(r)) = ready.pop() {
+        let i = by_name[r as usize] as usize;
         out.push(i);
-        for &user in &users[i] {
+        for &user in &users[user_starts[i] as usize..user_starts[i + 1] as usize] {
+            let user = user as usize;
             waiting[user] -= 1;
             if waiting[user] == 0 {
-                ready.push(Reverse((items[user].lhs.as_str(), user)));
+                ready.push(Reverse(rank[user]));
             }
         }
     }
-    if out.len() < items.len() {
-        let mut stuck: Vec<&Item> = (0..items.len())
+    if out.len() < n {
+        let stuck: Vec<&Item> = by_name
+            .iter()
+            .map(|&i| i as usize)
             .filter(|&i| waiting[i] > 0)
             .map(|i| &items[i])
             .collect();
-        stuck.sort_by(|a, b| a.lhs.cmp(&b.lhs));
         let names: Vec<&str> = stuck.iter().map(|it| it.lhs.as_str()).collect();
         return Err(format!(
             "cycle among assignments: {} depend on each other (e.g. {} = {})",
@@ -227,6 +369,44 @@ mod tests {
         ];
         let order = check_and_order(&declared(&["x"]), &items).unwrap();
         assert_eq!(order, [2, 1, 0]);
+    }
+
+    #[test]
+    fn ready_assignments_go_by_name_past_eight_bytes() {
+        let names = [
+            "abcdefgh1",
+            "b",
+            "abcdefgh",
+            "abcdefg\0",
+            "abcdefgha",
+            "abcdefg",
+        ];
+        let mut items: Vec<Item> = names.iter().map(|n| item(n, &[])).collect();
+        items.push(item("dx", &["x"]));
+        let order = check_and_order(&declared(&["x"]), &items).unwrap();
+        let got: Vec<&str> = order.iter().map(|&i| items[i].lhs.as_str()).collect();
+        let mut want: Vec<&str> = names.to_vec();
+        want.push("dx");
+        want.sort();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn the_first_kind_of_problem_is_reported_whatever_its_place() {
+        let d = Declared {
+            parameters: vec!["k".into()],
+            ..declared(&["x"])
+        };
+        let err = |items: &[Item]| check_and_order(&d, items).unwrap_err();
+        let twice = err(&[item("k", &[]), item("dx", &[]), item("dx", &["x"])]);
+        assert!(twice.starts_with("dx is assigned twice"), "{twice}");
+        let fixed = err(&[item("a", &["zz"]), item("k", &[]), item("dy", &[])]);
+        assert!(fixed.contains("assigns to k"), "{fixed}");
+        let undeclared = err(&[item("dx", &["x", "zz", "if"])]);
+        assert!(
+            undeclared.contains("name 'if' is not an identifier"),
+            "{undeclared}"
+        );
     }
 
     #[test]
