@@ -105,26 +105,43 @@ impl Token {
     }
 }
 
+#[inline]
 fn keyword(text: &str) -> Option<TokenKind> {
-    Some(match text {
-        "and" => TokenKind::And,
-        "or" => TokenKind::Or,
-        "not" => TokenKind::Not,
-        "if" => TokenKind::If,
-        "else" => TokenKind::Else,
-        "True" => TokenKind::True,
-        "False" => TokenKind::False,
-        "None" => TokenKind::None,
-        "lambda" => TokenKind::Lambda,
-        "in" => TokenKind::In,
-        "is" => TokenKind::Is,
-        "as" | "assert" | "async" | "await" | "break" | "class" | "continue" | "def" | "del"
-        | "elif" | "except" | "finally" | "for" | "from" | "global" | "import" | "nonlocal"
-        | "pass" | "raise" | "return" | "try" | "while" | "with" | "yield" => {
-            TokenKind::OtherKeyword
-        }
+    use TokenKind as K;
+    const O: TokenKind = K::OtherKeyword;
+    // Dispatch on the first byte: most names are ruled out without a comparison.
+    let candidates: &[(&str, TokenKind)] = match *text.as_bytes().first()? {
+        b'a' => &[
+            ("and", K::And),
+            ("as", O),
+            ("assert", O),
+            ("async", O),
+            ("await", O),
+        ],
+        b'b' => &[("break", O)],
+        b'c' => &[("class", O), ("continue", O)],
+        b'd' => &[("def", O), ("del", O)],
+        b'e' => &[("else", K::Else), ("elif", O), ("except", O)],
+        b'f' => &[("finally", O), ("for", O), ("from", O)],
+        b'g' => &[("global", O)],
+        b'i' => &[("if", K::If), ("in", K::In), ("is", K::Is), ("import", O)],
+        b'l' => &[("lambda", K::Lambda)],
+        b'n' => &[("not", K::Not), ("nonlocal", O)],
+        b'o' => &[("or", K::Or)],
+        b'p' => &[("pass", O)],
+        b'r' => &[("raise", O), ("return", O)],
+        b't' => &[("try", O)],
+        b'w' => &[("while", O), ("with", O)],
+        b'y' => &[("yield", O)],
+        b'T' => &[("True", K::True)],
+        b'F' => &[("False", K::False)],
+        b'N' => &[("None", K::None)],
         _ => return None,
-    })
+    };
+    candidates
+        .iter()
+        .find(|(k, _)| *k == text)
+        .map(|&(_, kind)| kind)
 }
 
 /// Python's `str.isidentifier()`: XID_Start or `_`, then XID_Continue (no normalisation).
@@ -143,8 +160,10 @@ pub fn is_keyword(name: &str) -> bool {
     keyword(name).is_some()
 }
 
-fn potential_identifier_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '_' || !c.is_ascii()
+/// A byte of a potential identifier: an ASCII letter, digit or `_`, or any byte of a
+/// non-ASCII character.
+fn potential_identifier_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || !b.is_ascii()
 }
 
 /// Splits `src` into tokens.  Newlines inside brackets are whitespace and a backslash joins
@@ -185,13 +204,19 @@ impl Lexer<'_> {
         self.src[self.pos..].chars().next()
     }
 
-    fn peek_at(&self, offset: usize) -> Option<char> {
-        self.src[self.pos..].chars().nth(offset)
+    /// The byte here: every token starts with an ASCII byte but names, and a character
+    /// the lexer tests for is ASCII, so bytes decide where characters need not be decoded.
+    fn byte(&self) -> Option<u8> {
+        self.src.as_bytes().get(self.pos).copied()
+    }
+
+    fn byte_at(&self, offset: usize) -> Option<u8> {
+        self.src.as_bytes().get(self.pos + offset).copied()
     }
 
     fn run(mut self, tokens: &mut Vec<Token>) -> Result<(), TextError> {
         loop {
-            let Some(c) = self.peek() else {
+            let Some(b) = self.byte() else {
                 tokens.push(Token {
                     kind: TokenKind::EndOfFile,
                     range: self.pos..self.pos,
@@ -200,20 +225,29 @@ impl Lexer<'_> {
                 return Ok(());
             };
             let start = self.pos;
-            match c {
-                ' ' | '\t' | '\x0c' => self.pos += 1,
-                '#' => {
-                    while self.peek().is_some_and(|c| c != '\n' && c != '\r') {
-                        self.pos += self.peek().map_or(1, char::len_utf8);
-                    }
+            match b {
+                b' ' | b'\t' | b'\x0c' => {
+                    let rest = &self.src.as_bytes()[self.pos + 1..];
+                    self.pos += 1 + rest
+                        .iter()
+                        .position(|&b| !matches!(b, b' ' | b'\t' | b'\x0c'))
+                        .unwrap_or(rest.len());
                 }
-                '\\' => {
+                b'#' => {
+                    // A continuation byte is never a line break: the comment ends at one.
+                    let rest = &self.src.as_bytes()[self.pos..];
+                    self.pos += rest
+                        .iter()
+                        .position(|&b| b == b'\n' || b == b'\r')
+                        .unwrap_or(rest.len());
+                }
+                b'\\' => {
                     self.pos += 1;
-                    match self.peek() {
-                        Some('\n') => self.pos += 1,
-                        Some('\r') => {
+                    match self.byte() {
+                        Some(b'\n') => self.pos += 1,
+                        Some(b'\r') => {
                             self.pos += 1;
-                            if self.peek() == Some('\n') {
+                            if self.byte() == Some(b'\n') {
                                 self.pos += 1;
                             }
                         }
@@ -225,7 +259,7 @@ impl Lexer<'_> {
                         }
                     }
                 }
-                '\n' | '\r' => {
+                b'\n' | b'\r' => {
                     self.pos += 1;
                     if self.depth == 0 {
                         tokens.push(Token {
@@ -235,16 +269,16 @@ impl Lexer<'_> {
                         });
                     }
                 }
-                '0'..='9' => tokens.push(self.number()?),
-                '.' if self.peek_at(1).is_some_and(|c| c.is_ascii_digit()) => {
+                b'0'..=b'9' => tokens.push(self.number()?),
+                b'.' if self.byte_at(1).is_some_and(|b| b.is_ascii_digit()) => {
                     tokens.push(self.number()?)
                 }
-                '\'' | '"' => tokens.push(self.string()?),
-                c if potential_identifier_char(c) => {
+                b'\'' | b'"' => tokens.push(self.string()?),
+                b if potential_identifier_byte(b) => {
                     let token = self.name()?;
                     // A string prefix (r'', b'', f'', …) is part of the string.
                     if token.kind == TokenKind::Name
-                        && matches!(self.peek(), Some('\'' | '"'))
+                        && matches!(self.byte(), Some(b'\'' | b'"'))
                         && self.src[start..self.pos].len() <= 2
                         && self.src[start..self.pos]
                             .chars()
@@ -264,9 +298,13 @@ impl Lexer<'_> {
 
     fn name(&mut self) -> Result<Token, TextError> {
         let start = self.pos;
-        while let Some(c) = self.peek().filter(|&c| potential_identifier_char(c)) {
-            self.pos += c.len_utf8();
+        let bytes = self.src.as_bytes();
+        let mut end = start;
+        while end < bytes.len() && potential_identifier_byte(bytes[end]) {
+            end += 1;
         }
+        // Every byte of a non-ASCII character is >= 0x80, so the run ends on a boundary.
+        self.pos = end;
         let raw = &self.src[start..self.pos];
         if let Some(kind) = keyword(raw) {
             return Ok(Token {
@@ -319,19 +357,20 @@ impl Lexer<'_> {
     /// Digits of `radix` with single underscores between them; returns how many digits.
     /// Python allows one underscore after a base prefix (`0x_ff`).
     fn digits(&mut self, radix: u32, after_prefix: bool) -> Result<usize, TextError> {
+        let is_digit = |b: Option<u8>| b.is_some_and(|b| char::from(b).is_digit(radix));
         let mut count = 0;
         let mut underscore_ok = after_prefix;
         loop {
-            match self.peek() {
-                Some('_') if underscore_ok => {
+            match self.byte() {
+                Some(b'_') if underscore_ok => {
                     let at = self.pos;
                     self.pos += 1;
-                    if !self.peek().is_some_and(|c| c.is_digit(radix)) {
+                    if !is_digit(self.byte()) {
                         return Err(self.error(at, "invalid decimal literal"));
                     }
                     underscore_ok = false;
                 }
-                Some(c) if c.is_digit(radix) => {
+                b if is_digit(b) => {
                     count += 1;
                     self.pos += 1;
                     underscore_ok = true;
@@ -356,8 +395,8 @@ impl Lexer<'_> {
         let finish = |lexer: &mut Self, kind, value| -> Result<Token, TextError> {
             // `1x`, `0b12`, `1.5.2`: Python refuses a literal running into a name or digit.
             if lexer
-                .peek()
-                .is_some_and(|c| potential_identifier_char(c) || c == '.')
+                .byte()
+                .is_some_and(|b| potential_identifier_byte(b) || b == b'.')
             {
                 return Err(lexer.error(start, "invalid decimal literal"));
             }
@@ -367,10 +406,10 @@ impl Lexer<'_> {
                 value,
             })
         };
-        let radix = match (self.peek(), self.peek_at(1)) {
-            (Some('0'), Some('x' | 'X')) => Some((16, "hexadecimal")),
-            (Some('0'), Some('o' | 'O')) => Some((8, "octal")),
-            (Some('0'), Some('b' | 'B')) => Some((2, "binary")),
+        let radix = match (self.byte(), self.byte_at(1)) {
+            (Some(b'0'), Some(b'x' | b'X')) => Some((16, "hexadecimal")),
+            (Some(b'0'), Some(b'o' | b'O')) => Some((8, "octal")),
+            (Some(b'0'), Some(b'b' | b'B')) => Some((2, "binary")),
             _ => None,
         };
         if let Some((radix, what)) = radix {
@@ -384,15 +423,15 @@ impl Lexer<'_> {
         }
         self.digits(10, false)?;
         let mut decimal = false;
-        if self.peek() == Some('.') {
+        if self.byte() == Some(b'.') {
             self.pos += 1;
             self.digits(10, false)?;
             decimal = true;
         }
-        if matches!(self.peek(), Some('e' | 'E')) {
+        if matches!(self.byte(), Some(b'e' | b'E')) {
             let at = self.pos;
             self.pos += 1;
-            if matches!(self.peek(), Some('+' | '-')) {
+            if matches!(self.byte(), Some(b'+' | b'-')) {
                 self.pos += 1;
             }
             if self.digits(10, false)? == 0 {
@@ -400,7 +439,7 @@ impl Lexer<'_> {
             }
             decimal = true;
         }
-        if matches!(self.peek(), Some('j' | 'J')) {
+        if matches!(self.byte(), Some(b'j' | b'J')) {
             self.pos += 1;
             return finish(self, TokenKind::Imaginary, TokenValue::None);
         }
@@ -573,6 +612,24 @@ mod tests {
             ]
         );
         assert_eq!(kinds("x # comment (")[1], K::EndOfFile);
+    }
+
+    #[test]
+    fn every_python_keyword() {
+        let kwlist = [
+            "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class",
+            "continue", "def", "del", "elif", "else", "except", "finally", "for", "from", "global",
+            "if", "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise",
+            "return", "try", "while", "with", "yield",
+        ];
+        for kw in kwlist {
+            assert!(is_keyword(kw), "{kw}");
+        }
+        for name in [
+            "x", "an", "ands", "Tru", "_", "iff", "e", "nan", "inf", "a0",
+        ] {
+            assert!(!is_keyword(name), "{name}");
+        }
     }
 
     #[test]

@@ -98,6 +98,28 @@ mod tag {
     pub const XOR: u64 = 7;
     pub const NOT: u64 = 8;
     pub const PIECEWISE: u64 = 9;
+    pub const SYMBOL: u64 = 10;
+    pub const INT: u64 = 11;
+    pub const BIG_INT: u64 = 12;
+    pub const FLOAT: u64 = 13;
+}
+
+/// The tree of a symbol: its name (a symbol's canonical node is its name).
+fn symbol_tree(name: &str) -> u64 {
+    mix(&[tag::SYMBOL, hash_bytes(name.as_bytes())])
+}
+
+/// The tree of an integer, whichever way it was written or added (`2` and `exp2`'s base are
+/// one tree).
+fn int_tree(value: &BigInt) -> u64 {
+    match i64::try_from(value) {
+        Ok(small) => small_int_tree(small),
+        Err(_) => mix(&[tag::BIG_INT, hash_bytes(&value.to_signed_bytes_le())]),
+    }
+}
+
+fn small_int_tree(value: i64) -> u64 {
+    mix(&[tag::INT, value as u64])
 }
 
 fn atom_tree(e: &Expr) -> u64 {
@@ -144,10 +166,17 @@ impl Names {
 
     /// The indices, sorted, each once.
     pub fn ids(&self) -> Vec<u32> {
-        let mut ids: Vec<u32> = (0..64).filter(|i| self.bits >> i & 1 == 1).collect();
-        ids.extend_from_slice(&self.more);
-        ids.sort_unstable();
-        ids.dedup();
+        let mut ids = Vec::with_capacity(self.bits.count_ones() as usize + self.more.len());
+        let mut bits = self.bits;
+        while bits != 0 {
+            ids.push(bits.trailing_zeros());
+            bits &= bits - 1;
+        }
+        if !self.more.is_empty() {
+            ids.extend_from_slice(&self.more);
+            ids.sort_unstable();
+            ids.dedup();
+        }
         ids
     }
 }
@@ -160,6 +189,10 @@ pub struct Value {
     pub names: Names,
     /// Whether a `Piecewise` is part of this value.
     pub has_piecewise: bool,
+    /// Whether a `Piecewise` or a boolean operator was built for this value: only then can
+    /// the finished tree break a rule [`check_tree`](super::super::rules::check_tree)
+    /// checks.
+    pub has_logic: bool,
     /// Byte offset where the node starts, for errors.
     pub start: usize,
     /// A hash of the unevaluated SymPy tree this node stands for: SymPy compares those
@@ -175,13 +208,22 @@ fn refuse<T>(at: usize, message: impl Into<String>) -> Result<T, Refusal> {
 }
 
 fn truth(value: bool, start: usize) -> Value {
-    let expr = Expr::truth(value);
+    // Conditionals add a `True` each: its node and tree are built once.
+    static TRUTHS: OnceLock<[(Expr, u64); 2]> = OnceLock::new();
+    let truths = TRUTHS.get_or_init(|| {
+        [false, true].map(|v| {
+            let expr = Expr::truth(v);
+            (expr.clone(), atom_tree(&expr))
+        })
+    });
+    let (expr, tree) = truths[usize::from(value)].clone();
     Value {
-        tree: atom_tree(&expr),
+        tree,
         expr,
         shape: Shape::Truth(value),
         names: Names::default(),
         has_piecewise: false,
+        has_logic: false,
         start,
     }
 }
@@ -197,6 +239,7 @@ impl Value {
             shape,
             names,
             has_piecewise: parts.iter().any(|p| p.has_piecewise),
+            has_logic: parts.iter().any(|p| p.has_logic),
             start,
             tree: 0,
         }
@@ -327,43 +370,59 @@ fn relation_key(op: RelOp, left: &Side, right: &Side) -> Vec<u8> {
     key
 }
 
-pub fn symbol(name: &str, id: u32, start: usize) -> Value {
-    let expr = Expr::symbol(name);
+/// A symbol's node and tree, built once per name and equation.
+pub fn symbol_parts(name: &str) -> (Expr, u64) {
+    (Expr::symbol(name), symbol_tree(name))
+}
+
+/// The symbol with node and tree `parts` ([`symbol_parts`]) and name table index `id`.
+pub fn symbol(parts: &(Expr, u64), id: u32, start: usize) -> Value {
     Value {
-        tree: atom_tree(&expr),
-        expr,
+        tree: parts.1,
+        expr: parts.0.clone(),
         shape: Shape::Symbol,
         names: Names::one(id),
         has_piecewise: false,
+        has_logic: false,
         start,
     }
 }
 
-pub fn int(value: BigInt, start: usize) -> Value {
-    let expr = Expr::number(Number::integer(value.clone()));
+pub fn int(value: &BigInt, start: usize) -> Value {
+    let (number, tree) = match i64::try_from(value) {
+        Ok(small) => (Number::int(small), small_int_tree(small)),
+        Err(_) => (Number::integer(value.clone()), int_tree(value)),
+    };
     Value {
-        tree: atom_tree(&expr),
-        expr,
-        shape: Shape::Int(value),
+        tree,
+        expr: Expr::number(number),
+        shape: Shape::Int(value.clone()),
         names: Names::default(),
         has_piecewise: false,
+        has_logic: false,
         start,
     }
 }
 
 /// A float literal: the double it denotes; one that overflows is SymPy's `oo`.
 pub fn float(value: f64, start: usize) -> Value {
-    let expr = if value.is_finite() {
-        Expr::number(Number::Float(value))
+    let (expr, tree) = if value.is_finite() {
+        (
+            Expr::number(Number::Float(value)),
+            mix(&[tag::FLOAT, value.to_bits()]),
+        )
     } else {
-        Expr::constant("oo")
+        let oo = Expr::constant("oo");
+        let tree = atom_tree(&oo);
+        (oo, tree)
     };
     Value {
-        tree: atom_tree(&expr),
+        tree,
         expr,
         shape: Shape::Float(value),
         names: Names::default(),
         has_piecewise: false,
+        has_logic: false,
         start,
     }
 }
@@ -378,6 +437,7 @@ pub fn tuple(items: Vec<Value>, start: usize) -> Value {
         shape: Shape::Tuple(items),
         names: Names::default(),
         has_piecewise: false,
+        has_logic: false,
         start,
         tree: 0,
     }
@@ -402,6 +462,7 @@ fn binary(
         shape: Shape::Arith,
         names,
         has_piecewise: a.has_piecewise || b.has_piecewise,
+        has_logic: a.has_logic || b.has_logic,
         start: a.start,
         tree: tree(a.tree, b.tree),
     })
@@ -415,7 +476,7 @@ fn constant_tree(e: Expr) -> u64 {
 /// The tree of the `-1` that negations and divisions add, computed once.
 fn minus_one_tree() -> u64 {
     static TREE: OnceLock<u64> = OnceLock::new();
-    *TREE.get_or_init(|| constant_tree(Expr::int(-1)))
+    *TREE.get_or_init(|| small_int_tree(-1))
 }
 
 fn neg_tree(a: u64) -> u64 {
@@ -518,6 +579,7 @@ pub fn not(a: Value, start: usize) -> Result<Value, Refusal> {
     let expr = Expr::boolean(BoolOp::Not, vec![a.expr.clone()]);
     let mut v = Value::combine(expr, Shape::Arith, &[&a], start);
     v.tree = mix(&[tag::NOT, a.tree]);
+    v.has_logic = true;
     v.shape = Shape::Not(Box::new(a));
     Ok(v)
 }
@@ -553,6 +615,7 @@ fn evaluated_not(a: Value, start: usize) -> Value {
             let expr = Expr::boolean(BoolOp::Not, vec![a.expr.clone()]);
             let mut v = Value::combine(expr, Shape::Arith, &[&a], start);
             v.tree = mix(&[tag::NOT, a.tree]);
+            v.has_logic = true;
             v.shape = Shape::Not(Box::new(a));
             v
         }
@@ -610,6 +673,7 @@ fn lattice(op: BoolOp, mut args: Vec<Value>, start: usize) -> Value {
             let parts: Vec<&Value> = args.iter().collect();
             let mut v = Value::combine(expr, Shape::Arith, &parts, start);
             v.tree = unordered_tree(tag::LATTICE + op as u64 * 16, &args);
+            v.has_logic = true;
             v.shape = if op == BoolOp::And {
                 Shape::And(args)
             } else {
@@ -770,6 +834,7 @@ fn xor_set(mut set: Vec<Value>, start: usize) -> Value {
             let parts: Vec<&Value> = set.iter().collect();
             let mut v = Value::combine(expr, Shape::Arith, &parts, start);
             v.tree = unordered_tree(tag::XOR, &set);
+            v.has_logic = true;
             v.shape = Shape::Xor(set);
             v
         }
@@ -822,6 +887,7 @@ pub fn piecewise(pairs: Vec<(Value, Value)>, start: usize) -> Result<Value, Refu
     trees.extend(parts.iter().map(|p| p.tree));
     v.tree = mix(&trees);
     v.has_piecewise = true;
+    v.has_logic = true;
     Ok(v)
 }
 
@@ -922,7 +988,7 @@ pub fn call(name: &str, args: Vec<Value>, start: usize) -> Result<Value, Refusal
     let tree = match name {
         "sqrt" => mix(&[tag::POW, trees[0], half()]),
         "cbrt" => mix(&[tag::POW, trees[0], constant_tree(rational(1, 3))]),
-        "exp2" => mix(&[tag::POW, constant_tree(Expr::int(2)), trees[0]]),
+        "exp2" => mix(&[tag::POW, small_int_tree(2), trees[0]]),
         "Min" | "Max" | "min" | "max" => {
             let head = if name.eq_ignore_ascii_case("min") {
                 "Min"

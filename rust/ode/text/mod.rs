@@ -176,12 +176,11 @@ fn with_tokens<T>(
 
 /// Parses one `lhs = rhs` line (already stripped).
 pub fn parse_line(line: &str) -> Result<Equation, TextError> {
-    let eq = with_tokens(line, |tokens| parser::Parser::new(line, tokens).equation())?;
-    finished(&eq.rhs)?;
-    Ok(eq)
+    with_tokens(line, |tokens| parser::Parser::new(line, tokens).equation())
 }
 
-/// The rules every front end's finished tree meets ([`check_tree`]).
+/// The rules every front end's finished tree meets ([`check_tree`]); the parser asks only
+/// for a tree it built a `Piecewise` or boolean operator for, as only those can break them.
 fn finished(rhs: &Expr) -> Result<(), TextError> {
     check_tree(rhs).map_err(|message| TextError {
         message,
@@ -195,7 +194,6 @@ pub fn parse_rhs(lhs: &str, text: &str) -> Result<Equation, TextError> {
     let (rhs, symbols) = with_tokens(text, |tokens| {
         parser::Parser::new(text, tokens).right_hand_side()
     })?;
-    finished(&rhs)?;
     Ok(Equation {
         lhs: lhs.to_owned(),
         rhs,
