@@ -268,8 +268,15 @@ impl Value {
 
     /// Refuses anything but a number, symbol or arithmetic expression.
     fn number(self) -> Result<Value, Refusal> {
+        self.check_number()?;
+        Ok(self)
+    }
+
+    /// [`Value::number`] by reference: arithmetic checks its operands without moving them.
+    #[inline]
+    fn check_number(&self) -> Result<(), Refusal> {
         match self.shape {
-            Shape::Int(_) | Shape::Float(_) | Shape::Symbol | Shape::Arith => Ok(self),
+            Shape::Int(_) | Shape::Float(_) | Shape::Symbol | Shape::Arith => Ok(()),
             Shape::Tuple(_) => refuse(self.start, "unsupported syntax Tuple"),
             _ => refuse(
                 self.start,
@@ -454,7 +461,8 @@ fn binary(
     build: impl FnOnce(Expr, Expr) -> Expr,
     tree: impl FnOnce(u64, u64) -> u64,
 ) -> Result<Value, Refusal> {
-    let (a, b) = (a.number()?, b.number()?);
+    a.check_number()?;
+    b.check_number()?;
     let mut names = a.names;
     names.extend(&b.names);
     Ok(Value {
@@ -555,7 +563,7 @@ pub fn pow(a: Value, b: Value) -> Result<Value, Refusal> {
 }
 
 pub fn neg(a: Value, start: usize) -> Result<Value, Refusal> {
-    let a = a.number()?;
+    a.check_number()?;
     Ok(Value {
         expr: neg_expr(a.expr),
         shape: Shape::Arith,
@@ -623,7 +631,8 @@ fn evaluated_not(a: Value, start: usize) -> Value {
 }
 
 pub fn relation(op: RelOp, a: Value, b: Value) -> Result<Value, Refusal> {
-    let (a, b) = (a.number()?, b.number()?);
+    a.check_number()?;
+    b.check_number()?;
     let expr = Expr::relation(op, a.expr.clone(), b.expr.clone());
     let side = |v: &Value| Side {
         expr: v.expr.clone(),

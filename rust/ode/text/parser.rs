@@ -45,8 +45,9 @@ impl<'a> Parser<'a> {
             tokens,
             pos: 0,
             depth: 0,
-            names: Vec::new(),
-            symbols: Vec::new(),
+            // Enough for most equations' names without growing.
+            names: Vec::with_capacity(8),
+            symbols: Vec::with_capacity(8),
         }
     }
 
@@ -222,37 +223,51 @@ impl<'a> Parser<'a> {
         self.lowered(lower::conditional(body, test, orelse))
     }
 
-    fn boolean_chain(
-        &mut self,
-        op: K,
-        operand: fn(&mut Self) -> Parsed<Value>,
-        build: fn(Vec<Value>, usize) -> Result<Value, Refusal>,
-    ) -> Parsed<Value> {
-        let first = operand(self)?;
-        if self.peek() != op {
+    fn disjunction(&mut self) -> Parsed<Value> {
+        let first = self.conjunction()?;
+        if self.peek() != K::Or {
             return Ok(first);
         }
         let start = first.start;
         let mut values = vec![first];
-        while self.peek() == op {
+        while self.peek() == K::Or {
             self.bump();
-            values.push(operand(self)?);
+            values.push(self.conjunction()?);
         }
-        self.lowered(build(values, start))
+        self.lowered(lower::or(values, start))
     }
 
-    fn disjunction(&mut self) -> Parsed<Value> {
-        self.boolean_chain(K::Or, Self::conjunction, lower::or)
-    }
-
+    /// One level of the chain an operand descends (`or`, `and`, `not`, comparisons, binary
+    /// operators): each is inlined into the one above, so an operand without `and`, `not` or
+    /// a comparison costs a test of the next token per level, not a call.
+    #[inline]
     fn conjunction(&mut self) -> Parsed<Value> {
-        self.boolean_chain(K::And, Self::inversion, lower::and)
+        let first = self.inversion()?;
+        if self.peek() != K::And {
+            return Ok(first);
+        }
+        self.conjunction_rest(first)
     }
 
+    fn conjunction_rest(&mut self, first: Value) -> Parsed<Value> {
+        let start = first.start;
+        let mut values = vec![first];
+        while self.peek() == K::And {
+            self.bump();
+            values.push(self.inversion()?);
+        }
+        self.lowered(lower::and(values, start))
+    }
+
+    #[inline]
     fn inversion(&mut self) -> Parsed<Value> {
         if self.peek() != K::Not {
             return self.comparison();
         }
+        self.negation()
+    }
+
+    fn negation(&mut self) -> Parsed<Value> {
         let start = self.bump().range.start;
         let operand = self.nested(Self::inversion)?;
         self.lowered(lower::not(operand, start))
@@ -287,8 +302,27 @@ impl<'a> Parser<'a> {
         Ok(Some(op))
     }
 
+    #[inline]
     fn comparison(&mut self) -> Parsed<Value> {
         let first = self.binary(1)?;
+        if !matches!(
+            self.peek(),
+            K::Less
+                | K::LessEqual
+                | K::Greater
+                | K::GreaterEqual
+                | K::EqEqual
+                | K::NotEqual
+                | K::In
+                | K::Is
+                | K::Not
+        ) {
+            return Ok(first);
+        }
+        self.comparison_rest(first)
+    }
+
+    fn comparison_rest(&mut self, first: Value) -> Parsed<Value> {
         let Some(op) = self.comparison_op()? else {
             return Ok(first);
         };
@@ -380,36 +414,31 @@ impl<'a> Parser<'a> {
         self.lowered(lower::pow(base, exponent))
     }
 
+    #[inline]
     fn primary(&mut self) -> Parsed<Value> {
-        if self.peek() == K::Name && self.peek_at(1) == K::Lpar {
+        let value = if self.peek() == K::Name && self.peek_at(1) == K::Lpar {
             let start = self.here();
             let name = self.bump().name(self.src);
-            let value = self.nested(|p| p.call(name, start))?;
-            return self.postfix(value);
+            self.nested(|p| p.call(name, start))?
+        } else {
+            self.atom()?
+        };
+        if matches!(self.peek(), K::Lpar | K::Dot | K::Lsqb) {
+            return Err(self.postfix_error(&value));
         }
-        let value = self.atom()?;
-        self.postfix(value)
+        Ok(value)
     }
 
-    fn postfix(&mut self, value: Value) -> Parsed<Value> {
-        match self.peek() {
-            K::Lpar => Err(TextError::at(
-                self.src,
-                value.start,
-                "only plain function names can be called",
-            )),
-            K::Dot => Err(TextError::at(
-                self.src,
-                value.start,
-                "unsupported syntax Attribute",
-            )),
-            K::Lsqb => Err(TextError::at(
-                self.src,
-                value.start,
-                "unsupported syntax Subscript",
-            )),
-            _ => Ok(value),
-        }
+    /// What follows a primary that the language does not take: a call of anything but a
+    /// plain name, an attribute, a subscript.
+    #[cold]
+    fn postfix_error(&self, value: &Value) -> TextError {
+        let message = match self.peek() {
+            K::Lpar => "only plain function names can be called",
+            K::Dot => "unsupported syntax Attribute",
+            _ => "unsupported syntax Subscript",
+        };
+        TextError::at(self.src, value.start, message)
     }
 
     fn call(&mut self, name: &str, start: usize) -> Parsed<Value> {
