@@ -107,7 +107,7 @@ impl Token {
     }
 }
 
-#[inline]
+#[inline(always)]
 fn keyword(text: &str) -> Option<TokenKind> {
     use TokenKind as K;
     const O: TokenKind = K::OtherKeyword;

@@ -43,7 +43,7 @@ pub const ALIASES: [&str; 17] = [
 #[derive(Clone, Debug)]
 pub enum Shape {
     /// A bare numeric literal (`1`, `0.5`): SymPy's `Integer(1)` equals `True`.
-    Int(BigInt),
+    Int(Box<BigInt>),
     Float(f64),
     Symbol,
     /// Any other arithmetic expression (sums, calls, `Piecewise`, …).
@@ -138,7 +138,10 @@ fn atom_tree(e: &Expr) -> u64 {
 #[derive(Clone, Debug, Default)]
 pub struct Names {
     bits: u64,
-    more: Vec<u32>,
+    /// Boxed: a value carries its names through every level it is built at, and a box is
+    /// a third of a vector's size (a vector, not a slice, so that a long chain appends).
+    #[allow(clippy::box_collection)]
+    more: Option<Box<Vec<u32>>>,
 }
 
 impl Names {
@@ -146,34 +149,39 @@ impl Names {
         match 1u64.checked_shl(id) {
             Some(bit) => Names {
                 bits: bit,
-                more: Vec::new(),
+                more: None,
             },
             None => Names {
                 bits: 0,
-                more: vec![id],
+                more: Some(Box::new(vec![id])),
             },
         }
     }
 
     fn extend(&mut self, other: &Names) {
         self.bits |= other.bits;
-        self.more.extend_from_slice(&other.more);
+        if let Some(other) = &other.more {
+            self.more
+                .get_or_insert_with(Box::default)
+                .extend_from_slice(other);
+        }
     }
 
     fn is_empty(&self) -> bool {
-        self.bits == 0 && self.more.is_empty()
+        self.bits == 0 && self.more.is_none()
     }
 
     /// The indices, sorted, each once.
     pub fn ids(&self) -> Vec<u32> {
-        let mut ids = Vec::with_capacity(self.bits.count_ones() as usize + self.more.len());
+        let more: &[u32] = self.more.as_deref().map_or(&[], |m| m);
+        let mut ids = Vec::with_capacity(self.bits.count_ones() as usize + more.len());
         let mut bits = self.bits;
         while bits != 0 {
             ids.push(bits.trailing_zeros());
             bits &= bits - 1;
         }
-        if !self.more.is_empty() {
-            ids.extend_from_slice(&self.more);
+        if !more.is_empty() {
+            ids.extend_from_slice(more);
             ids.sort_unstable();
             ids.dedup();
         }
@@ -403,7 +411,7 @@ pub fn int(value: &BigInt, start: usize) -> Value {
     Value {
         tree,
         expr: Expr::number(number),
-        shape: Shape::Int(value.clone()),
+        shape: Shape::Int(Box::new(value.clone())),
         names: Names::default(),
         has_piecewise: false,
         has_logic: false,
@@ -639,7 +647,7 @@ pub fn relation(op: RelOp, a: Value, b: Value) -> Result<Value, Refusal> {
         tree: v.tree,
         symbol_free: v.names.is_empty(),
         literal: match &v.shape {
-            Shape::Int(i) => Some(Some(BigRational::from_integer(i.clone()))),
+            Shape::Int(i) => Some(Some(BigRational::from_integer((**i).clone()))),
             Shape::Float(f) if f.is_finite() => Some(Some(f64_to_rational(*f))),
             Shape::Float(_) => Some(None),
             _ => None,
