@@ -148,6 +148,13 @@ fn keyword(text: &str) -> Option<TokenKind> {
 
 /// Python's `str.isidentifier()`: XID_Start or `_`, then XID_Continue (no normalisation).
 pub fn is_identifier(name: &str) -> bool {
+    // ASCII's XID_Start are the letters, its XID_Continue the letters, digits and `_`.
+    if let [first, rest @ ..] = name.as_bytes() {
+        if name.is_ascii() {
+            return (first.is_ascii_alphabetic() || *first == b'_')
+                && rest.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_');
+        }
+    }
     let mut chars = name.chars();
     match chars.next() {
         Some(c) if c == '_' || unicode_ident::is_xid_start(c) => {
@@ -310,31 +317,40 @@ impl Lexer<'_> {
         }
     }
 
+    #[inline]
     fn name(&mut self) -> Result<Token, TextError> {
         let start = self.pos;
         let bytes = self.src.as_bytes();
         let mut end = start;
-        while end < bytes.len() && potential_identifier_byte(bytes[end]) {
+        let mut ascii = true;
+        while let Some(&b) = bytes.get(end) {
+            if !potential_identifier_byte(b) {
+                break;
+            }
+            ascii &= b.is_ascii();
             end += 1;
         }
         // Every byte of a non-ASCII character is >= 0x80, so the run ends on a boundary.
         self.pos = end;
+        if !ascii {
+            return self.unicode_name(start);
+        }
+        // Keywords are ASCII, and recognised before normalisation.
+        let kind = keyword(&self.src[start..end]).unwrap_or(TokenKind::Name);
+        // Starts with a letter or `_` (digits start numbers): an identifier as it is.
+        Ok(Token {
+            kind,
+            range: start..end,
+            value: TokenValue::None,
+        })
+    }
+
+    /// A name with a non-ASCII character, from `start` to here: NFKC-normalised, then
+    /// checked to be an identifier.
+    #[cold]
+    #[inline(never)]
+    fn unicode_name(&self, start: usize) -> Result<Token, TextError> {
         let raw = &self.src[start..self.pos];
-        if let Some(kind) = keyword(raw) {
-            return Ok(Token {
-                kind,
-                range: start..self.pos,
-                value: TokenValue::None,
-            });
-        }
-        if raw.is_ascii() {
-            // Starts with a letter or `_` (digits start numbers): an identifier as it is.
-            return Ok(Token {
-                kind: TokenKind::Name,
-                range: start..self.pos,
-                value: TokenValue::None,
-            });
-        }
         let name: String = raw.nfkc().collect();
         if !is_identifier(&name) {
             let bad = raw
@@ -523,54 +539,61 @@ impl Lexer<'_> {
         }
     }
 
+    #[inline]
     fn operator(&mut self) -> Result<Token, TextError> {
         use TokenKind as K;
         let start = self.pos;
         let rest = &self.src.as_bytes()[self.pos..];
-        let (second, third) = (rest.get(1).copied(), rest.get(2).copied());
-        // Longest match first.
-        let (len, kind) = match (rest[0], second, third) {
-            (b'*', Some(b'*'), Some(b'='))
-            | (b'/', Some(b'/'), Some(b'='))
-            | (b'>', Some(b'>'), Some(b'='))
-            | (b'<', Some(b'<'), Some(b'=')) => (3, K::AugAssign),
-            (b'.', Some(b'.'), Some(b'.')) => (3, K::Ellipsis),
-            (b'*', Some(b'*'), _) => (2, K::DoubleStar),
-            (b'/', Some(b'/'), _) => (2, K::DoubleSlash),
-            (b'<', Some(b'<'), _) => (2, K::LeftShift),
-            (b'>', Some(b'>'), _) => (2, K::RightShift),
-            (b'<', Some(b'='), _) => (2, K::LessEqual),
-            (b'>', Some(b'='), _) => (2, K::GreaterEqual),
-            (b'=', Some(b'='), _) => (2, K::EqEqual),
-            (b'!', Some(b'='), _) => (2, K::NotEqual),
-            (b'-', Some(b'>'), _) => (2, K::Arrow),
-            (b':', Some(b'='), _) => (2, K::ColonEqual),
-            (b'+' | b'-' | b'*' | b'/' | b'%' | b'@' | b'&' | b'|' | b'^', Some(b'='), _) => {
+        // A missing byte reads as NUL, which continues no operator.
+        let second = rest.get(1).copied().unwrap_or(0);
+        let third = rest.get(2).copied().unwrap_or(0);
+        let assign = |single| {
+            if second == b'=' {
                 (2, K::AugAssign)
+            } else {
+                (1, single)
             }
-            (b'+', ..) => (1, K::Plus),
-            (b'-', ..) => (1, K::Minus),
-            (b'*', ..) => (1, K::Star),
-            (b'/', ..) => (1, K::Slash),
-            (b'%', ..) => (1, K::Percent),
-            (b'@', ..) => (1, K::At),
-            (b'&', ..) => (1, K::Amper),
-            (b'|', ..) => (1, K::Vbar),
-            (b'^', ..) => (1, K::CircumFlex),
-            (b'~', ..) => (1, K::Tilde),
-            (b'<', ..) => (1, K::Less),
-            (b'>', ..) => (1, K::Greater),
-            (b'=', ..) => (1, K::Equal),
-            (b'(', ..) => (1, K::Lpar),
-            (b')', ..) => (1, K::Rpar),
-            (b'[', ..) => (1, K::Lsqb),
-            (b']', ..) => (1, K::Rsqb),
-            (b'{', ..) => (1, K::Lbrace),
-            (b'}', ..) => (1, K::Rbrace),
-            (b',', ..) => (1, K::Comma),
-            (b':', ..) => (1, K::Colon),
-            (b';', ..) => (1, K::Semi),
-            (b'.', ..) => (1, K::Dot),
+        };
+        // Longest match first.
+        let (len, kind) = match rest[0] {
+            b'(' => (1, K::Lpar),
+            b')' => (1, K::Rpar),
+            b',' => (1, K::Comma),
+            b'[' => (1, K::Lsqb),
+            b']' => (1, K::Rsqb),
+            b'{' => (1, K::Lbrace),
+            b'}' => (1, K::Rbrace),
+            b';' => (1, K::Semi),
+            b'~' => (1, K::Tilde),
+            b'+' => assign(K::Plus),
+            b'%' => assign(K::Percent),
+            b'@' => assign(K::At),
+            b'&' => assign(K::Amper),
+            b'|' => assign(K::Vbar),
+            b'^' => assign(K::CircumFlex),
+            b'-' if second == b'>' => (2, K::Arrow),
+            b'-' => assign(K::Minus),
+            b'*' if second == b'*' && third == b'=' => (3, K::AugAssign),
+            b'*' if second == b'*' => (2, K::DoubleStar),
+            b'*' => assign(K::Star),
+            b'/' if second == b'/' && third == b'=' => (3, K::AugAssign),
+            b'/' if second == b'/' => (2, K::DoubleSlash),
+            b'/' => assign(K::Slash),
+            b'<' if second == b'<' && third == b'=' => (3, K::AugAssign),
+            b'<' if second == b'<' => (2, K::LeftShift),
+            b'<' if second == b'=' => (2, K::LessEqual),
+            b'<' => (1, K::Less),
+            b'>' if second == b'>' && third == b'=' => (3, K::AugAssign),
+            b'>' if second == b'>' => (2, K::RightShift),
+            b'>' if second == b'=' => (2, K::GreaterEqual),
+            b'>' => (1, K::Greater),
+            b'=' if second == b'=' => (2, K::EqEqual),
+            b'=' => (1, K::Equal),
+            b'!' if second == b'=' => (2, K::NotEqual),
+            b':' if second == b'=' => (2, K::ColonEqual),
+            b':' => (1, K::Colon),
+            b'.' if second == b'.' && third == b'.' => (3, K::Ellipsis),
+            b'.' => (1, K::Dot),
             _ => {
                 let c = self.peek().expect("not at the end");
                 return Err(self.error(
@@ -643,6 +666,16 @@ mod tests {
             "x", "an", "ands", "Tru", "_", "iff", "e", "nan", "inf", "a0",
         ] {
             assert!(!is_keyword(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn identifiers_like_python() {
+        for name in ["x", "_", "_x1", "dx0", "µ", "x·y", "ℌ"] {
+            assert!(is_identifier(name), "{name}");
+        }
+        for name in ["", "1x", "a-b", "a b", "×"] {
+            assert!(!is_identifier(name), "{name}");
         }
     }
 

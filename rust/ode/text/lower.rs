@@ -171,6 +171,21 @@ impl Names {
         self.bits == 0 && self.more.is_none()
     }
 
+    /// `f` of each index, in the order of the indices (sorted, each once).
+    pub fn map_ids<T>(&self, mut f: impl FnMut(u32) -> T) -> Vec<T> {
+        let more: &[u32] = self.more.as_deref().map_or(&[], |m| m);
+        if !more.is_empty() {
+            return self.ids().into_iter().map(f).collect();
+        }
+        let mut out = Vec::with_capacity(self.bits.count_ones() as usize);
+        let mut bits = self.bits;
+        while bits != 0 {
+            out.push(f(bits.trailing_zeros()));
+            bits &= bits - 1;
+        }
+        out
+    }
+
     /// The indices, sorted, each once.
     pub fn ids(&self) -> Vec<u32> {
         let more: &[u32] = self.more.as_deref().map_or(&[], |m| m);

@@ -23,13 +23,24 @@ pub struct Parser<'a> {
     tokens: &'a [Token],
     pos: usize,
     depth: usize,
-    names: Vec<&'a str>,
+    /// The names the equation uses, each once, with its [`prefix_key`].
+    names: Vec<(u64, &'a str)>,
     /// The node and tree of each name in `names`, built once: a symbol used again shares
     /// them.
     symbols: Vec<(Expr, u64)>,
 }
 
 type Parsed<T> = Result<T, TextError>;
+
+/// The first 8 bytes of a name, zero-padded, as a big-endian word: names order as their
+/// keys do where the keys differ (a name has no NUL byte, so padding sorts a prefix first).
+fn prefix_key(name: &str) -> u64 {
+    let bytes = name.as_bytes();
+    let mut word = [0u8; 8];
+    let n = bytes.len().min(8);
+    word[..n].copy_from_slice(&bytes[..n]);
+    u64::from_be_bytes(word)
+}
 
 fn describe(kind: K) -> &'static str {
     match kind {
@@ -106,15 +117,12 @@ impl<'a> Parser<'a> {
 
     /// The sorted, unique symbol names a value uses.
     fn symbol_names(&self, value: &Value) -> Vec<String> {
-        // Names in the table are unique: sort the borrowed names, then copy each once.
-        let mut names: Vec<&str> = value
-            .names
-            .ids()
-            .into_iter()
-            .map(|i| self.names[i as usize])
-            .collect();
+        // Names in the table are unique: sort the borrowed names (by their prefix keys,
+        // which order as the names do, so that most comparisons are of two words), then
+        // copy each once.
+        let mut names: Vec<(u64, &str)> = value.names.map_ids(|i| self.names[i as usize]);
         names.sort_unstable();
-        names.into_iter().map(str::to_owned).collect()
+        names.into_iter().map(|(_, n)| n.to_owned()).collect()
     }
 
     /// The finished right-hand side, checked by the rules every front end's tree meets.
@@ -476,14 +484,19 @@ impl<'a> Parser<'a> {
     /// The symbol `name`, starting at `start`.
     fn symbol(&mut self, name: &'a str, start: usize) -> Value {
         // An equation uses a handful of names: a scan beats hashing them.
-        let id = match self.names.iter().position(|n| *n == name) {
-            Some(id) => id,
-            None => {
-                self.names.push(name);
-                self.symbols.push(lower::symbol_parts(name));
-                self.names.len() - 1
-            }
-        };
+        let key = prefix_key(name);
+        // Names of up to 8 bytes are equal when their keys are.
+        let id =
+            match self.names.iter().position(|&(k, n)| {
+                k == key && n.len() == name.len() && (n.len() <= 8 || n == name)
+            }) {
+                Some(id) => id,
+                None => {
+                    self.names.push((key, name));
+                    self.symbols.push(lower::symbol_parts(name));
+                    self.names.len() - 1
+                }
+            };
         let id32 = u32::try_from(id).expect("fewer than 2**32 names");
         lower::symbol(&self.symbols[id], id32, start)
     }
@@ -597,6 +610,19 @@ mod tests {
         // A branch SymPy drops does not count.
         let eq = parse_rhs("e", "a if True else b").unwrap();
         assert_eq!(eq.symbols, ["a"]);
+    }
+
+    #[test]
+    fn long_names_are_told_apart_and_sorted() {
+        // Names sharing their first 8 bytes, and a name that is another's prefix.
+        let eq = parse_rhs("e", "abcdefgh_2 + abcdefgh_10 + abcdefgh + abc*abcdefgh_2").unwrap();
+        assert_eq!(eq.symbols, ["abc", "abcdefgh", "abcdefgh_10", "abcdefgh_2"]);
+        assert_eq!(
+            parse_rhs("e", "abcdefgh_2 - abcdefgh_2 + abcdefgh_1")
+                .unwrap()
+                .symbols,
+            ["abcdefgh_1", "abcdefgh_2"]
+        );
     }
 
     #[test]
