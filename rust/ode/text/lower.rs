@@ -488,6 +488,8 @@ fn binary(
     b.check_number()?;
     let mut names = a.names;
     names.extend(&b.names);
+    drop_number_shape(a.shape);
+    drop_number_shape(b.shape);
     Ok(Value {
         expr: build(a.expr, b.expr),
         shape: Shape::Arith,
@@ -497,6 +499,21 @@ fn binary(
         start: a.start,
         tree: tree(a.tree, b.tree),
     })
+}
+
+/// Drops the shape of a value [`Value::check_number`] accepted: only an integer literal's
+/// holds memory, and every operand of every operator would otherwise call the general drop.
+fn drop_number_shape(shape: Shape) {
+    match shape {
+        Shape::Int(i) => drop(i),
+        other => {
+            debug_assert!(matches!(
+                other,
+                Shape::Float(_) | Shape::Symbol | Shape::Arith
+            ));
+            std::mem::forget(other)
+        }
+    }
 }
 
 /// Trees of the constants the lowering adds (`-1` of a negation, `1/2` of `sqrt`).
@@ -587,12 +604,15 @@ pub fn pow(a: Value, b: Value) -> Result<Value, Refusal> {
 
 pub fn neg(a: Value, start: usize) -> Result<Value, Refusal> {
     a.check_number()?;
+    drop_number_shape(a.shape);
     Ok(Value {
         expr: neg_expr(a.expr),
         shape: Shape::Arith,
+        names: a.names,
+        has_piecewise: a.has_piecewise,
+        has_logic: a.has_logic,
         start,
         tree: neg_tree(a.tree),
-        ..a
     })
 }
 
