@@ -40,7 +40,13 @@ pub const ALIASES: [&str; 17] = [
 ];
 
 /// What SymPy object a value stands for, as far as building its parents needs to know.
+///
+/// Every variant is at most a word: a value moves up through each level of the grammar it
+/// is built at, and the shapes that carry more (relations, `And`/`Or`/`Xor`, tuples) are
+/// rare, so they are boxed (a vector in a box, not a slice, as a box is a third of its
+/// size).
 #[derive(Clone, Debug)]
+#[allow(clippy::box_collection)]
 pub enum Shape {
     /// A bare numeric literal (`1`, `0.5`): SymPy's `Integer(1)` equals `True`.
     Int(Box<BigInt>),
@@ -50,13 +56,21 @@ pub enum Shape {
     Arith,
     Truth(bool),
     /// A relation, with its sides as written (for recognising repeats and negations).
-    Rel(RelOp, Box<Side>, Box<Side>),
-    And(Vec<Value>),
-    Or(Vec<Value>),
-    Xor(Vec<Value>),
+    Rel(Box<Relation>),
+    And(Box<Vec<Value>>),
+    Or(Box<Vec<Value>>),
+    Xor(Box<Vec<Value>>),
     Not(Box<Value>),
     /// A parenthesised tuple: only a `Piecewise` argument may be one.
-    Tuple(Vec<Value>),
+    Tuple(Box<Vec<Value>>),
+}
+
+/// A relation as written: its operator and sides.
+#[derive(Clone, Debug)]
+pub struct Relation {
+    op: RelOp,
+    left: Side,
+    right: Side,
 }
 
 /// A side of a relation, with what SymPy's canonical relation looks at.
@@ -337,7 +351,7 @@ impl Value {
     /// what is equal in the canonical form can ever be merged.
     fn key(&self) -> Vec<u8> {
         match &self.shape {
-            Shape::Rel(op, left, right) => relation_key(*op, left, right),
+            Shape::Rel(rel) => relation_key(rel.op, &rel.left, &rel.right),
             _ => {
                 let mut key = self.tree.to_be_bytes().to_vec();
                 key.extend_from_slice(self.expr.encoding());
@@ -348,10 +362,10 @@ impl Value {
 
     /// The key of this relation's negation.
     fn negated(&self) -> Option<Vec<u8>> {
-        let Shape::Rel(op, left, right) = &self.shape else {
+        let Shape::Rel(rel) = &self.shape else {
             return None;
         };
-        Some(relation_key(negate(*op), left, right))
+        Some(relation_key(negate(rel.op), &rel.left, &rel.right))
     }
 }
 
@@ -464,7 +478,7 @@ pub fn boolean(value: bool, start: usize) -> Value {
 pub fn tuple(items: Vec<Value>, start: usize) -> Value {
     Value {
         expr: Expr::truth(false),
-        shape: Shape::Tuple(items),
+        shape: Shape::Tuple(Box::new(items)),
         names: Names::default(),
         has_piecewise: false,
         has_logic: false,
@@ -652,13 +666,15 @@ fn evaluated_not(a: Value, start: usize) -> Value {
     match a.shape {
         Shape::Truth(b) => truth(!b, start),
         Shape::Not(inner) => *inner,
-        Shape::Rel(op, left, right) => {
-            let neg = negate(op);
-            let expr = Expr::relation(neg, left.expr.clone(), right.expr.clone());
+        Shape::Rel(mut rel) => {
+            let neg = negate(rel.op);
+            let expr = Expr::relation(neg, rel.left.expr.clone(), rel.right.expr.clone());
+            let tree = mix(&[tag::REL, neg as u64, rel.left.tree, rel.right.tree]);
+            rel.op = neg;
             Value {
                 expr,
-                tree: mix(&[tag::REL, neg as u64, left.tree, right.tree]),
-                shape: Shape::Rel(neg, left, right),
+                tree,
+                shape: Shape::Rel(rel),
                 ..a
             }
         }
@@ -688,7 +704,11 @@ pub fn relation(op: RelOp, a: Value, b: Value) -> Result<Value, Refusal> {
             _ => None,
         },
     };
-    let shape = Shape::Rel(op, Box::new(side(&a)), Box::new(side(&b)));
+    let shape = Shape::Rel(Box::new(Relation {
+        op,
+        left: side(&a),
+        right: side(&b),
+    }));
     let mut v = Value::combine(expr, shape, &[&a, &b], a.start);
     v.tree = mix(&[tag::REL, op as u64, a.tree, b.tree]);
     Ok(v)
@@ -727,9 +747,9 @@ fn lattice(op: BoolOp, mut args: Vec<Value>, start: usize) -> Value {
             v.tree = unordered_tree(tag::LATTICE + op as u64 * 16, &args);
             v.has_logic = true;
             v.shape = if op == BoolOp::And {
-                Shape::And(args)
+                Shape::And(Box::new(args))
             } else {
-                Shape::Or(args)
+                Shape::Or(Box::new(args))
             };
             v
         }
@@ -764,7 +784,7 @@ pub fn and(args: Vec<Value>, start: usize) -> Result<Value, Refusal> {
         match a.shape {
             Shape::Truth(false) => return Ok(truth(false, start)),
             Shape::Truth(true) => {}
-            Shape::And(children) => flat.extend(children),
+            Shape::And(children) => flat.extend(*children),
             _ => flat.push(a),
         }
     }
@@ -788,7 +808,7 @@ pub fn or(args: Vec<Value>, start: usize) -> Result<Value, Refusal> {
         match a.shape {
             Shape::Truth(true) => return Ok(truth(true, start)),
             Shape::Truth(false) => {}
-            Shape::Or(children) => flat.extend(children),
+            Shape::Or(children) => flat.extend(*children),
             _ => flat.push(a),
         }
     }
@@ -821,7 +841,7 @@ pub fn xor(args: Vec<Value>, start: usize) -> Result<Value, Refusal> {
                 let Shape::Xor(children) = a.shape else {
                     unreachable!("matched")
                 };
-                for c in children {
+                for c in *children {
                     toggle(&mut set, c);
                 }
             }
@@ -887,7 +907,7 @@ fn xor_set(mut set: Vec<Value>, start: usize) -> Value {
             let mut v = Value::combine(expr, Shape::Arith, &parts, start);
             v.tree = unordered_tree(tag::XOR, &set);
             v.has_logic = true;
-            v.shape = Shape::Xor(set);
+            v.shape = Shape::Xor(Box::new(set));
             v
         }
     }
