@@ -42,6 +42,19 @@ fn prefix_key(name: &str) -> u64 {
     u64::from_be_bytes(word)
 }
 
+/// The precedence of a binary operator, from `|` (1) to `*` (6); 0 for any other token.
+fn precedence(kind: K) -> u8 {
+    match kind {
+        K::Vbar => 1,
+        K::CircumFlex => 2,
+        K::Amper => 3,
+        K::LeftShift | K::RightShift => 4,
+        K::Plus | K::Minus => 5,
+        K::Star | K::Slash | K::DoubleSlash | K::Percent | K::At => 6,
+        _ => 0,
+    }
+}
+
 fn describe(kind: K) -> &'static str {
     match kind {
         K::EndOfFile | K::Newline => "unexpected end of input",
@@ -357,23 +370,25 @@ impl<'a> Parser<'a> {
 
     /// Binary operators from `|` (precedence 1) to `*` (6), by precedence climbing.
     fn binary(&mut self, min: u8) -> Parsed<Value> {
-        let mut left = self.unary()?;
+        let left = self.unary()?;
+        self.binary_rest(left, min)
+    }
+
+    /// The operators after `left` that bind at least as tightly as `min`.  A right operand
+    /// climbs (recurses) only when the operator after it binds tighter than the one before
+    /// it, so `a*b + c` recurses for no operand.
+    fn binary_rest(&mut self, mut left: Value, min: u8) -> Parsed<Value> {
         loop {
             let kind = self.peek();
-            let prec = match kind {
-                K::Vbar => 1,
-                K::CircumFlex => 2,
-                K::Amper => 3,
-                K::LeftShift | K::RightShift => 4,
-                K::Plus | K::Minus => 5,
-                K::Star | K::Slash | K::DoubleSlash | K::Percent | K::At => 6,
-                _ => return Ok(left),
-            };
-            if prec < min {
+            let prec = precedence(kind);
+            if prec == 0 || prec < min {
                 return Ok(left);
             }
             let at = self.bump().range.start;
-            let right = self.binary(prec + 1)?;
+            let mut right = self.unary()?;
+            if precedence(self.peek()) > prec {
+                right = self.binary_rest(right, prec + 1)?;
+            }
             let start = left.start;
             let result = match kind {
                 K::Vbar => lower::or(vec![left, right], start),
