@@ -29,7 +29,7 @@ use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::{One, Zero};
 
-use super::super::encoding::{BoolOp, Expr, RelOp};
+use super::super::encoding::{BoolOp, Expr, RelOp, View};
 use super::super::number::{f64_to_rational, Number};
 use super::super::rules::FUNCTIONS;
 
@@ -416,7 +416,34 @@ fn relation_key(op: RelOp, left: &Side, right: &Side) -> Vec<u8> {
 
 /// A symbol's node and tree, built once per name and equation.
 pub fn symbol_parts(name: &str) -> (Expr, u64) {
-    (Expr::symbol(name), symbol_tree(name))
+    let tree = symbol_tree(name);
+    (shared_symbol(name, tree), tree)
+}
+
+/// The node of symbol `name` (of tree `tree`): one this thread built recently, or a new one.
+/// The equations of a system use the same names over and over, so most symbol nodes are
+/// shared instead of built (and later freed) once per equation; nodes are immutable and
+/// compared by content, so sharing them changes nothing but the cost.  A fixed table of
+/// slots, a name per slot, bounds what a thread keeps.
+fn shared_symbol(name: &str, tree: u64) -> Expr {
+    const SLOTS: usize = 1024;
+    thread_local! {
+        static SYMBOLS: RefCell<Vec<Option<(u64, Expr)>>> = const { RefCell::new(Vec::new()) };
+    }
+    SYMBOLS.with_borrow_mut(|slots| {
+        if slots.is_empty() {
+            slots.resize(SLOTS, None);
+        }
+        let slot = &mut slots[(tree % SLOTS as u64) as usize];
+        if let Some((t, e)) = slot {
+            if *t == tree && matches!(e.view(), View::Sym(n) if n == name) {
+                return e.clone();
+            }
+        }
+        let e = Expr::symbol(name);
+        *slot = Some((tree, e.clone()));
+        e
+    })
 }
 
 /// The symbol with node and tree `parts` ([`symbol_parts`]) and name table index `id`.

@@ -261,7 +261,7 @@ impl<'a> Parser<'a> {
     /// One level of the chain an operand descends (`or`, `and`, `not`, comparisons, binary
     /// operators): each is inlined into the one above, so an operand without `and`, `not` or
     /// a comparison costs a test of the next token per level, not a call.
-    #[inline]
+    #[inline(always)]
     fn conjunction(&mut self) -> Parsed<Value> {
         let first = self.inversion()?;
         if self.peek() != K::And {
@@ -280,7 +280,7 @@ impl<'a> Parser<'a> {
         self.lowered(lower::and(values, start))
     }
 
-    #[inline]
+    #[inline(always)]
     fn inversion(&mut self) -> Parsed<Value> {
         if self.peek() != K::Not {
             return self.comparison();
@@ -323,7 +323,7 @@ impl<'a> Parser<'a> {
         Ok(Some(op))
     }
 
-    #[inline]
+    #[inline(always)]
     fn comparison(&mut self) -> Parsed<Value> {
         let first = self.binary(1)?;
         if !matches!(
