@@ -77,13 +77,14 @@ pub enum TokenKind {
     EndOfFile,
 }
 
-/// The value a token carries beyond its kind.
+/// The value a token carries beyond its kind.  The rare large values are boxed: a line's
+/// tokens are written and read once each, so their size is what lexing costs.
 #[derive(Clone, Debug)]
 pub enum TokenValue {
     None,
     /// A name that NFKC normalisation changed; other names are their source text.
-    Name(String),
-    Int(BigInt),
+    Name(Box<str>),
+    Int(Box<BigInt>),
     Float(f64),
 }
 
@@ -97,6 +98,7 @@ pub struct Token {
 
 impl Token {
     /// The (normalised) name of a `Name` token in `src`.
+    #[inline]
     pub fn name<'a>(&'a self, src: &'a str) -> &'a str {
         match &self.value {
             TokenValue::Name(n) => n,
@@ -105,30 +107,54 @@ impl Token {
     }
 }
 
+#[inline(always)]
 fn keyword(text: &str) -> Option<TokenKind> {
-    Some(match text {
-        "and" => TokenKind::And,
-        "or" => TokenKind::Or,
-        "not" => TokenKind::Not,
-        "if" => TokenKind::If,
-        "else" => TokenKind::Else,
-        "True" => TokenKind::True,
-        "False" => TokenKind::False,
-        "None" => TokenKind::None,
-        "lambda" => TokenKind::Lambda,
-        "in" => TokenKind::In,
-        "is" => TokenKind::Is,
-        "as" | "assert" | "async" | "await" | "break" | "class" | "continue" | "def" | "del"
-        | "elif" | "except" | "finally" | "for" | "from" | "global" | "import" | "nonlocal"
-        | "pass" | "raise" | "return" | "try" | "while" | "with" | "yield" => {
-            TokenKind::OtherKeyword
-        }
+    use TokenKind as K;
+    const O: TokenKind = K::OtherKeyword;
+    // Dispatch on the first byte: most names are ruled out without a comparison.
+    let candidates: &[(&str, TokenKind)] = match *text.as_bytes().first()? {
+        b'a' => &[
+            ("and", K::And),
+            ("as", O),
+            ("assert", O),
+            ("async", O),
+            ("await", O),
+        ],
+        b'b' => &[("break", O)],
+        b'c' => &[("class", O), ("continue", O)],
+        b'd' => &[("def", O), ("del", O)],
+        b'e' => &[("else", K::Else), ("elif", O), ("except", O)],
+        b'f' => &[("finally", O), ("for", O), ("from", O)],
+        b'g' => &[("global", O)],
+        b'i' => &[("if", K::If), ("in", K::In), ("is", K::Is), ("import", O)],
+        b'l' => &[("lambda", K::Lambda)],
+        b'n' => &[("not", K::Not), ("nonlocal", O)],
+        b'o' => &[("or", K::Or)],
+        b'p' => &[("pass", O)],
+        b'r' => &[("raise", O), ("return", O)],
+        b't' => &[("try", O)],
+        b'w' => &[("while", O), ("with", O)],
+        b'y' => &[("yield", O)],
+        b'T' => &[("True", K::True)],
+        b'F' => &[("False", K::False)],
+        b'N' => &[("None", K::None)],
         _ => return None,
-    })
+    };
+    candidates
+        .iter()
+        .find(|(k, _)| *k == text)
+        .map(|&(_, kind)| kind)
 }
 
 /// Python's `str.isidentifier()`: XID_Start or `_`, then XID_Continue (no normalisation).
 pub fn is_identifier(name: &str) -> bool {
+    // ASCII's XID_Start are the letters, its XID_Continue the letters, digits and `_`.
+    if let [first, rest @ ..] = name.as_bytes() {
+        if name.is_ascii() {
+            return (first.is_ascii_alphabetic() || *first == b'_')
+                && rest.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_');
+        }
+    }
     let mut chars = name.chars();
     match chars.next() {
         Some(c) if c == '_' || unicode_ident::is_xid_start(c) => {
@@ -143,8 +169,22 @@ pub fn is_keyword(name: &str) -> bool {
     keyword(name).is_some()
 }
 
-fn potential_identifier_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '_' || !c.is_ascii()
+/// A byte of a potential identifier: an ASCII letter, digit or `_`, or any byte of a
+/// non-ASCII character.
+#[inline]
+fn potential_identifier_byte(b: u8) -> bool {
+    /// One load per byte of a name, where three range tests were.
+    static TABLE: [bool; 256] = {
+        let mut table = [false; 256];
+        let mut i = 0;
+        while i < 256 {
+            let b = i as u8;
+            table[i] = b.is_ascii_alphanumeric() || b == b'_' || !b.is_ascii();
+            i += 1;
+        }
+        table
+    };
+    TABLE[usize::from(b)]
 }
 
 /// Splits `src` into tokens.  Newlines inside brackets are whitespace and a backslash joins
@@ -185,13 +225,19 @@ impl Lexer<'_> {
         self.src[self.pos..].chars().next()
     }
 
-    fn peek_at(&self, offset: usize) -> Option<char> {
-        self.src[self.pos..].chars().nth(offset)
+    /// The byte here: every token starts with an ASCII byte but names, and a character
+    /// the lexer tests for is ASCII, so bytes decide where characters need not be decoded.
+    fn byte(&self) -> Option<u8> {
+        self.src.as_bytes().get(self.pos).copied()
+    }
+
+    fn byte_at(&self, offset: usize) -> Option<u8> {
+        self.src.as_bytes().get(self.pos + offset).copied()
     }
 
     fn run(mut self, tokens: &mut Vec<Token>) -> Result<(), TextError> {
         loop {
-            let Some(c) = self.peek() else {
+            let Some(b) = self.byte() else {
                 tokens.push(Token {
                     kind: TokenKind::EndOfFile,
                     range: self.pos..self.pos,
@@ -200,20 +246,29 @@ impl Lexer<'_> {
                 return Ok(());
             };
             let start = self.pos;
-            match c {
-                ' ' | '\t' | '\x0c' => self.pos += 1,
-                '#' => {
-                    while self.peek().is_some_and(|c| c != '\n' && c != '\r') {
-                        self.pos += self.peek().map_or(1, char::len_utf8);
-                    }
+            match b {
+                b' ' | b'\t' | b'\x0c' => {
+                    let rest = &self.src.as_bytes()[self.pos + 1..];
+                    self.pos += 1 + rest
+                        .iter()
+                        .position(|&b| !matches!(b, b' ' | b'\t' | b'\x0c'))
+                        .unwrap_or(rest.len());
                 }
-                '\\' => {
+                b'#' => {
+                    // A continuation byte is never a line break: the comment ends at one.
+                    let rest = &self.src.as_bytes()[self.pos..];
+                    self.pos += rest
+                        .iter()
+                        .position(|&b| b == b'\n' || b == b'\r')
+                        .unwrap_or(rest.len());
+                }
+                b'\\' => {
                     self.pos += 1;
-                    match self.peek() {
-                        Some('\n') => self.pos += 1,
-                        Some('\r') => {
+                    match self.byte() {
+                        Some(b'\n') => self.pos += 1,
+                        Some(b'\r') => {
                             self.pos += 1;
-                            if self.peek() == Some('\n') {
+                            if self.byte() == Some(b'\n') {
                                 self.pos += 1;
                             }
                         }
@@ -225,7 +280,7 @@ impl Lexer<'_> {
                         }
                     }
                 }
-                '\n' | '\r' => {
+                b'\n' | b'\r' => {
                     self.pos += 1;
                     if self.depth == 0 {
                         tokens.push(Token {
@@ -235,16 +290,16 @@ impl Lexer<'_> {
                         });
                     }
                 }
-                '0'..='9' => tokens.push(self.number()?),
-                '.' if self.peek_at(1).is_some_and(|c| c.is_ascii_digit()) => {
+                b'0'..=b'9' => tokens.push(self.number()?),
+                b'.' if self.byte_at(1).is_some_and(|b| b.is_ascii_digit()) => {
                     tokens.push(self.number()?)
                 }
-                '\'' | '"' => tokens.push(self.string()?),
-                c if potential_identifier_char(c) => {
+                b'\'' | b'"' => tokens.push(self.string()?),
+                b if potential_identifier_byte(b) => {
                     let token = self.name()?;
                     // A string prefix (r'', b'', f'', …) is part of the string.
                     if token.kind == TokenKind::Name
-                        && matches!(self.peek(), Some('\'' | '"'))
+                        && matches!(self.byte(), Some(b'\'' | b'"'))
                         && self.src[start..self.pos].len() <= 2
                         && self.src[start..self.pos]
                             .chars()
@@ -262,27 +317,40 @@ impl Lexer<'_> {
         }
     }
 
+    #[inline]
     fn name(&mut self) -> Result<Token, TextError> {
         let start = self.pos;
-        while let Some(c) = self.peek().filter(|&c| potential_identifier_char(c)) {
-            self.pos += c.len_utf8();
+        let bytes = self.src.as_bytes();
+        let mut end = start;
+        let mut ascii = true;
+        while let Some(&b) = bytes.get(end) {
+            if !potential_identifier_byte(b) {
+                break;
+            }
+            ascii &= b.is_ascii();
+            end += 1;
         }
+        // Every byte of a non-ASCII character is >= 0x80, so the run ends on a boundary.
+        self.pos = end;
+        if !ascii {
+            return self.unicode_name(start);
+        }
+        // Keywords are ASCII, and recognised before normalisation.
+        let kind = keyword(&self.src[start..end]).unwrap_or(TokenKind::Name);
+        // Starts with a letter or `_` (digits start numbers): an identifier as it is.
+        Ok(Token {
+            kind,
+            range: start..end,
+            value: TokenValue::None,
+        })
+    }
+
+    /// A name with a non-ASCII character, from `start` to here: NFKC-normalised, then
+    /// checked to be an identifier.
+    #[cold]
+    #[inline(never)]
+    fn unicode_name(&self, start: usize) -> Result<Token, TextError> {
         let raw = &self.src[start..self.pos];
-        if let Some(kind) = keyword(raw) {
-            return Ok(Token {
-                kind,
-                range: start..self.pos,
-                value: TokenValue::None,
-            });
-        }
-        if raw.is_ascii() {
-            // Starts with a letter or `_` (digits start numbers): an identifier as it is.
-            return Ok(Token {
-                kind: TokenKind::Name,
-                range: start..self.pos,
-                value: TokenValue::None,
-            });
-        }
         let name: String = raw.nfkc().collect();
         if !is_identifier(&name) {
             let bad = raw
@@ -307,7 +375,7 @@ impl Lexer<'_> {
         let value = if name == raw {
             TokenValue::None
         } else {
-            TokenValue::Name(name)
+            TokenValue::Name(name.into_boxed_str())
         };
         Ok(Token {
             kind: TokenKind::Name,
@@ -319,19 +387,20 @@ impl Lexer<'_> {
     /// Digits of `radix` with single underscores between them; returns how many digits.
     /// Python allows one underscore after a base prefix (`0x_ff`).
     fn digits(&mut self, radix: u32, after_prefix: bool) -> Result<usize, TextError> {
+        let is_digit = |b: Option<u8>| b.is_some_and(|b| char::from(b).is_digit(radix));
         let mut count = 0;
         let mut underscore_ok = after_prefix;
         loop {
-            match self.peek() {
-                Some('_') if underscore_ok => {
+            match self.byte() {
+                Some(b'_') if underscore_ok => {
                     let at = self.pos;
                     self.pos += 1;
-                    if !self.peek().is_some_and(|c| c.is_digit(radix)) {
+                    if !is_digit(self.byte()) {
                         return Err(self.error(at, "invalid decimal literal"));
                     }
                     underscore_ok = false;
                 }
-                Some(c) if c.is_digit(radix) => {
+                b if is_digit(b) => {
                     count += 1;
                     self.pos += 1;
                     underscore_ok = true;
@@ -356,8 +425,8 @@ impl Lexer<'_> {
         let finish = |lexer: &mut Self, kind, value| -> Result<Token, TextError> {
             // `1x`, `0b12`, `1.5.2`: Python refuses a literal running into a name or digit.
             if lexer
-                .peek()
-                .is_some_and(|c| potential_identifier_char(c) || c == '.')
+                .byte()
+                .is_some_and(|b| potential_identifier_byte(b) || b == b'.')
             {
                 return Err(lexer.error(start, "invalid decimal literal"));
             }
@@ -367,10 +436,10 @@ impl Lexer<'_> {
                 value,
             })
         };
-        let radix = match (self.peek(), self.peek_at(1)) {
-            (Some('0'), Some('x' | 'X')) => Some((16, "hexadecimal")),
-            (Some('0'), Some('o' | 'O')) => Some((8, "octal")),
-            (Some('0'), Some('b' | 'B')) => Some((2, "binary")),
+        let radix = match (self.byte(), self.byte_at(1)) {
+            (Some(b'0'), Some(b'x' | b'X')) => Some((16, "hexadecimal")),
+            (Some(b'0'), Some(b'o' | b'O')) => Some((8, "octal")),
+            (Some(b'0'), Some(b'b' | b'B')) => Some((2, "binary")),
             _ => None,
         };
         if let Some((radix, what)) = radix {
@@ -380,19 +449,19 @@ impl Lexer<'_> {
             }
             let value =
                 BigInt::from_str_radix(&self.literal(start + 2), radix).expect("checked digits");
-            return finish(self, TokenKind::Int, TokenValue::Int(value));
+            return finish(self, TokenKind::Int, TokenValue::Int(Box::new(value)));
         }
         self.digits(10, false)?;
         let mut decimal = false;
-        if self.peek() == Some('.') {
+        if self.byte() == Some(b'.') {
             self.pos += 1;
             self.digits(10, false)?;
             decimal = true;
         }
-        if matches!(self.peek(), Some('e' | 'E')) {
+        if matches!(self.byte(), Some(b'e' | b'E')) {
             let at = self.pos;
             self.pos += 1;
-            if matches!(self.peek(), Some('+' | '-')) {
+            if matches!(self.byte(), Some(b'+' | b'-')) {
                 self.pos += 1;
             }
             if self.digits(10, false)? == 0 {
@@ -400,7 +469,7 @@ impl Lexer<'_> {
             }
             decimal = true;
         }
-        if matches!(self.peek(), Some('j' | 'J')) {
+        if matches!(self.byte(), Some(b'j' | b'J')) {
             self.pos += 1;
             return finish(self, TokenKind::Imaginary, TokenValue::None);
         }
@@ -427,7 +496,7 @@ impl Lexer<'_> {
                 Ok(small) => BigInt::from(small),
                 Err(_) => int_part.parse::<BigInt>().expect("checked digits"),
             };
-            return finish(self, TokenKind::Int, TokenValue::Int(value));
+            return finish(self, TokenKind::Int, TokenValue::Int(Box::new(value)));
         }
         // What float() gives: Rust's parse is correctly rounded (overflow is inf), and its
         // grammar takes every Python float literal once the underscores are gone (`3.`,
@@ -470,54 +539,61 @@ impl Lexer<'_> {
         }
     }
 
+    #[inline]
     fn operator(&mut self) -> Result<Token, TextError> {
         use TokenKind as K;
         let start = self.pos;
         let rest = &self.src.as_bytes()[self.pos..];
-        let (second, third) = (rest.get(1).copied(), rest.get(2).copied());
-        // Longest match first.
-        let (len, kind) = match (rest[0], second, third) {
-            (b'*', Some(b'*'), Some(b'='))
-            | (b'/', Some(b'/'), Some(b'='))
-            | (b'>', Some(b'>'), Some(b'='))
-            | (b'<', Some(b'<'), Some(b'=')) => (3, K::AugAssign),
-            (b'.', Some(b'.'), Some(b'.')) => (3, K::Ellipsis),
-            (b'*', Some(b'*'), _) => (2, K::DoubleStar),
-            (b'/', Some(b'/'), _) => (2, K::DoubleSlash),
-            (b'<', Some(b'<'), _) => (2, K::LeftShift),
-            (b'>', Some(b'>'), _) => (2, K::RightShift),
-            (b'<', Some(b'='), _) => (2, K::LessEqual),
-            (b'>', Some(b'='), _) => (2, K::GreaterEqual),
-            (b'=', Some(b'='), _) => (2, K::EqEqual),
-            (b'!', Some(b'='), _) => (2, K::NotEqual),
-            (b'-', Some(b'>'), _) => (2, K::Arrow),
-            (b':', Some(b'='), _) => (2, K::ColonEqual),
-            (b'+' | b'-' | b'*' | b'/' | b'%' | b'@' | b'&' | b'|' | b'^', Some(b'='), _) => {
+        // A missing byte reads as NUL, which continues no operator.
+        let second = rest.get(1).copied().unwrap_or(0);
+        let third = rest.get(2).copied().unwrap_or(0);
+        let assign = |single| {
+            if second == b'=' {
                 (2, K::AugAssign)
+            } else {
+                (1, single)
             }
-            (b'+', ..) => (1, K::Plus),
-            (b'-', ..) => (1, K::Minus),
-            (b'*', ..) => (1, K::Star),
-            (b'/', ..) => (1, K::Slash),
-            (b'%', ..) => (1, K::Percent),
-            (b'@', ..) => (1, K::At),
-            (b'&', ..) => (1, K::Amper),
-            (b'|', ..) => (1, K::Vbar),
-            (b'^', ..) => (1, K::CircumFlex),
-            (b'~', ..) => (1, K::Tilde),
-            (b'<', ..) => (1, K::Less),
-            (b'>', ..) => (1, K::Greater),
-            (b'=', ..) => (1, K::Equal),
-            (b'(', ..) => (1, K::Lpar),
-            (b')', ..) => (1, K::Rpar),
-            (b'[', ..) => (1, K::Lsqb),
-            (b']', ..) => (1, K::Rsqb),
-            (b'{', ..) => (1, K::Lbrace),
-            (b'}', ..) => (1, K::Rbrace),
-            (b',', ..) => (1, K::Comma),
-            (b':', ..) => (1, K::Colon),
-            (b';', ..) => (1, K::Semi),
-            (b'.', ..) => (1, K::Dot),
+        };
+        // Longest match first.
+        let (len, kind) = match rest[0] {
+            b'(' => (1, K::Lpar),
+            b')' => (1, K::Rpar),
+            b',' => (1, K::Comma),
+            b'[' => (1, K::Lsqb),
+            b']' => (1, K::Rsqb),
+            b'{' => (1, K::Lbrace),
+            b'}' => (1, K::Rbrace),
+            b';' => (1, K::Semi),
+            b'~' => (1, K::Tilde),
+            b'+' => assign(K::Plus),
+            b'%' => assign(K::Percent),
+            b'@' => assign(K::At),
+            b'&' => assign(K::Amper),
+            b'|' => assign(K::Vbar),
+            b'^' => assign(K::CircumFlex),
+            b'-' if second == b'>' => (2, K::Arrow),
+            b'-' => assign(K::Minus),
+            b'*' if second == b'*' && third == b'=' => (3, K::AugAssign),
+            b'*' if second == b'*' => (2, K::DoubleStar),
+            b'*' => assign(K::Star),
+            b'/' if second == b'/' && third == b'=' => (3, K::AugAssign),
+            b'/' if second == b'/' => (2, K::DoubleSlash),
+            b'/' => assign(K::Slash),
+            b'<' if second == b'<' && third == b'=' => (3, K::AugAssign),
+            b'<' if second == b'<' => (2, K::LeftShift),
+            b'<' if second == b'=' => (2, K::LessEqual),
+            b'<' => (1, K::Less),
+            b'>' if second == b'>' && third == b'=' => (3, K::AugAssign),
+            b'>' if second == b'>' => (2, K::RightShift),
+            b'>' if second == b'=' => (2, K::GreaterEqual),
+            b'>' => (1, K::Greater),
+            b'=' if second == b'=' => (2, K::EqEqual),
+            b'=' => (1, K::Equal),
+            b'!' if second == b'=' => (2, K::NotEqual),
+            b':' if second == b'=' => (2, K::ColonEqual),
+            b':' => (1, K::Colon),
+            b'.' if second == b'.' && third == b'.' => (3, K::Ellipsis),
+            b'.' => (1, K::Dot),
             _ => {
                 let c = self.peek().expect("not at the end");
                 return Err(self.error(
@@ -573,6 +649,34 @@ mod tests {
             ]
         );
         assert_eq!(kinds("x # comment (")[1], K::EndOfFile);
+    }
+
+    #[test]
+    fn every_python_keyword() {
+        let kwlist = [
+            "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class",
+            "continue", "def", "del", "elif", "else", "except", "finally", "for", "from", "global",
+            "if", "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise",
+            "return", "try", "while", "with", "yield",
+        ];
+        for kw in kwlist {
+            assert!(is_keyword(kw), "{kw}");
+        }
+        for name in [
+            "x", "an", "ands", "Tru", "_", "iff", "e", "nan", "inf", "a0",
+        ] {
+            assert!(!is_keyword(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn identifiers_like_python() {
+        for name in ["x", "_", "_x1", "dx0", "µ", "x·y", "ℌ"] {
+            assert!(is_identifier(name), "{name}");
+        }
+        for name in ["", "1x", "a-b", "a b", "×"] {
+            assert!(!is_identifier(name), "{name}");
+        }
     }
 
     #[test]
@@ -645,10 +749,10 @@ mod tests {
 
     #[test]
     fn numbers_follow_python() {
-        assert!(matches!(number("1_000"), TokenValue::Int(i) if i == BigInt::from(1000)));
-        assert!(matches!(number("0x_ff"), TokenValue::Int(i) if i == BigInt::from(255)));
-        assert!(matches!(number("0o17"), TokenValue::Int(i) if i == BigInt::from(15)));
-        assert!(matches!(number("00"), TokenValue::Int(i) if i == BigInt::from(0)));
+        assert!(matches!(number("1_000"), TokenValue::Int(i) if *i == BigInt::from(1000)));
+        assert!(matches!(number("0x_ff"), TokenValue::Int(i) if *i == BigInt::from(255)));
+        assert!(matches!(number("0o17"), TokenValue::Int(i) if *i == BigInt::from(15)));
+        assert!(matches!(number("00"), TokenValue::Int(i) if *i == BigInt::from(0)));
         assert!(matches!(number("1.5e-3"), TokenValue::Float(f) if f == 1.5e-3));
         assert!(matches!(number(".5"), TokenValue::Float(f) if f == 0.5));
         assert!(matches!(number("5."), TokenValue::Float(f) if f == 5.0));

@@ -29,7 +29,7 @@ use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::{One, Zero};
 
-use super::super::encoding::{BoolOp, Expr, RelOp};
+use super::super::encoding::{BoolOp, Expr, RelOp, View};
 use super::super::number::{f64_to_rational, Number};
 use super::super::rules::FUNCTIONS;
 
@@ -40,23 +40,37 @@ pub const ALIASES: [&str; 17] = [
 ];
 
 /// What SymPy object a value stands for, as far as building its parents needs to know.
+///
+/// Every variant is at most a word: a value moves up through each level of the grammar it
+/// is built at, and the shapes that carry more (relations, `And`/`Or`/`Xor`, tuples) are
+/// rare, so they are boxed (a vector in a box, not a slice, as a box is a third of its
+/// size).
 #[derive(Clone, Debug)]
+#[allow(clippy::box_collection)]
 pub enum Shape {
     /// A bare numeric literal (`1`, `0.5`): SymPy's `Integer(1)` equals `True`.
-    Int(BigInt),
+    Int(Box<BigInt>),
     Float(f64),
     Symbol,
     /// Any other arithmetic expression (sums, calls, `Piecewise`, …).
     Arith,
     Truth(bool),
     /// A relation, with its sides as written (for recognising repeats and negations).
-    Rel(RelOp, Box<Side>, Box<Side>),
-    And(Vec<Value>),
-    Or(Vec<Value>),
-    Xor(Vec<Value>),
+    Rel(Box<Relation>),
+    And(Box<Vec<Value>>),
+    Or(Box<Vec<Value>>),
+    Xor(Box<Vec<Value>>),
     Not(Box<Value>),
     /// A parenthesised tuple: only a `Piecewise` argument may be one.
-    Tuple(Vec<Value>),
+    Tuple(Box<Vec<Value>>),
+}
+
+/// A relation as written: its operator and sides.
+#[derive(Clone, Debug)]
+pub struct Relation {
+    op: RelOp,
+    left: Side,
+    right: Side,
 }
 
 /// A side of a relation, with what SymPy's canonical relation looks at.
@@ -98,6 +112,28 @@ mod tag {
     pub const XOR: u64 = 7;
     pub const NOT: u64 = 8;
     pub const PIECEWISE: u64 = 9;
+    pub const SYMBOL: u64 = 10;
+    pub const INT: u64 = 11;
+    pub const BIG_INT: u64 = 12;
+    pub const FLOAT: u64 = 13;
+}
+
+/// The tree of a symbol: its name (a symbol's canonical node is its name).
+fn symbol_tree(name: &str) -> u64 {
+    mix(&[tag::SYMBOL, hash_bytes(name.as_bytes())])
+}
+
+/// The tree of an integer, whichever way it was written or added (`2` and `exp2`'s base are
+/// one tree).
+fn int_tree(value: &BigInt) -> u64 {
+    match i64::try_from(value) {
+        Ok(small) => small_int_tree(small),
+        Err(_) => mix(&[tag::BIG_INT, hash_bytes(&value.to_signed_bytes_le())]),
+    }
+}
+
+fn small_int_tree(value: i64) -> u64 {
+    mix(&[tag::INT, value as u64])
 }
 
 fn atom_tree(e: &Expr) -> u64 {
@@ -116,7 +152,10 @@ fn atom_tree(e: &Expr) -> u64 {
 #[derive(Clone, Debug, Default)]
 pub struct Names {
     bits: u64,
-    more: Vec<u32>,
+    /// Boxed: a value carries its names through every level it is built at, and a box is
+    /// a third of a vector's size (a vector, not a slice, so that a long chain appends).
+    #[allow(clippy::box_collection)]
+    more: Option<Box<Vec<u32>>>,
 }
 
 impl Names {
@@ -124,30 +163,57 @@ impl Names {
         match 1u64.checked_shl(id) {
             Some(bit) => Names {
                 bits: bit,
-                more: Vec::new(),
+                more: None,
             },
             None => Names {
                 bits: 0,
-                more: vec![id],
+                more: Some(Box::new(vec![id])),
             },
         }
     }
 
     fn extend(&mut self, other: &Names) {
         self.bits |= other.bits;
-        self.more.extend_from_slice(&other.more);
+        if let Some(other) = &other.more {
+            self.more
+                .get_or_insert_with(Box::default)
+                .extend_from_slice(other);
+        }
     }
 
     fn is_empty(&self) -> bool {
-        self.bits == 0 && self.more.is_empty()
+        self.bits == 0 && self.more.is_none()
+    }
+
+    /// `f` of each index, in the order of the indices (sorted, each once).
+    pub fn map_ids<T>(&self, mut f: impl FnMut(u32) -> T) -> Vec<T> {
+        let more: &[u32] = self.more.as_deref().map_or(&[], |m| m);
+        if !more.is_empty() {
+            return self.ids().into_iter().map(f).collect();
+        }
+        let mut out = Vec::with_capacity(self.bits.count_ones() as usize);
+        let mut bits = self.bits;
+        while bits != 0 {
+            out.push(f(bits.trailing_zeros()));
+            bits &= bits - 1;
+        }
+        out
     }
 
     /// The indices, sorted, each once.
     pub fn ids(&self) -> Vec<u32> {
-        let mut ids: Vec<u32> = (0..64).filter(|i| self.bits >> i & 1 == 1).collect();
-        ids.extend_from_slice(&self.more);
-        ids.sort_unstable();
-        ids.dedup();
+        let more: &[u32] = self.more.as_deref().map_or(&[], |m| m);
+        let mut ids = Vec::with_capacity(self.bits.count_ones() as usize + more.len());
+        let mut bits = self.bits;
+        while bits != 0 {
+            ids.push(bits.trailing_zeros());
+            bits &= bits - 1;
+        }
+        if !more.is_empty() {
+            ids.extend_from_slice(more);
+            ids.sort_unstable();
+            ids.dedup();
+        }
         ids
     }
 }
@@ -160,6 +226,10 @@ pub struct Value {
     pub names: Names,
     /// Whether a `Piecewise` is part of this value.
     pub has_piecewise: bool,
+    /// Whether a `Piecewise` or a boolean operator was built for this value: only then can
+    /// the finished tree break a rule [`check_tree`](super::super::rules::check_tree)
+    /// checks.
+    pub has_logic: bool,
     /// Byte offset where the node starts, for errors.
     pub start: usize,
     /// A hash of the unevaluated SymPy tree this node stands for: SymPy compares those
@@ -175,13 +245,22 @@ fn refuse<T>(at: usize, message: impl Into<String>) -> Result<T, Refusal> {
 }
 
 fn truth(value: bool, start: usize) -> Value {
-    let expr = Expr::truth(value);
+    // Conditionals add a `True` each: its node and tree are built once.
+    static TRUTHS: OnceLock<[(Expr, u64); 2]> = OnceLock::new();
+    let truths = TRUTHS.get_or_init(|| {
+        [false, true].map(|v| {
+            let expr = Expr::truth(v);
+            (expr.clone(), atom_tree(&expr))
+        })
+    });
+    let (expr, tree) = truths[usize::from(value)].clone();
     Value {
-        tree: atom_tree(&expr),
+        tree,
         expr,
         shape: Shape::Truth(value),
         names: Names::default(),
         has_piecewise: false,
+        has_logic: false,
         start,
     }
 }
@@ -197,6 +276,7 @@ impl Value {
             shape,
             names,
             has_piecewise: parts.iter().any(|p| p.has_piecewise),
+            has_logic: parts.iter().any(|p| p.has_logic),
             start,
             tree: 0,
         }
@@ -225,8 +305,15 @@ impl Value {
 
     /// Refuses anything but a number, symbol or arithmetic expression.
     fn number(self) -> Result<Value, Refusal> {
+        self.check_number()?;
+        Ok(self)
+    }
+
+    /// [`Value::number`] by reference: arithmetic checks its operands without moving them.
+    #[inline]
+    fn check_number(&self) -> Result<(), Refusal> {
         match self.shape {
-            Shape::Int(_) | Shape::Float(_) | Shape::Symbol | Shape::Arith => Ok(self),
+            Shape::Int(_) | Shape::Float(_) | Shape::Symbol | Shape::Arith => Ok(()),
             Shape::Tuple(_) => refuse(self.start, "unsupported syntax Tuple"),
             _ => refuse(
                 self.start,
@@ -264,7 +351,7 @@ impl Value {
     /// what is equal in the canonical form can ever be merged.
     fn key(&self) -> Vec<u8> {
         match &self.shape {
-            Shape::Rel(op, left, right) => relation_key(*op, left, right),
+            Shape::Rel(rel) => relation_key(rel.op, &rel.left, &rel.right),
             _ => {
                 let mut key = self.tree.to_be_bytes().to_vec();
                 self.expr.encode_into(&mut key);
@@ -275,10 +362,10 @@ impl Value {
 
     /// The key of this relation's negation.
     fn negated(&self) -> Option<Vec<u8>> {
-        let Shape::Rel(op, left, right) = &self.shape else {
+        let Shape::Rel(rel) = &self.shape else {
             return None;
         };
-        Some(relation_key(negate(*op), left, right))
+        Some(relation_key(negate(rel.op), &rel.left, &rel.right))
     }
 }
 
@@ -327,43 +414,86 @@ fn relation_key(op: RelOp, left: &Side, right: &Side) -> Vec<u8> {
     key
 }
 
-pub fn symbol(name: &str, id: u32, start: usize) -> Value {
-    let expr = Expr::symbol(name);
+/// A symbol's node and tree, built once per name and equation.
+pub fn symbol_parts(name: &str) -> (Expr, u64) {
+    let tree = symbol_tree(name);
+    (shared_symbol(name, tree), tree)
+}
+
+/// The node of symbol `name` (of tree `tree`): one this thread built recently, or a new one.
+/// The equations of a system use the same names over and over, so most symbol nodes are
+/// shared instead of built (and later freed) once per equation; nodes are immutable and
+/// compared by content, so sharing them changes nothing but the cost.  A fixed table of
+/// slots, a name per slot, bounds what a thread keeps.
+fn shared_symbol(name: &str, tree: u64) -> Expr {
+    const SLOTS: usize = 1024;
+    thread_local! {
+        static SYMBOLS: RefCell<Vec<Option<(u64, Expr)>>> = const { RefCell::new(Vec::new()) };
+    }
+    SYMBOLS.with_borrow_mut(|slots| {
+        if slots.is_empty() {
+            slots.resize(SLOTS, None);
+        }
+        let slot = &mut slots[(tree % SLOTS as u64) as usize];
+        if let Some((t, e)) = slot {
+            if *t == tree && matches!(e.view(), View::Sym(n) if n == name) {
+                return e.clone();
+            }
+        }
+        let e = Expr::symbol(name);
+        *slot = Some((tree, e.clone()));
+        e
+    })
+}
+
+/// The symbol with node and tree `parts` ([`symbol_parts`]) and name table index `id`.
+pub fn symbol(parts: &(Expr, u64), id: u32, start: usize) -> Value {
     Value {
-        tree: atom_tree(&expr),
-        expr,
+        tree: parts.1,
+        expr: parts.0.clone(),
         shape: Shape::Symbol,
         names: Names::one(id),
         has_piecewise: false,
+        has_logic: false,
         start,
     }
 }
 
-pub fn int(value: BigInt, start: usize) -> Value {
-    let expr = Expr::number(Number::integer(value.clone()));
+pub fn int(value: &BigInt, start: usize) -> Value {
+    let (number, tree) = match i64::try_from(value) {
+        Ok(small) => (Number::int(small), small_int_tree(small)),
+        Err(_) => (Number::integer(value.clone()), int_tree(value)),
+    };
     Value {
-        tree: atom_tree(&expr),
-        expr,
-        shape: Shape::Int(value),
+        tree,
+        expr: Expr::number(number),
+        shape: Shape::Int(Box::new(value.clone())),
         names: Names::default(),
         has_piecewise: false,
+        has_logic: false,
         start,
     }
 }
 
 /// A float literal: the double it denotes; one that overflows is SymPy's `oo`.
 pub fn float(value: f64, start: usize) -> Value {
-    let expr = if value.is_finite() {
-        Expr::number(Number::Float(value))
+    let (expr, tree) = if value.is_finite() {
+        (
+            Expr::number(Number::Float(value)),
+            mix(&[tag::FLOAT, value.to_bits()]),
+        )
     } else {
-        Expr::constant("oo")
+        let oo = Expr::constant("oo");
+        let tree = atom_tree(&oo);
+        (oo, tree)
     };
     Value {
-        tree: atom_tree(&expr),
+        tree,
         expr,
         shape: Shape::Float(value),
         names: Names::default(),
         has_piecewise: false,
+        has_logic: false,
         start,
     }
 }
@@ -375,9 +505,10 @@ pub fn boolean(value: bool, start: usize) -> Value {
 pub fn tuple(items: Vec<Value>, start: usize) -> Value {
     Value {
         expr: Expr::truth(false),
-        shape: Shape::Tuple(items),
+        shape: Shape::Tuple(Box::new(items)),
         names: Names::default(),
         has_piecewise: false,
+        has_logic: false,
         start,
         tree: 0,
     }
@@ -394,17 +525,36 @@ fn binary(
     build: impl FnOnce(Expr, Expr) -> Expr,
     tree: impl FnOnce(u64, u64) -> u64,
 ) -> Result<Value, Refusal> {
-    let (a, b) = (a.number()?, b.number()?);
+    a.check_number()?;
+    b.check_number()?;
     let mut names = a.names;
     names.extend(&b.names);
+    drop_number_shape(a.shape);
+    drop_number_shape(b.shape);
     Ok(Value {
         expr: build(a.expr, b.expr),
         shape: Shape::Arith,
         names,
         has_piecewise: a.has_piecewise || b.has_piecewise,
+        has_logic: a.has_logic || b.has_logic,
         start: a.start,
         tree: tree(a.tree, b.tree),
     })
+}
+
+/// Drops the shape of a value [`Value::check_number`] accepted: only an integer literal's
+/// holds memory, and every operand of every operator would otherwise call the general drop.
+fn drop_number_shape(shape: Shape) {
+    match shape {
+        Shape::Int(i) => drop(i),
+        other => {
+            debug_assert!(matches!(
+                other,
+                Shape::Float(_) | Shape::Symbol | Shape::Arith
+            ));
+            std::mem::forget(other)
+        }
+    }
 }
 
 /// Trees of the constants the lowering adds (`-1` of a negation, `1/2` of `sqrt`).
@@ -415,7 +565,7 @@ fn constant_tree(e: Expr) -> u64 {
 /// The tree of the `-1` that negations and divisions add, computed once.
 fn minus_one_tree() -> u64 {
     static TREE: OnceLock<u64> = OnceLock::new();
-    *TREE.get_or_init(|| constant_tree(Expr::int(-1)))
+    *TREE.get_or_init(|| small_int_tree(-1))
 }
 
 fn neg_tree(a: u64) -> u64 {
@@ -494,13 +644,16 @@ pub fn pow(a: Value, b: Value) -> Result<Value, Refusal> {
 }
 
 pub fn neg(a: Value, start: usize) -> Result<Value, Refusal> {
-    let a = a.number()?;
+    a.check_number()?;
+    drop_number_shape(a.shape);
     Ok(Value {
         expr: neg_expr(a.expr),
         shape: Shape::Arith,
+        names: a.names,
+        has_piecewise: a.has_piecewise,
+        has_logic: a.has_logic,
         start,
         tree: neg_tree(a.tree),
-        ..a
     })
 }
 
@@ -518,6 +671,7 @@ pub fn not(a: Value, start: usize) -> Result<Value, Refusal> {
     let expr = Expr::boolean(BoolOp::Not, vec![a.expr.clone()]);
     let mut v = Value::combine(expr, Shape::Arith, &[&a], start);
     v.tree = mix(&[tag::NOT, a.tree]);
+    v.has_logic = true;
     v.shape = Shape::Not(Box::new(a));
     Ok(v)
 }
@@ -539,13 +693,15 @@ fn evaluated_not(a: Value, start: usize) -> Value {
     match a.shape {
         Shape::Truth(b) => truth(!b, start),
         Shape::Not(inner) => *inner,
-        Shape::Rel(op, left, right) => {
-            let neg = negate(op);
-            let expr = Expr::relation(neg, left.expr.clone(), right.expr.clone());
+        Shape::Rel(mut rel) => {
+            let neg = negate(rel.op);
+            let expr = Expr::relation(neg, rel.left.expr.clone(), rel.right.expr.clone());
+            let tree = mix(&[tag::REL, neg as u64, rel.left.tree, rel.right.tree]);
+            rel.op = neg;
             Value {
                 expr,
-                tree: mix(&[tag::REL, neg as u64, left.tree, right.tree]),
-                shape: Shape::Rel(neg, left, right),
+                tree,
+                shape: Shape::Rel(rel),
                 ..a
             }
         }
@@ -553,6 +709,7 @@ fn evaluated_not(a: Value, start: usize) -> Value {
             let expr = Expr::boolean(BoolOp::Not, vec![a.expr.clone()]);
             let mut v = Value::combine(expr, Shape::Arith, &[&a], start);
             v.tree = mix(&[tag::NOT, a.tree]);
+            v.has_logic = true;
             v.shape = Shape::Not(Box::new(a));
             v
         }
@@ -560,20 +717,25 @@ fn evaluated_not(a: Value, start: usize) -> Value {
 }
 
 pub fn relation(op: RelOp, a: Value, b: Value) -> Result<Value, Refusal> {
-    let (a, b) = (a.number()?, b.number()?);
+    a.check_number()?;
+    b.check_number()?;
     let expr = Expr::relation(op, a.expr.clone(), b.expr.clone());
     let side = |v: &Value| Side {
         expr: v.expr.clone(),
         tree: v.tree,
         symbol_free: v.names.is_empty(),
         literal: match &v.shape {
-            Shape::Int(i) => Some(Some(BigRational::from_integer(i.clone()))),
+            Shape::Int(i) => Some(Some(BigRational::from_integer((**i).clone()))),
             Shape::Float(f) if f.is_finite() => Some(Some(f64_to_rational(*f))),
             Shape::Float(_) => Some(None),
             _ => None,
         },
     };
-    let shape = Shape::Rel(op, Box::new(side(&a)), Box::new(side(&b)));
+    let shape = Shape::Rel(Box::new(Relation {
+        op,
+        left: side(&a),
+        right: side(&b),
+    }));
     let mut v = Value::combine(expr, shape, &[&a, &b], a.start);
     v.tree = mix(&[tag::REL, op as u64, a.tree, b.tree]);
     Ok(v)
@@ -610,10 +772,11 @@ fn lattice(op: BoolOp, mut args: Vec<Value>, start: usize) -> Value {
             let parts: Vec<&Value> = args.iter().collect();
             let mut v = Value::combine(expr, Shape::Arith, &parts, start);
             v.tree = unordered_tree(tag::LATTICE + op as u64 * 16, &args);
+            v.has_logic = true;
             v.shape = if op == BoolOp::And {
-                Shape::And(args)
+                Shape::And(Box::new(args))
             } else {
-                Shape::Or(args)
+                Shape::Or(Box::new(args))
             };
             v
         }
@@ -648,7 +811,7 @@ pub fn and(args: Vec<Value>, start: usize) -> Result<Value, Refusal> {
         match a.shape {
             Shape::Truth(false) => return Ok(truth(false, start)),
             Shape::Truth(true) => {}
-            Shape::And(children) => flat.extend(children),
+            Shape::And(children) => flat.extend(*children),
             _ => flat.push(a),
         }
     }
@@ -672,7 +835,7 @@ pub fn or(args: Vec<Value>, start: usize) -> Result<Value, Refusal> {
         match a.shape {
             Shape::Truth(true) => return Ok(truth(true, start)),
             Shape::Truth(false) => {}
-            Shape::Or(children) => flat.extend(children),
+            Shape::Or(children) => flat.extend(*children),
             _ => flat.push(a),
         }
     }
@@ -705,7 +868,7 @@ pub fn xor(args: Vec<Value>, start: usize) -> Result<Value, Refusal> {
                 let Shape::Xor(children) = a.shape else {
                     unreachable!("matched")
                 };
-                for c in children {
+                for c in *children {
                     toggle(&mut set, c);
                 }
             }
@@ -770,7 +933,8 @@ fn xor_set(mut set: Vec<Value>, start: usize) -> Value {
             let parts: Vec<&Value> = set.iter().collect();
             let mut v = Value::combine(expr, Shape::Arith, &parts, start);
             v.tree = unordered_tree(tag::XOR, &set);
-            v.shape = Shape::Xor(set);
+            v.has_logic = true;
+            v.shape = Shape::Xor(Box::new(set));
             v
         }
     }
@@ -822,6 +986,7 @@ pub fn piecewise(pairs: Vec<(Value, Value)>, start: usize) -> Result<Value, Refu
     trees.extend(parts.iter().map(|p| p.tree));
     v.tree = mix(&trees);
     v.has_piecewise = true;
+    v.has_logic = true;
     Ok(v)
 }
 
@@ -922,7 +1087,7 @@ pub fn call(name: &str, args: Vec<Value>, start: usize) -> Result<Value, Refusal
     let tree = match name {
         "sqrt" => mix(&[tag::POW, trees[0], half()]),
         "cbrt" => mix(&[tag::POW, trees[0], constant_tree(rational(1, 3))]),
-        "exp2" => mix(&[tag::POW, constant_tree(Expr::int(2)), trees[0]]),
+        "exp2" => mix(&[tag::POW, small_int_tree(2), trees[0]]),
         "Min" | "Max" | "min" | "max" => {
             let head = if name.eq_ignore_ascii_case("min") {
                 "Min"

@@ -104,32 +104,50 @@ pub fn py_isspace(c: char) -> bool {
     c.is_whitespace() || ('\x1c'..='\x1f').contains(&c)
 }
 
+/// Python's `str.isspace()` for an ASCII byte.
+fn ascii_space(b: u8) -> bool {
+    matches!(b, b'\t'..=b'\r' | b' ' | 0x1c..=0x1f)
+}
+
 /// Python's `str.strip()`.
 pub fn py_strip(s: &str) -> &str {
+    // Most lines start and end with a character that is ASCII and not a space.
+    let bytes = s.as_bytes();
+    if let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) {
+        if first.is_ascii() && last.is_ascii() && !ascii_space(first) && !ascii_space(last) {
+            return s;
+        }
+    }
     s.trim_matches(py_isspace)
 }
 
 /// Python's `str.splitlines()`.
 pub fn split_lines(text: &str) -> Vec<&str> {
+    let bytes = text.as_bytes();
     let mut lines = Vec::new();
     let mut start = 0;
-    let mut chars = text.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        let end = match c {
-            '\r' => {
-                if chars.peek().is_some_and(|&(_, n)| n == '\n') {
-                    chars.next();
-                    i + 2
-                } else {
-                    i + 1
-                }
+    let mut i = 0;
+    while i < bytes.len() {
+        // The breaks by their UTF-8 bytes: U+0085 is C2 85, U+2028/9 are E2 80 A8/A9 (C2
+        // and E2 only ever lead a character).
+        let len = match bytes[i] {
+            b'\n' | 0x0b | 0x0c | 0x1c..=0x1e => 1,
+            b'\r' if bytes.get(i + 1) == Some(&b'\n') => 2,
+            b'\r' => 1,
+            0xc2 if bytes.get(i + 1) == Some(&0x85) => 2,
+            0xe2 if bytes.get(i + 1) == Some(&0x80)
+                && matches!(bytes.get(i + 2), Some(&(0xa8 | 0xa9))) =>
+            {
+                3
             }
-            '\n' | '\x0b' | '\x0c' | '\x1c' | '\x1d' | '\x1e' | '\u{85}' | '\u{2028}'
-            | '\u{2029}' => i + c.len_utf8(),
-            _ => continue,
+            _ => {
+                i += 1;
+                continue;
+            }
         };
         lines.push(&text[start..i]);
-        start = end;
+        i += len;
+        start = i;
     }
     if start < text.len() {
         lines.push(&text[start..]);
@@ -151,7 +169,16 @@ pub struct Equation {
 /// Whether `line` holds no equation (blank, or only a comment), as the SymPy-based parser
 /// decides: `line.split("#", 1)[0].strip()` is empty.
 pub fn is_blank(line: &str) -> bool {
-    py_strip(line.split('#').next().unwrap_or("")).is_empty()
+    for &b in line.as_bytes() {
+        match b {
+            b'#' => return true,
+            b if ascii_space(b) => {}
+            b if b.is_ascii() => return false,
+            // A non-ASCII character may be a space: Python's rules decide.
+            _ => return py_strip(line.split('#').next().unwrap_or("")).is_empty(),
+        }
+    }
+    true
 }
 
 /// Runs `parse` on the tokens of `src`, in a buffer each thread reuses from line to line
@@ -176,12 +203,11 @@ fn with_tokens<T>(
 
 /// Parses one `lhs = rhs` line (already stripped).
 pub fn parse_line(line: &str) -> Result<Equation, TextError> {
-    let eq = with_tokens(line, |tokens| parser::Parser::new(line, tokens).equation())?;
-    finished(&eq.rhs)?;
-    Ok(eq)
+    with_tokens(line, |tokens| parser::Parser::new(line, tokens).equation())
 }
 
-/// The rules every front end's finished tree meets ([`check_tree`]).
+/// The rules every front end's finished tree meets ([`check_tree`]); the parser asks only
+/// for a tree it built a `Piecewise` or boolean operator for, as only those can break them.
 fn finished(rhs: &Expr) -> Result<(), TextError> {
     check_tree(rhs).map_err(|message| TextError {
         message,
@@ -195,7 +221,6 @@ pub fn parse_rhs(lhs: &str, text: &str) -> Result<Equation, TextError> {
     let (rhs, symbols) = with_tokens(text, |tokens| {
         parser::Parser::new(text, tokens).right_hand_side()
     })?;
-    finished(&rhs)?;
     Ok(Equation {
         lhs: lhs.to_owned(),
         rhs,
@@ -212,6 +237,15 @@ mod tests {
     fn lines_split_like_python() {
         assert_eq!(split_lines("a\r\nb\rc\x0cd\n"), ["a", "b", "c", "d"]);
         assert_eq!(split_lines("a\n\nb"), ["a", "", "b"]);
+        assert_eq!(
+            split_lines("a\u{85}b\u{2028}c\u{2029}d\x1ce\x1fé\u{2027}f\r"),
+            ["a", "b", "c", "d", "e\x1fé\u{2027}f"]
+        );
+        assert_eq!(py_strip(" \u{3000}x y\x1f"), "x y");
+        assert_eq!(py_strip("x\u{85}"), "x");
+        assert!(is_blank(" \u{3000}# c"));
+        assert!(!is_blank(" é # c"));
+        assert!(is_blank("\x0b\x1c "));
         assert!(is_blank("   # only a comment"));
         assert!(!is_blank("dx = x # c"));
     }

@@ -23,12 +23,37 @@ pub struct Parser<'a> {
     tokens: &'a [Token],
     pos: usize,
     depth: usize,
-    names: Vec<&'a str>,
-    /// The value of each name in `names`, built once: a symbol used again is a copy.
-    symbols: Vec<Value>,
+    /// The names the equation uses, each once, with its [`prefix_key`].
+    names: Vec<(u64, &'a str)>,
+    /// The node and tree of each name in `names`, built once: a symbol used again shares
+    /// them.
+    symbols: Vec<(Expr, u64)>,
 }
 
 type Parsed<T> = Result<T, TextError>;
+
+/// The first 8 bytes of a name, zero-padded, as a big-endian word: names order as their
+/// keys do where the keys differ (a name has no NUL byte, so padding sorts a prefix first).
+fn prefix_key(name: &str) -> u64 {
+    let bytes = name.as_bytes();
+    let mut word = [0u8; 8];
+    let n = bytes.len().min(8);
+    word[..n].copy_from_slice(&bytes[..n]);
+    u64::from_be_bytes(word)
+}
+
+/// The precedence of a binary operator, from `|` (1) to `*` (6); 0 for any other token.
+fn precedence(kind: K) -> u8 {
+    match kind {
+        K::Vbar => 1,
+        K::CircumFlex => 2,
+        K::Amper => 3,
+        K::LeftShift | K::RightShift => 4,
+        K::Plus | K::Minus => 5,
+        K::Star | K::Slash | K::DoubleSlash | K::Percent | K::At => 6,
+        _ => 0,
+    }
+}
 
 fn describe(kind: K) -> &'static str {
     match kind {
@@ -44,8 +69,9 @@ impl<'a> Parser<'a> {
             tokens,
             pos: 0,
             depth: 0,
-            names: Vec::new(),
-            symbols: Vec::new(),
+            // Enough for most equations' names without growing.
+            names: Vec::with_capacity(8),
+            symbols: Vec::with_capacity(8),
         }
     }
 
@@ -104,14 +130,21 @@ impl<'a> Parser<'a> {
 
     /// The sorted, unique symbol names a value uses.
     fn symbol_names(&self, value: &Value) -> Vec<String> {
-        let mut names: Vec<String> = value
-            .names
-            .ids()
-            .into_iter()
-            .map(|i| self.names[i as usize].to_owned())
-            .collect();
-        names.sort();
-        names
+        // Names in the table are unique: sort the borrowed names (by their prefix keys,
+        // which order as the names do, so that most comparisons are of two words), then
+        // copy each once.
+        let mut names: Vec<(u64, &str)> = value.names.map_ids(|i| self.names[i as usize]);
+        names.sort_unstable();
+        names.into_iter().map(|(_, n)| n.to_owned()).collect()
+    }
+
+    /// The finished right-hand side, checked by the rules every front end's tree meets.
+    fn finished(&self, value: Value) -> Parsed<Value> {
+        let value = self.lowered(value.plain())?;
+        if value.has_logic {
+            super::finished(&value.expr)?;
+        }
+        Ok(value)
     }
 
     fn end_of_statement(&mut self) -> Parsed<()> {
@@ -156,7 +189,7 @@ impl<'a> Parser<'a> {
             _ => {}
         }
         self.end_of_statement()?;
-        let value = self.lowered(value.plain())?;
+        let value = self.finished(value)?;
         Ok(Equation {
             symbols: self.symbol_names(&value),
             lhs,
@@ -185,7 +218,7 @@ impl<'a> Parser<'a> {
             return Err(TextError::at(self.src, start, "unsupported syntax Tuple"));
         }
         self.end_of_statement()?;
-        let value = self.lowered(value.plain())?;
+        let value = self.finished(value)?;
         let names = self.symbol_names(&value);
         Ok((value.expr, names))
     }
@@ -211,37 +244,51 @@ impl<'a> Parser<'a> {
         self.lowered(lower::conditional(body, test, orelse))
     }
 
-    fn boolean_chain(
-        &mut self,
-        op: K,
-        operand: fn(&mut Self) -> Parsed<Value>,
-        build: fn(Vec<Value>, usize) -> Result<Value, Refusal>,
-    ) -> Parsed<Value> {
-        let first = operand(self)?;
-        if self.peek() != op {
+    fn disjunction(&mut self) -> Parsed<Value> {
+        let first = self.conjunction()?;
+        if self.peek() != K::Or {
             return Ok(first);
         }
         let start = first.start;
         let mut values = vec![first];
-        while self.peek() == op {
+        while self.peek() == K::Or {
             self.bump();
-            values.push(operand(self)?);
+            values.push(self.conjunction()?);
         }
-        self.lowered(build(values, start))
+        self.lowered(lower::or(values, start))
     }
 
-    fn disjunction(&mut self) -> Parsed<Value> {
-        self.boolean_chain(K::Or, Self::conjunction, lower::or)
-    }
-
+    /// One level of the chain an operand descends (`or`, `and`, `not`, comparisons, binary
+    /// operators): each is inlined into the one above, so an operand without `and`, `not` or
+    /// a comparison costs a test of the next token per level, not a call.
+    #[inline(always)]
     fn conjunction(&mut self) -> Parsed<Value> {
-        self.boolean_chain(K::And, Self::inversion, lower::and)
+        let first = self.inversion()?;
+        if self.peek() != K::And {
+            return Ok(first);
+        }
+        self.conjunction_rest(first)
     }
 
+    fn conjunction_rest(&mut self, first: Value) -> Parsed<Value> {
+        let start = first.start;
+        let mut values = vec![first];
+        while self.peek() == K::And {
+            self.bump();
+            values.push(self.inversion()?);
+        }
+        self.lowered(lower::and(values, start))
+    }
+
+    #[inline(always)]
     fn inversion(&mut self) -> Parsed<Value> {
         if self.peek() != K::Not {
             return self.comparison();
         }
+        self.negation()
+    }
+
+    fn negation(&mut self) -> Parsed<Value> {
         let start = self.bump().range.start;
         let operand = self.nested(Self::inversion)?;
         self.lowered(lower::not(operand, start))
@@ -276,8 +323,27 @@ impl<'a> Parser<'a> {
         Ok(Some(op))
     }
 
+    #[inline(always)]
     fn comparison(&mut self) -> Parsed<Value> {
         let first = self.binary(1)?;
+        if !matches!(
+            self.peek(),
+            K::Less
+                | K::LessEqual
+                | K::Greater
+                | K::GreaterEqual
+                | K::EqEqual
+                | K::NotEqual
+                | K::In
+                | K::Is
+                | K::Not
+        ) {
+            return Ok(first);
+        }
+        self.comparison_rest(first)
+    }
+
+    fn comparison_rest(&mut self, first: Value) -> Parsed<Value> {
         let Some(op) = self.comparison_op()? else {
             return Ok(first);
         };
@@ -304,23 +370,25 @@ impl<'a> Parser<'a> {
 
     /// Binary operators from `|` (precedence 1) to `*` (6), by precedence climbing.
     fn binary(&mut self, min: u8) -> Parsed<Value> {
-        let mut left = self.unary()?;
+        let left = self.unary()?;
+        self.binary_rest(left, min)
+    }
+
+    /// The operators after `left` that bind at least as tightly as `min`.  A right operand
+    /// climbs (recurses) only when the operator after it binds tighter than the one before
+    /// it, so `a*b + c` recurses for no operand.
+    fn binary_rest(&mut self, mut left: Value, min: u8) -> Parsed<Value> {
         loop {
             let kind = self.peek();
-            let prec = match kind {
-                K::Vbar => 1,
-                K::CircumFlex => 2,
-                K::Amper => 3,
-                K::LeftShift | K::RightShift => 4,
-                K::Plus | K::Minus => 5,
-                K::Star | K::Slash | K::DoubleSlash | K::Percent | K::At => 6,
-                _ => return Ok(left),
-            };
-            if prec < min {
+            let prec = precedence(kind);
+            if prec == 0 || prec < min {
                 return Ok(left);
             }
             let at = self.bump().range.start;
-            let right = self.binary(prec + 1)?;
+            let mut right = self.unary()?;
+            if precedence(self.peek()) > prec {
+                right = self.binary_rest(right, prec + 1)?;
+            }
             let start = left.start;
             let result = match kind {
                 K::Vbar => lower::or(vec![left, right], start),
@@ -369,36 +437,31 @@ impl<'a> Parser<'a> {
         self.lowered(lower::pow(base, exponent))
     }
 
+    #[inline]
     fn primary(&mut self) -> Parsed<Value> {
-        if self.peek() == K::Name && self.peek_at(1) == K::Lpar {
+        let value = if self.peek() == K::Name && self.peek_at(1) == K::Lpar {
             let start = self.here();
             let name = self.bump().name(self.src);
-            let value = self.nested(|p| p.call(name, start))?;
-            return self.postfix(value);
+            self.nested(|p| p.call(name, start))?
+        } else {
+            self.atom()?
+        };
+        if matches!(self.peek(), K::Lpar | K::Dot | K::Lsqb) {
+            return Err(self.postfix_error(&value));
         }
-        let value = self.atom()?;
-        self.postfix(value)
+        Ok(value)
     }
 
-    fn postfix(&mut self, value: Value) -> Parsed<Value> {
-        match self.peek() {
-            K::Lpar => Err(TextError::at(
-                self.src,
-                value.start,
-                "only plain function names can be called",
-            )),
-            K::Dot => Err(TextError::at(
-                self.src,
-                value.start,
-                "unsupported syntax Attribute",
-            )),
-            K::Lsqb => Err(TextError::at(
-                self.src,
-                value.start,
-                "unsupported syntax Subscript",
-            )),
-            _ => Ok(value),
-        }
+    /// What follows a primary that the language does not take: a call of anything but a
+    /// plain name, an attribute, a subscript.
+    #[cold]
+    fn postfix_error(&self, value: &Value) -> TextError {
+        let message = match self.peek() {
+            K::Lpar => "only plain function names can be called",
+            K::Dot => "unsupported syntax Attribute",
+            _ => "unsupported syntax Subscript",
+        };
+        TextError::at(self.src, value.start, message)
     }
 
     fn call(&mut self, name: &str, start: usize) -> Parsed<Value> {
@@ -436,19 +499,21 @@ impl<'a> Parser<'a> {
     /// The symbol `name`, starting at `start`.
     fn symbol(&mut self, name: &'a str, start: usize) -> Value {
         // An equation uses a handful of names: a scan beats hashing them.
-        let id = match self.names.iter().position(|n| *n == name) {
-            Some(id) => id,
-            None => {
-                let id = u32::try_from(self.names.len()).expect("fewer than 2**32 names");
-                self.names.push(name);
-                self.symbols.push(lower::symbol(name, id, start));
-                self.names.len() - 1
-            }
-        };
-        Value {
-            start,
-            ..self.symbols[id].clone()
-        }
+        let key = prefix_key(name);
+        // Names of up to 8 bytes are equal when their keys are.
+        let id =
+            match self.names.iter().position(|&(k, n)| {
+                k == key && n.len() == name.len() && (n.len() <= 8 || n == name)
+            }) {
+                Some(id) => id,
+                None => {
+                    self.names.push((key, name));
+                    self.symbols.push(lower::symbol_parts(name));
+                    self.names.len() - 1
+                }
+            };
+        let id32 = u32::try_from(id).expect("fewer than 2**32 names");
+        lower::symbol(&self.symbols[id], id32, start)
     }
 
     fn atom(&mut self) -> Parsed<Value> {
@@ -471,7 +536,7 @@ impl<'a> Parser<'a> {
                 };
                 // The size bound every front end applies to an input number (rules.rs).
                 check_input_bits(i.bits()).map_err(|e| TextError::at(self.src, start, e))?;
-                Ok(lower::int(i.clone(), start))
+                Ok(lower::int(i, start))
             }
             K::Float => {
                 let TokenValue::Float(f) = self.bump().value else {
@@ -563,6 +628,19 @@ mod tests {
     }
 
     #[test]
+    fn long_names_are_told_apart_and_sorted() {
+        // Names sharing their first 8 bytes, and a name that is another's prefix.
+        let eq = parse_rhs("e", "abcdefgh_2 + abcdefgh_10 + abcdefgh + abc*abcdefgh_2").unwrap();
+        assert_eq!(eq.symbols, ["abc", "abcdefgh", "abcdefgh_10", "abcdefgh_2"]);
+        assert_eq!(
+            parse_rhs("e", "abcdefgh_2 - abcdefgh_2 + abcdefgh_1")
+                .unwrap()
+                .symbols,
+            ["abcdefgh_1", "abcdefgh_2"]
+        );
+    }
+
+    #[test]
     fn many_names_are_reported_once_sorted() {
         // Past 64 names the set keeps a list beside its bits.
         let text: Vec<String> = (0..100).map(|i| format!("x{} * x{}", i, 99 - i)).collect();
@@ -572,6 +650,15 @@ mod tests {
         assert_eq!(eq.symbols, expected);
         let eq = parse_rhs("e", "x99 - x99 + x70 if x0 > 0 else x1").unwrap();
         assert_eq!(eq.symbols, ["x0", "x1", "x70", "x99"]);
+    }
+
+    #[test]
+    fn equal_trees_are_equal_however_built() {
+        // SymPy's Xor cancels repeats compared as trees: `exp2(y)` and `2**y` are both
+        // `Pow(2, y)`, and a symbol or float is one tree wherever it is written.
+        assert_eq!(render("Xor(exp2(y) > 0, 2**y > 0)"), render("False"));
+        assert_eq!(render("Xor(y > 0.5, y > 0.5, z)"), render("z"));
+        assert_ne!(render("Xor(y > 2, y > 2.0)"), render("False"));
     }
 
     #[test]
