@@ -294,7 +294,7 @@ pub fn ode_generate_source(
 #[pyfunction]
 pub fn ode_encode_expr<'py>(expr: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
     let e = Walker::new().walk(expr)?;
-    Ok(PyBytes::new(expr.py(), e.encoding()))
+    Ok(PyBytes::new(expr.py(), &e.encoding()))
 }
 
 /// Readable canonical form of one expression.

@@ -285,7 +285,7 @@ impl CanonicalSystem {
 #[pyfunction]
 pub fn ode_encode_text<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyBytes>> {
     let eq = parse_rhs("", py_strip(text)).map_err(|e| EquationError::new_err(e.describe(text)))?;
-    Ok(PyBytes::new(py, eq.rhs.encoding()))
+    Ok(PyBytes::new(py, &eq.rhs.encoding()))
 }
 
 /// Readable canonical form of one right-hand side given as text.

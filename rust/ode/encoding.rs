@@ -118,8 +118,6 @@ struct Node {
     /// Nesting depth of the canonical tree (a leaf is 1): walks over the tree recurse this
     /// deep, so front ends bound it (`rules::MAX_DEPTH`).
     depth: u32,
-    /// The canonical encoding, written when first asked for (a parent never needs it).
-    enc: OnceLock<Vec<u8>>,
 }
 
 /// A normalised expression, ordered and compared as its canonical encoding.
@@ -271,7 +269,7 @@ fn primitive(terms: &[Expr]) -> Option<(Number, Expr)> {
 /// A nested node nothing else holds gives up its arguments instead of copying them, and a
 /// leading one its whole vector: a chain `((a + b) + c) + d` built left to right moves its
 /// growing sum along instead of copying (and later freeing) every term at every step.
-fn flattened(args: Vec<Expr>, nested: fn(&Kind) -> bool) -> Vec<Expr> {
+fn flattened(args: Vec<Expr>, nested: impl Fn(&Kind) -> bool) -> Vec<Expr> {
     if !args.iter().any(|a| nested(a.kind())) {
         return args;
     }
@@ -364,24 +362,18 @@ impl Expr {
                 .unwrap_or(0),
             Kind::Num(_) | Kind::Sym(_) | Kind::Const(_) | Kind::Truth(_) => 0,
         };
-        Expr(Arc::new(Node {
-            kind,
-            depth,
-            enc: OnceLock::new(),
-        }))
+        Expr(Arc::new(Node { kind, depth }))
     }
 
     fn kind(&self) -> &Kind {
         &self.0.kind
     }
 
-    /// The canonical encoding of this expression (written on the first call).
-    pub fn encoding(&self) -> &[u8] {
-        self.0.enc.get_or_init(|| {
-            let mut out = Vec::new();
-            order::write(self, &mut out);
-            out
-        })
+    /// The canonical encoding of this expression.
+    pub fn encoding(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        order::write(self, &mut out);
+        out
     }
 
     /// Appends the canonical encoding to `out`, without keeping a copy.
@@ -456,14 +448,14 @@ impl Expr {
 
     /// A sum, normalised by rules 1–3 and 6.
     pub fn add(args: Vec<Expr>) -> Expr {
-        let flat = flattened(args, |k| matches!(k, Kind::Add(_)));
+        let mut flat = flattened(args, |k| matches!(k, Kind::Add(_)));
         let mut constant = Acc::zero();
         // Terms that may merge (rule 3) need the same key: their non-numeric part.  A product
         // with a lone sum factor is keyed by its primitive form only when another such term
         // could merge with it; keys are compared in place, without copying terms.
         let lone = flat.iter().filter(|t| t.lone_sum().is_some()).count();
         let mut keyed: Vec<Keyed> = Vec::with_capacity(flat.len());
-        for term in flat {
+        for term in flat.drain(..) {
             if let Kind::Num(n) = term.kind() {
                 constant.add(n);
                 continue;
@@ -476,7 +468,8 @@ impl Expr {
             keyed.push((term, rest));
         }
         keyed.sort_by(|a, b| order::cmp_keys(key_of(a), key_of(b)));
-        let mut terms = Vec::with_capacity(keyed.len() + 1);
+        // The terms take the room the arguments had (there are no more of them).
+        let mut terms = flat;
         let mut run: Vec<Expr> = Vec::new();
         let mut iter = keyed.into_iter().peekable();
         while let Some(item) = iter.next() {
@@ -555,6 +548,83 @@ impl Expr {
         }
     }
 
+    /// The sum `((t0 + t1) + t2) + ... + tn` of a chain of operands, as adding them one at
+    /// a time gives it, in time `O(n log n)` instead of `O(n^2)`.
+    ///
+    /// Adding the operands one at a time and adding them all at once agree except where a
+    /// running total loses what the whole would keep: a term's coefficients cancelling before
+    /// its last one comes (`0.1*x - 0.1*x + x` is `x`, while the three at once are `1.0*x`),
+    /// a running total overflowing the double range, or a product with a lone sum factor
+    /// (whose merging depends on what else is in the sum).  The chain is added at once only
+    /// after checking that none of these can happen; otherwise one at a time, as before.
+    ///
+    /// ```
+    /// use _core::ode::encoding::Expr;
+    /// let x = || Expr::symbol("x");
+    /// let chain = vec![x(), Expr::symbol("y"), Expr::mul(vec![Expr::int(2), x()])];
+    /// assert_eq!(Expr::add_chain(chain).render(), "Add(Mul(3, x), y)");
+    /// ```
+    pub fn add_chain(operands: Vec<Expr>) -> Expr {
+        if operands.len() > 2 {
+            let terms: Vec<Expr> = operands
+                .iter()
+                .flat_map(|o| match o.kind() {
+                    Kind::Add(terms) => terms.clone(),
+                    _ => vec![o.clone()],
+                })
+                .collect();
+            if Expr::adds_alike_at_once(&terms) {
+                return Expr::add(terms);
+            }
+        }
+        let mut operands = operands.into_iter();
+        let first = operands.next().unwrap_or_else(|| Expr::int(0));
+        operands.fold(first, |sum, t| Expr::add(vec![sum, t]))
+    }
+
+    /// Whether adding `terms` (the terms of a chain's operands, in order) at once gives what
+    /// adding them operand by operand gives (see [`Expr::add_chain`]).
+    fn adds_alike_at_once(terms: &[Expr]) -> bool {
+        if terms.iter().any(|t| t.lone_sum().is_some()) {
+            return false;
+        }
+        let mut constant = Acc::zero();
+        let mut keyed: Vec<Keyed> = Vec::with_capacity(terms.len());
+        for t in terms {
+            match t.kind() {
+                Kind::Num(n) => {
+                    constant.add(n);
+                    if constant.finish().is_none() {
+                        return false;
+                    }
+                }
+                _ => keyed.push((t.clone(), t.rest())),
+            }
+        }
+        // Stable: the terms of one key stay in chain order, the order they are added in.
+        keyed.sort_by(|a, b| order::cmp_keys(key_of(a), key_of(b)));
+        let mut start = 0;
+        while start < keyed.len() {
+            let mut end = start + 1;
+            while end < keyed.len()
+                && order::cmp_keys(key_of(&keyed[end]), key_of(&keyed[start])).is_eq()
+            {
+                end += 1;
+            }
+            let mut running = Acc::zero();
+            for (i, (t, _)) in keyed[start..end].iter().enumerate() {
+                running.add(&t.clone().split_coefficient().0);
+                match running.finish() {
+                    None => return false,
+                    Some(c) if c.is_zero() && start + i + 1 < end => return false,
+                    Some(_) => {}
+                }
+            }
+            start = end;
+        }
+        true
+    }
+
     /// What a term merges by in a sum: its non-numeric part, which is the term itself unless
     /// it is a product with a numeric factor (`2*x*y` → `x*y`).
     fn rest(&self) -> Rest {
@@ -621,27 +691,57 @@ impl Expr {
 
     /// A product, normalised by rules 1–4 and 6.
     pub fn mul(args: Vec<Expr>) -> Expr {
-        let flat = flattened(args, |k| matches!(k, Kind::Mul(_)));
+        let mut factors = flattened(args, |k| matches!(k, Kind::Mul(_)));
+        // Numbers fold in argument order (past the fold bound, order decides the rounding).
         let mut coeff = Acc::one();
-        fn sum_base(f: &Expr) -> bool {
-            match f.kind() {
-                Kind::Add(_) => true,
-                Kind::Pow(b, _) => b.is_sum(),
-                _ => false,
+        if factors.iter().any(|f| f.as_number().is_some()) {
+            for n in factors.iter().filter_map(Expr::as_number) {
+                coeff.mul(n);
             }
+            factors.retain(|f| f.as_number().is_none());
         }
         // A sum factor is grouped by its primitive part (rule 4), so that
         // `(a + b)*(2*a + 2*b)**-1` cancels whichever form each sum came in; that is only
         // needed when another factor is a sum or a power of one.
-        let group_sums = flat.iter().filter(|f| sum_base(f)).count() > 1;
+        if factors.iter().filter(|f| f.is_sum_base()).nth(1).is_some() {
+            return Expr::mul_merging(coeff, factors, true);
+        }
+        // Most products have no two factors of one base: nothing merges (`mul_merging` would
+        // keep every factor as it is), so they go straight to the coefficient rules.
+        factors.sort_by(|a, b| a.power_base().cmp(b.power_base()));
+        if factors
+            .windows(2)
+            .any(|w| w[0].power_base() == w[1].power_base())
+        {
+            return Expr::mul_merging(coeff, factors, false);
+        }
+        Expr::mul_coefficient(coeff, factors)
+    }
+
+    /// A sum, or a power of one (grouped by primitive part in a product, rule 4).
+    fn is_sum_base(&self) -> bool {
+        match self.kind() {
+            Kind::Add(_) => true,
+            Kind::Pow(b, _) => b.is_sum(),
+            _ => false,
+        }
+    }
+
+    /// What a factor merges by in a product: the base of a power, else the factor.
+    fn power_base(&self) -> &Expr {
+        match self.kind() {
+            Kind::Pow(b, _) => b,
+            _ => self,
+        }
+    }
+
+    /// A product's non-numeric factors merged by base (`x*x**-1` → 1, `x*x` → `x**2`), sums
+    /// grouped by primitive part when `group_sums`; `coeff` holds its numbers.
+    fn mul_merging(mut coeff: Acc, flat: Vec<Expr>, group_sums: bool) -> Expr {
         // (factor, (content, primitive part) of a sum factor)
         type Keyed = (Expr, Option<(Number, Expr)>);
         let mut keyed: Vec<Keyed> = Vec::with_capacity(flat.len());
         for factor in flat {
-            if let Kind::Num(n) = factor.kind() {
-                coeff.mul(n);
-                continue;
-            }
             let prim = match factor.kind() {
                 Kind::Add(terms) if group_sums => primitive(terms),
                 _ => None,
@@ -709,6 +809,13 @@ impl Expr {
                 }
             }
         }
+        Expr::mul_coefficient(coeff, factors)
+    }
+
+    /// A product of merged non-numeric `factors` (none of them a product) and the number
+    /// `coeff`: a zero coefficient gives 0, a coefficient other than 1 is distributed over a
+    /// lone power-1 sum (rule 4) or kept as a factor.
+    fn mul_coefficient(coeff: Acc, mut factors: Vec<Expr>) -> Expr {
         let Some(c) = coeff.finish() else {
             factors.push(Expr::constant("oo"));
             factors.sort();
@@ -729,13 +836,20 @@ impl Expr {
                         unreachable!("selected sums only")
                     };
                     // Assembled directly: a second pass would take the content out again.
+                    let c = Expr::number(c);
                     let distributed = Expr::add(
                         terms
                             .iter()
-                            .map(|t| Expr::mul(vec![Expr::number(c.clone()), t.clone()]))
+                            .map(|t| Expr::mul(vec![c.clone(), t.clone()]))
                             .collect(),
                     );
+                    let collapsed = !distributed.is_sum();
                     factors.push(distributed);
+                    if collapsed {
+                        // A term vanished (`-(a + 0.0)` is `-a`): what is left is normalised
+                        // with the other factors, as though it had been given so.
+                        return Expr::mul(factors);
+                    }
                 }
                 _ => factors.push(Expr::number(c)),
             }
@@ -970,6 +1084,89 @@ mod tests {
     use super::*;
     use num_bigint::BigInt;
     use num_rational::BigRational;
+
+    /// A chain of random simple terms (symbols, numbers, products with a coefficient, powers,
+    /// sums), with the cancellations and overflows that make bracketing matter.
+    fn random_chain(state: &mut u64) -> Vec<Expr> {
+        let mut next = || {
+            *state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (*state >> 33) as usize
+        };
+        let numbers = [
+            Expr::int(1),
+            Expr::int(-1),
+            Expr::int(2),
+            q(1, 3),
+            f(0.1),
+            f(-0.1),
+            f(0.0),
+            f(1.5e308),
+            f(-1.5e308),
+            f(1e-320),
+        ];
+        let symbols = [s("a"), s("b"), s("x")];
+        let len = 3 + next() % 12;
+        (0..len)
+            .map(|_| {
+                let sym = symbols[next() % symbols.len()].clone();
+                let num = numbers[next() % numbers.len()].clone();
+                match next() % 7 {
+                    6 => Expr::mul(vec![sym, Expr::add(vec![num, s("c")])]),
+                    0 => num,
+                    1 => sym,
+                    2 => Expr::mul(vec![num, sym]),
+                    3 => Expr::pow(sym, Expr::int(2)),
+                    4 => Expr::add(vec![num, sym]),
+                    _ => Expr::mul(vec![num, sym, s("b")]),
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn chains_add_as_one_at_a_time() {
+        let mut state = 3;
+        let mut at_once = 0;
+        for _ in 0..4_000 {
+            let chain = random_chain(&mut state);
+            let nested = chain
+                .iter()
+                .cloned()
+                .reduce(|sum, t| Expr::add(vec![sum, t]))
+                .unwrap();
+            let terms: Vec<Expr> = chain
+                .iter()
+                .flat_map(|o| match o.view() {
+                    View::Add(terms) => terms.to_vec(),
+                    _ => vec![o.clone()],
+                })
+                .collect();
+            at_once += usize::from(Expr::adds_alike_at_once(&terms));
+            let got = Expr::add_chain(chain);
+            assert_eq!(got.encoding(), nested.encoding(), "{}", nested.render());
+        }
+        // Most chains are added at once; the check is not refusing everything.
+        assert!(at_once > 1_000, "{at_once}");
+        // The three cases that must go one at a time.
+        let x = || s("x");
+        let cancel = vec![
+            Expr::mul(vec![f(0.1), x()]),
+            Expr::mul(vec![f(-0.1), x()]),
+            x(),
+        ];
+        assert_eq!(Expr::add_chain(cancel).render(), "x");
+        let overflow = vec![f(1.5e308), f(1.5e308), f(-1.5e308), x()];
+        assert_eq!(
+            Expr::add_chain(overflow).encoding(),
+            Expr::add(vec![
+                Expr::add(vec![Expr::add(vec![f(1.5e308), f(1.5e308)]), f(-1.5e308)]),
+                x()
+            ])
+            .encoding()
+        );
+    }
 
     fn s(name: &str) -> Expr {
         Expr::symbol(name)

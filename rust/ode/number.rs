@@ -21,9 +21,9 @@ pub enum Number {
     /// An integer that fits an `i64` (never held as `Exact`, so equal numbers compare equal).
     Int(i64),
     /// Any other exact rational: use [`Number::exact`] to build one.
-    Exact(BigRational),
+    Exact(Box<BigRational>),
     Float(f64),
-    Approx(BigRational, f64),
+    Approx(Box<BigRational>, f64),
 }
 
 impl Number {
@@ -38,14 +38,14 @@ impl Number {
                 return Number::Int(i);
             }
         }
-        Number::Exact(r)
+        Number::Exact(Box::new(r))
     }
 
     /// An exact integer.
     pub fn integer(i: BigInt) -> Number {
         match i.to_i64() {
             Some(small) => Number::Int(small),
-            None => Number::Exact(BigRational::from_integer(i)),
+            None => Number::Exact(Box::new(BigRational::from_integer(i))),
         }
     }
 
@@ -78,7 +78,7 @@ impl Number {
     pub fn value(&self) -> BigRational {
         match self {
             Number::Int(i) => BigRational::from_integer(BigInt::from(*i)),
-            Number::Exact(r) | Number::Approx(r, _) => r.clone(),
+            Number::Exact(r) | Number::Approx(r, _) => (**r).clone(),
             Number::Float(f) => f64_to_rational(*f),
         }
     }
@@ -228,6 +228,10 @@ impl Acc {
             return;
         }
         if let (Some(a), Some(b)) = (self.fast, Acc::fast_of(n)) {
+            if a == 0.0 {
+                self.fast = Some(b);
+                return;
+            }
             let s = a + b;
             let bb = s - a;
             if s.is_finite() && (a - (s - bb)) + (b - bb) == 0.0 {
@@ -239,9 +243,9 @@ impl Acc {
             // A first term is taken as it is: adding it to zero would cost a gcd.
             Number::Exact(r) | Number::Approx(r, _) if self.fast == Some(0.0) => {
                 self.fast = None;
-                self.value = Some(r.clone());
+                self.value = Some((**r).clone());
             }
-            Number::Exact(r) | Number::Approx(r, _) => *self.big() += r,
+            Number::Exact(r) | Number::Approx(r, _) => *self.big() += &**r,
             _ => *self.big() += n.value(),
         }
         self.bound();
@@ -253,6 +257,11 @@ impl Acc {
             return;
         }
         if let (Some(a), Some(b)) = (self.fast, Acc::fast_of(n)) {
+            if a == 1.0 {
+                // The first factor of most products: exact without a fused multiply-add.
+                self.fast = Some(b);
+                return;
+            }
             let p = a * b;
             let exact = if p == 0.0 {
                 a == 0.0 || b == 0.0
@@ -268,9 +277,9 @@ impl Acc {
             // A first factor is taken as it is: multiplying it by one would cost a gcd.
             Number::Exact(r) | Number::Approx(r, _) if self.fast == Some(1.0) => {
                 self.fast = None;
-                self.value = Some(r.clone());
+                self.value = Some((**r).clone());
             }
-            Number::Exact(r) | Number::Approx(r, _) => *self.big() *= r,
+            Number::Exact(r) | Number::Approx(r, _) => *self.big() *= &**r,
             _ => *self.big() *= n.value(),
         }
         self.bound();
@@ -290,7 +299,12 @@ impl Acc {
             } else {
                 // Only integers enter the fast path exactly, and their sums and products
                 // are integers.
-                Number::integer(BigInt::from_f64(v).expect("a finite integer"))
+                const I64_BOUND: f64 = 9_223_372_036_854_775_808.0; // 2^63
+                if v.abs() < I64_BOUND {
+                    Number::Int(v as i64)
+                } else {
+                    Number::integer(BigInt::from_f64(v).expect("a finite integer"))
+                }
             });
         }
         let value = self.value.as_ref().expect("exact value");
@@ -302,7 +316,7 @@ impl Acc {
             if f64_to_rational(f) == *value {
                 Some(Number::Float(f))
             } else {
-                Some(Number::Approx(value.clone(), f))
+                Some(Number::Approx(Box::new(value.clone()), f))
             }
         } else {
             Some(Number::exact(value.clone()))

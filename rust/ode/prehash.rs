@@ -158,7 +158,7 @@ impl RawSystem {
             |&(start, lhs, end): &(usize, usize, usize)| (&text[start..lhs], &text[start..end]);
         lines.sort_unstable_by(|a, b| key(a).cmp(&key(b)));
         let mut constants: Vec<&(String, Expr)> = self.constants.iter().collect();
-        constants.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.encoding().cmp(b.1.encoding())));
+        constants.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
 
         let mut out = Vec::new();
         put_str(&mut out, MAGIC);
@@ -176,7 +176,7 @@ impl RawSystem {
         put_len(&mut out, constants.len());
         for (name, value) in constants {
             put_str(&mut out, name);
-            out.extend_from_slice(value.encoding());
+            value.encode_into(&mut out);
         }
         out.push(b'e');
         put_len(&mut out, lines.len());

@@ -187,10 +187,6 @@ pub(super) fn cmp_keys(a: Key<'_>, b: Key<'_>) -> Ordering {
 
 /// Appends the encoding of `e` (see the table in the parent module).
 pub(super) fn write(e: &Expr, out: &mut Vec<u8>) {
-    if let Some(enc) = e.0.enc.get() {
-        out.extend_from_slice(enc);
-        return;
-    }
     if e.depth() > SHALLOW {
         stacker::maybe_grow(RED_ZONE, GROWTH, || write_node(e, out));
     } else {
@@ -198,31 +194,43 @@ pub(super) fn write(e: &Expr, out: &mut Vec<u8>) {
     }
 }
 
-fn write_list(args: &[Expr], out: &mut Vec<u8>) {
+fn write_list(tag: u8, args: &[Expr], out: &mut Vec<u8>) {
+    out.push(tag);
     put_len(out, args.len());
     for a in args {
         write(a, out);
     }
 }
 
+fn write_pair(tag: u8, a: &Expr, b: &Expr, out: &mut Vec<u8>) {
+    out.push(tag);
+    write(a, out);
+    write(b, out);
+}
+
+fn write_str(tag: u8, s: &str, out: &mut Vec<u8>) {
+    out.reserve(5 + s.len());
+    out.push(tag);
+    put_str(out, s);
+}
+
 fn write_node(e: &Expr, out: &mut Vec<u8>) {
-    out.push(tag(e));
     match e.kind() {
-        Kind::Num(n) => {
-            out.pop();
-            encode_number(n, out);
-        }
-        Kind::Sym(name) | Kind::Const(name) => put_str(out, name),
-        Kind::Add(args) | Kind::Mul(args) => write_list(args, out),
-        Kind::Pow(b, x) => {
-            write(b, out);
-            write(x, out);
-        }
+        Kind::Num(n) => encode_number(n, out),
+        Kind::Sym(name) => write_str(b'S', name, out),
+        Kind::Const(name) => write_str(b'K', name, out),
+        Kind::Add(args) => write_list(b'A', args, out),
+        Kind::Mul(args) => write_list(b'M', args, out),
+        Kind::Pow(b, x) => write_pair(b'P', b, x, out),
         Kind::Func(name, args) => {
-            put_str(out, name);
-            write_list(args, out);
+            write_str(b'f', name, out);
+            put_len(out, args.len());
+            for a in args {
+                write(a, out);
+            }
         }
         Kind::Piecewise(pairs) => {
+            out.push(b'W');
             put_len(out, pairs.len());
             for (x, c) in pairs {
                 write(x, out);
@@ -230,15 +238,20 @@ fn write_node(e: &Expr, out: &mut Vec<u8>) {
             }
         }
         Kind::Rel(op, l, r) => {
-            out.push(rel_byte(*op));
+            out.extend_from_slice(&[b'R', rel_byte(*op)]);
             write(l, out);
             write(r, out);
         }
         Kind::Bool(op, args) => {
+            out.push(b'B');
             out.push(bool_byte(*op));
-            write_list(args, out);
+            put_len(out, args.len());
+            for a in args {
+                write(a, out);
+            }
         }
-        Kind::Truth(_) => {}
+        Kind::Truth(true) => out.push(b'T'),
+        Kind::Truth(false) => out.push(b'U'),
     }
 }
 
@@ -319,18 +332,9 @@ mod tests {
         let all = nodes();
         for a in &all {
             for b in &all {
-                let bytes = a.encoding().cmp(b.encoding());
+                let bytes = a.encoding().cmp(&b.encoding());
                 assert_eq!(a.cmp(b), bytes, "{} vs {}", a.render(), b.render());
             }
-        }
-    }
-
-    #[test]
-    fn written_encodings_match_cached_ones() {
-        for e in nodes() {
-            let mut out = Vec::new();
-            e.encode_into(&mut out);
-            assert_eq!(out, e.encoding());
         }
     }
 }

@@ -340,7 +340,7 @@ impl Value {
             Shape::Rel(op, left, right) => relation_key(*op, left, right),
             _ => {
                 let mut key = self.tree.to_be_bytes().to_vec();
-                key.extend_from_slice(self.expr.encoding());
+                self.expr.encode_into(&mut key);
                 key
             }
         }
@@ -396,7 +396,7 @@ fn relation_key(op: RelOp, left: &Side, right: &Side) -> Vec<u8> {
     let mut key = vec![b'r', op as u8];
     key.extend_from_slice(&l.tree.to_be_bytes());
     key.extend_from_slice(&r.tree.to_be_bytes());
-    key.extend_from_slice(Expr::relation(op, l.expr.clone(), r.expr.clone()).encoding());
+    Expr::relation(op, l.expr.clone(), r.expr.clone()).encode_into(&mut key);
     key
 }
 

@@ -1,0 +1,94 @@
+"""How bracketing a chain changes its canonical form, and how it does not.
+
+The text front end collects a chain `t0 + t1 - ... + tn` and normalises it in one call instead
+of one call per operator (which costs time quadratic in the length of the chain).  That is
+sound because sums are associative in the canonical form while their numbers cannot overflow:
+normalising the left-nested tree (what the SymPy-based parser built) and the flat one give the
+same bytes.  The property checks it on SymPy trees built unevaluated in both shapes, over
+terms that reach every normalisation rule (merging, contents and primitive parts of sums,
+distribution of coefficients, powers, exp, exact and float folding).
+
+Products are not associative (`exp(u)*exp(u)` is `exp(2*u)`, and `exp(2*u)*exp(u)` stays a
+product, while the three together are `exp(3*u)`), nor are sums past the double range (a
+prefix that overflows leaves `oo` as a term): there the text front end keeps the nesting.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+from cubie_hash import CubieHashError, _core
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+SYMBOLS = [sp.Symbol(n) for n in ("a", "b", "c", "x")]
+# Numbers stay well inside the fold bound (past it, argument order decides the rounding,
+# as docs/canonical-format.md says under "Limits").
+NUMBERS = [sp.Integer(n) for n in (0, 1, -1, 2, -2, 3, 12)] + [
+    sp.Rational(1, 3),
+    sp.Rational(-5, 2),
+    sp.Float(0.3),
+    sp.Float(-0.3),
+    sp.Float(0.5),
+    sp.Float(0.1),
+    sp.Float(0.0),
+    sp.Float(1e300),
+    sp.Float(-1e300),
+    sp.Float(2.5e-200),
+]
+
+
+def terms(depth: int) -> st.SearchStrategy[sp.Expr]:
+    leaf = st.sampled_from(SYMBOLS + NUMBERS)
+    if depth == 0:
+        return leaf
+    sub = terms(depth - 1)
+    return st.one_of(
+        leaf,
+        st.lists(sub, min_size=2, max_size=3).map(lambda a: sp.Add(*a, evaluate=False)),
+        st.lists(sub, min_size=2, max_size=3).map(lambda a: sp.Mul(*a, evaluate=False)),
+        st.tuples(sub, st.sampled_from([2, -1, 3, -2])).map(
+            lambda p: sp.Pow(p[0], sp.Integer(p[1]), evaluate=False)
+        ),
+        sub.map(lambda a: sp.exp(a, evaluate=False)),
+    )
+
+
+def encoded(expr: sp.Expr) -> bytes | str:
+    try:
+        return _core.ode_encode_expr(expr)
+    except CubieHashError as err:
+        return type(err).__name__
+
+
+def nested(op: type[sp.Add] | type[sp.Mul], items: list[sp.Expr], cuts: list[int]) -> sp.Expr:
+    """`items` bracketed from the left, with the sub-chains between `cuts` flat."""
+    bounds = sorted({c % len(items) for c in cuts} - {0}) + [len(items)]
+    out, start = None, 0
+    for end in bounds:
+        part = items[start:end]
+        group = part[0] if len(part) == 1 else op(*part, evaluate=False)
+        out = group if out is None else op(out, group, evaluate=False)
+        start = end
+    return out
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(terms(2), min_size=3, max_size=6), st.lists(st.integers(0, 10), max_size=4))
+@example([sp.Float(0.3), SYMBOLS[3], sp.Float(-0.3)], [1, 2])
+@example([SYMBOLS[3] * (SYMBOLS[0] + SYMBOLS[1]), SYMBOLS[1], 2 * SYMBOLS[3] * SYMBOLS[0]], [])
+def test_sums_normalise_alike_however_bracketed(items: list[sp.Expr], cuts: list[int]) -> None:
+    flat = sp.Add(*items, evaluate=False)
+    left = nested(sp.Add, items, list(range(1, len(items))))
+    assert encoded(left) == encoded(flat)
+    assert encoded(nested(sp.Add, items, cuts)) == encoded(flat)
+
+
+def test_a_distributed_coefficient_that_collapses_a_sum_leaves_a_canonical_product() -> None:
+    # -(a + 0.0) is -a (the float zero times -1 is an exact zero, dropped): the product of
+    # that with a is -a**2, however the three factors were bracketed.  It used to keep the
+    # nested product Mul(a, Mul(-1, a)), which no other form of -a**2 gives.
+    a = SYMBOLS[0]
+    items = [sp.Integer(-1), sp.Add(a, sp.Float(0.0), evaluate=False), a]
+    flat = sp.Mul(*items, evaluate=False)
+    assert encoded(flat) == encoded(nested(sp.Mul, items, [1, 2])) == encoded(-(a**2))
+    assert _core.ode_render_expr(flat) == "Mul(-1, Pow(a, 2))"
