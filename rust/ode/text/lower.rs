@@ -541,6 +541,38 @@ pub fn add(a: Value, b: Value) -> Result<Value, Refusal> {
     )
 }
 
+/// `a + b`, or `a - b` when `negate`, in a chain whose sum is built once, at its end, by
+/// [`Expr::add_chain`] from `operands` (summing one operator at a time costs time quadratic
+/// in the chain's length).  Each operand is checked and the unevaluated tree hashed here, as
+/// [`add`] and [`sub`] do; the value's `expr` is a placeholder until [`end_chain`].
+pub fn add_to_chain(
+    a: Value,
+    b: Value,
+    negate: bool,
+    operands: &mut Vec<Expr>,
+) -> Result<Value, Refusal> {
+    binary(
+        a,
+        b,
+        |a, b| {
+            if operands.is_empty() {
+                operands.push(a);
+            }
+            operands.push(if negate { neg_expr(b) } else { b });
+            Expr::int(0)
+        },
+        |a, b| mix(&[tag::ADD, a, if negate { neg_tree(b) } else { b }]),
+    )
+}
+
+/// The value of a chain [`add_to_chain`] collected, with its sum built.
+pub fn end_chain(mut value: Value, operands: &mut Vec<Expr>) -> Value {
+    if !operands.is_empty() {
+        value.expr = Expr::add_chain(std::mem::take(operands));
+    }
+    value
+}
+
 pub fn sub(a: Value, b: Value) -> Result<Value, Refusal> {
     binary(
         a,
