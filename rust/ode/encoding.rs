@@ -582,6 +582,51 @@ impl Expr {
         operands.fold(first, |sum, t| Expr::add(vec![sum, t]))
     }
 
+    /// The product `((f0*f1)*f2)*...*fn` of a chain of operands, as multiplying them one at a
+    /// time gives it, at once where that is the same (see [`Expr::add_chain`]).
+    ///
+    /// Products are not associative in general (`exp(u)*exp(u)` is `exp(2*u)`, which a third
+    /// `exp(u)` does not merge with), so a chain is multiplied at once only when every factor
+    /// is a number, a symbol or a symbol to an integer power and no running coefficient
+    /// overflows: then merging is adding integer exponents and folding numbers, both exact.
+    pub fn mul_chain(operands: Vec<Expr>) -> Expr {
+        if operands.len() > 2 {
+            let factors: Vec<Expr> = operands
+                .iter()
+                .flat_map(|o| match o.kind() {
+                    Kind::Mul(factors) => factors.clone(),
+                    _ => vec![o.clone()],
+                })
+                .collect();
+            if Expr::multiplies_alike_at_once(&factors) {
+                return Expr::mul(factors);
+            }
+        }
+        let mut operands = operands.into_iter();
+        let first = operands.next().unwrap_or_else(|| Expr::int(1));
+        operands.fold(first, |product, f| Expr::mul(vec![product, f]))
+    }
+
+    fn multiplies_alike_at_once(factors: &[Expr]) -> bool {
+        let mut coeff = Acc::one();
+        for f in factors {
+            match f.kind() {
+                Kind::Num(n) => {
+                    coeff.mul(n);
+                    if coeff.finish().is_none() {
+                        return false;
+                    }
+                }
+                Kind::Sym(_) => {}
+                Kind::Pow(b, e)
+                    if matches!(b.kind(), Kind::Sym(_))
+                        && matches!(e.kind(), Kind::Num(Number::Int(_))) => {}
+                _ => return false,
+            }
+        }
+        true
+    }
+
     /// Whether adding `terms` (the terms of a chain's operands, in order) at once gives what
     /// adding them operand by operand gives (see [`Expr::add_chain`]).
     fn adds_alike_at_once(terms: &[Expr]) -> bool {
@@ -1123,6 +1168,48 @@ mod tests {
                 }
             })
             .collect()
+    }
+
+    #[test]
+    fn plain_chains_multiply_as_one_at_a_time() {
+        let mut state = 9u64;
+        let mut next = move || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) as usize
+        };
+        let pieces = [
+            s("a"),
+            s("x"),
+            Expr::pow(s("x"), Expr::int(-1)),
+            Expr::pow(s("a"), Expr::int(2)),
+            Expr::int(0),
+            Expr::int(-1),
+            q(1, 3),
+            f(0.1),
+            f(1e200),
+            f(1e-200),
+            Expr::func("exp", vec![s("x")]),
+            Expr::add(vec![s("a"), s("x")]),
+            Expr::mul(vec![f(2.5), s("a")]),
+        ];
+        for _ in 0..4_000 {
+            let chain: Vec<Expr> = (0..3 + next() % 10)
+                .map(|_| pieces[next() % pieces.len()].clone())
+                .collect();
+            let nested = chain
+                .iter()
+                .cloned()
+                .reduce(|p, f| Expr::mul(vec![p, f]))
+                .unwrap();
+            assert_eq!(
+                Expr::mul_chain(chain).encoding(),
+                nested.encoding(),
+                "{}",
+                nested.render()
+            );
+        }
     }
 
     #[test]

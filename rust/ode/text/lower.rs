@@ -565,10 +565,53 @@ pub fn add_to_chain(
     )
 }
 
-/// The value of a chain [`add_to_chain`] collected, with its sum built.
-pub fn end_chain(mut value: Value, operands: &mut Vec<Expr>) -> Value {
-    if !operands.is_empty() {
-        value.expr = Expr::add_chain(std::mem::take(operands));
+/// `a * b`, or `a / b` when `divide`, in a chain whose product is built once, at its end, by
+/// [`Expr::mul_chain`] (see [`add_to_chain`]).
+pub fn mul_to_chain(
+    a: Value,
+    b: Value,
+    divide: bool,
+    operands: &mut Vec<Expr>,
+) -> Result<Value, Refusal> {
+    binary(
+        a,
+        b,
+        |a, b| {
+            if operands.is_empty() {
+                operands.push(a);
+            }
+            operands.push(if divide {
+                Expr::pow(b, Expr::int(-1))
+            } else {
+                b
+            });
+            Expr::int(0)
+        },
+        |a, b| {
+            if divide {
+                div_tree(a, b)
+            } else {
+                mix(&[tag::MUL, a, b])
+            }
+        },
+    )
+}
+
+/// The operands of the chain an operator continues, if any: a `+`/`-` chain or a `*`/`/`
+/// chain, each summed or multiplied once when it ends ([`end_chain`]).
+#[derive(Default)]
+pub struct Chains {
+    pub sum: Vec<Expr>,
+    pub product: Vec<Expr>,
+}
+
+/// `value` with the chains it stands for built (a chain of one operator only is pending).
+pub fn end_chain(mut value: Value, chains: &mut Chains) -> Value {
+    if !chains.sum.is_empty() {
+        value.expr = Expr::add_chain(std::mem::take(&mut chains.sum));
+    }
+    if !chains.product.is_empty() {
+        value.expr = Expr::mul_chain(std::mem::take(&mut chains.product));
     }
     value
 }

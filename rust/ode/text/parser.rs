@@ -358,8 +358,8 @@ impl<'a> Parser<'a> {
     /// Binary operators from `|` (precedence 1) to `*` (6), by precedence climbing.
     fn binary(&mut self, min: u8) -> Parsed<Value> {
         let mut left = self.unary()?;
-        // The operands of a `+`/`-` chain at this level, summed once when it ends.
-        let mut chain = Vec::new();
+        // The operands of a `+`/`-` or `*`/`/` chain at this level, built once it ends.
+        let mut chains = lower::Chains::default();
         loop {
             let kind = self.peek();
             let prec = match kind {
@@ -369,25 +369,30 @@ impl<'a> Parser<'a> {
                 K::LeftShift | K::RightShift => 4,
                 K::Plus | K::Minus => 5,
                 K::Star | K::Slash | K::DoubleSlash | K::Percent | K::At => 6,
-                _ => return Ok(lower::end_chain(left, &mut chain)),
+                _ => return Ok(lower::end_chain(left, &mut chains)),
             };
             if prec < min {
-                return Ok(lower::end_chain(left, &mut chain));
+                return Ok(lower::end_chain(left, &mut chains));
             }
             let at = self.bump().range.start;
             let right = self.binary(prec + 1)?;
-            if !matches!(kind, K::Plus | K::Minus) {
-                left = lower::end_chain(left, &mut chain);
+            let continues = match kind {
+                K::Plus | K::Minus => chains.product.is_empty(),
+                K::Star | K::Slash => chains.sum.is_empty(),
+                _ => false,
+            };
+            if !continues {
+                left = lower::end_chain(left, &mut chains);
             }
             let start = left.start;
             let result = match kind {
                 K::Vbar => lower::or(vec![left, right], start),
                 K::CircumFlex => lower::xor(vec![left, right], start),
                 K::Amper => lower::and(vec![left, right], start),
-                K::Plus => lower::add_to_chain(left, right, false, &mut chain),
-                K::Minus => lower::add_to_chain(left, right, true, &mut chain),
-                K::Star => lower::mul(left, right),
-                K::Slash => lower::div(left, right),
+                K::Plus => lower::add_to_chain(left, right, false, &mut chains.sum),
+                K::Minus => lower::add_to_chain(left, right, true, &mut chains.sum),
+                K::Star => lower::mul_to_chain(left, right, false, &mut chains.product),
+                K::Slash => lower::mul_to_chain(left, right, true, &mut chains.product),
                 K::DoubleSlash => lower::floordiv(left, right),
                 K::Percent => lower::modulo(left, right),
                 _ => {
