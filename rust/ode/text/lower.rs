@@ -541,51 +541,70 @@ pub fn add(a: Value, b: Value) -> Result<Value, Refusal> {
     )
 }
 
-/// `a + b`, or `a - b` when `negate`, in a chain whose sum is built once, at its end, by
-/// [`Expr::add_chain`] from `operands` (summing one operator at a time costs time quadratic
-/// in the chain's length).  Each operand is checked and the unevaluated tree hashed here, as
-/// [`add`] and [`sub`] do; the value's `expr` is a placeholder until [`end_chain`].
-pub fn add_to_chain(
-    a: Value,
-    b: Value,
-    negate: bool,
-    operands: &mut Vec<Expr>,
-) -> Result<Value, Refusal> {
+/// A `+`/`-` or `*`/`/` chain being lowered.  Summing or multiplying one operator at a time
+/// costs time quadratic in a chain's length, so past its first few operators a chain's
+/// operands are collected and built once, at its end ([`end_chain`]), by
+/// [`Expr::add_chain`] or [`Expr::mul_chain`], which give what the steps would.  Each
+/// operator still checks its operands and hashes the unevaluated tree as it comes.
+#[derive(Default)]
+pub struct Chain {
+    /// Operators of the chain so far (0: no chain is pending).
+    operators: usize,
+    /// A sum (else a product).
+    sum: bool,
+    /// The operands collected: the value built by the first steps, then one per operator.
+    operands: Vec<Expr>,
+}
+
+/// Operators of a chain built one at a time before its operands are collected.
+const STEPS: usize = 8;
+
+impl Chain {
+    /// Whether an operator (`+`/`-` when `sum`, else `*`/`/`) continues the pending chain.
+    pub fn continues(&self, sum: bool) -> bool {
+        self.operators == 0 || self.sum == sum
+    }
+
+    fn step(&mut self, sum: bool, a: Expr, b: Expr) -> Expr {
+        self.operators += 1;
+        self.sum = sum;
+        if self.operators < STEPS {
+            return if sum {
+                Expr::add(vec![a, b])
+            } else {
+                Expr::mul(vec![a, b])
+            };
+        }
+        if self.operands.is_empty() {
+            self.operands.push(a);
+        }
+        self.operands.push(b);
+        Expr::int(0) // a placeholder until the chain ends
+    }
+}
+
+/// `a + b`, or `a - b` when `negate`, continuing `chain`.
+pub fn add_to_chain(a: Value, b: Value, negate: bool, chain: &mut Chain) -> Result<Value, Refusal> {
     binary(
         a,
         b,
-        |a, b| {
-            if operands.is_empty() {
-                operands.push(a);
-            }
-            operands.push(if negate { neg_expr(b) } else { b });
-            Expr::int(0)
-        },
+        |a, b| chain.step(true, a, if negate { neg_expr(b) } else { b }),
         |a, b| mix(&[tag::ADD, a, if negate { neg_tree(b) } else { b }]),
     )
 }
 
-/// `a * b`, or `a / b` when `divide`, in a chain whose product is built once, at its end, by
-/// [`Expr::mul_chain`] (see [`add_to_chain`]).
-pub fn mul_to_chain(
-    a: Value,
-    b: Value,
-    divide: bool,
-    operands: &mut Vec<Expr>,
-) -> Result<Value, Refusal> {
+/// `a * b`, or `a / b` when `divide`, continuing `chain`.
+pub fn mul_to_chain(a: Value, b: Value, divide: bool, chain: &mut Chain) -> Result<Value, Refusal> {
     binary(
         a,
         b,
         |a, b| {
-            if operands.is_empty() {
-                operands.push(a);
-            }
-            operands.push(if divide {
+            let b = if divide {
                 Expr::pow(b, Expr::int(-1))
             } else {
                 b
-            });
-            Expr::int(0)
+            };
+            chain.step(false, a, b)
         },
         |a, b| {
             if divide {
@@ -597,22 +616,17 @@ pub fn mul_to_chain(
     )
 }
 
-/// The operands of the chain an operator continues, if any: a `+`/`-` chain or a `*`/`/`
-/// chain, each summed or multiplied once when it ends ([`end_chain`]).
-#[derive(Default)]
-pub struct Chains {
-    pub sum: Vec<Expr>,
-    pub product: Vec<Expr>,
-}
-
-/// `value` with the chains it stands for built (a chain of one operator only is pending).
-pub fn end_chain(mut value: Value, chains: &mut Chains) -> Value {
-    if !chains.sum.is_empty() {
-        value.expr = Expr::add_chain(std::mem::take(&mut chains.sum));
+/// `value`, the pending chain's, with its sum or product built; no chain is pending after.
+pub fn end_chain(mut value: Value, chain: &mut Chain) -> Value {
+    if !chain.operands.is_empty() {
+        let operands = std::mem::take(&mut chain.operands);
+        value.expr = if chain.sum {
+            Expr::add_chain(operands)
+        } else {
+            Expr::mul_chain(operands)
+        };
     }
-    if !chains.product.is_empty() {
-        value.expr = Expr::mul_chain(std::mem::take(&mut chains.product));
-    }
+    chain.operators = 0;
     value
 }
 

@@ -358,8 +358,8 @@ impl<'a> Parser<'a> {
     /// Binary operators from `|` (precedence 1) to `*` (6), by precedence climbing.
     fn binary(&mut self, min: u8) -> Parsed<Value> {
         let mut left = self.unary()?;
-        // The operands of a `+`/`-` or `*`/`/` chain at this level, built once it ends.
-        let mut chains = lower::Chains::default();
+        // A `+`/`-` or `*`/`/` chain at this level (see `lower::Chain`).
+        let mut chain = lower::Chain::default();
         loop {
             let kind = self.peek();
             let prec = match kind {
@@ -369,30 +369,30 @@ impl<'a> Parser<'a> {
                 K::LeftShift | K::RightShift => 4,
                 K::Plus | K::Minus => 5,
                 K::Star | K::Slash | K::DoubleSlash | K::Percent | K::At => 6,
-                _ => return Ok(lower::end_chain(left, &mut chains)),
+                _ => return Ok(lower::end_chain(left, &mut chain)),
             };
             if prec < min {
-                return Ok(lower::end_chain(left, &mut chains));
+                return Ok(lower::end_chain(left, &mut chain));
             }
             let at = self.bump().range.start;
             let right = self.binary(prec + 1)?;
             let continues = match kind {
-                K::Plus | K::Minus => chains.product.is_empty(),
-                K::Star | K::Slash => chains.sum.is_empty(),
+                K::Plus | K::Minus => chain.continues(true),
+                K::Star | K::Slash => chain.continues(false),
                 _ => false,
             };
             if !continues {
-                left = lower::end_chain(left, &mut chains);
+                left = lower::end_chain(left, &mut chain);
             }
             let start = left.start;
             let result = match kind {
                 K::Vbar => lower::or(vec![left, right], start),
                 K::CircumFlex => lower::xor(vec![left, right], start),
                 K::Amper => lower::and(vec![left, right], start),
-                K::Plus => lower::add_to_chain(left, right, false, &mut chains.sum),
-                K::Minus => lower::add_to_chain(left, right, true, &mut chains.sum),
-                K::Star => lower::mul_to_chain(left, right, false, &mut chains.product),
-                K::Slash => lower::mul_to_chain(left, right, true, &mut chains.product),
+                K::Plus => lower::add_to_chain(left, right, false, &mut chain),
+                K::Minus => lower::add_to_chain(left, right, true, &mut chain),
+                K::Star => lower::mul_to_chain(left, right, false, &mut chain),
+                K::Slash => lower::mul_to_chain(left, right, true, &mut chain),
                 K::DoubleSlash => lower::floordiv(left, right),
                 K::Percent => lower::modulo(left, right),
                 _ => {
