@@ -599,6 +599,95 @@ pub fn add(a: Value, b: Value) -> Result<Value, Refusal> {
     )
 }
 
+/// A `+`/`-` or `*`/`/` chain being lowered.  Summing or multiplying one operator at a time
+/// costs time quadratic in a chain's length, so past its first few operators a chain's
+/// operands are collected and built once, at its end ([`end_chain`]), by
+/// [`Expr::add_chain`] or [`Expr::mul_chain`], which give what the steps would.  Each
+/// operator still checks its operands and hashes the unevaluated tree as it comes.
+#[derive(Default)]
+pub struct Chain {
+    /// Operators of the chain so far (0: no chain is pending).
+    operators: usize,
+    /// A sum (else a product).
+    sum: bool,
+    /// The operands collected: the value built by the first steps, then one per operator.
+    operands: Vec<Expr>,
+}
+
+/// Operators of a chain built one at a time before its operands are collected.
+const STEPS: usize = 8;
+
+impl Chain {
+    /// Whether an operator (`+`/`-` when `sum`, else `*`/`/`) continues the pending chain.
+    pub fn continues(&self, sum: bool) -> bool {
+        self.operators == 0 || self.sum == sum
+    }
+
+    fn step(&mut self, sum: bool, a: Expr, b: Expr) -> Expr {
+        self.operators += 1;
+        self.sum = sum;
+        if self.operators < STEPS {
+            return if sum {
+                Expr::add(vec![a, b])
+            } else {
+                Expr::mul(vec![a, b])
+            };
+        }
+        if self.operands.is_empty() {
+            self.operands.push(a);
+        }
+        self.operands.push(b);
+        Expr::int(0) // a placeholder until the chain ends
+    }
+}
+
+/// `a + b`, or `a - b` when `negate`, continuing `chain`.
+pub fn add_to_chain(a: Value, b: Value, negate: bool, chain: &mut Chain) -> Result<Value, Refusal> {
+    binary(
+        a,
+        b,
+        |a, b| chain.step(true, a, if negate { neg_expr(b) } else { b }),
+        |a, b| mix(&[tag::ADD, a, if negate { neg_tree(b) } else { b }]),
+    )
+}
+
+/// `a * b`, or `a / b` when `divide`, continuing `chain`.
+pub fn mul_to_chain(a: Value, b: Value, divide: bool, chain: &mut Chain) -> Result<Value, Refusal> {
+    binary(
+        a,
+        b,
+        |a, b| {
+            let b = if divide {
+                Expr::pow(b, Expr::int(-1))
+            } else {
+                b
+            };
+            chain.step(false, a, b)
+        },
+        |a, b| {
+            if divide {
+                div_tree(a, b)
+            } else {
+                mix(&[tag::MUL, a, b])
+            }
+        },
+    )
+}
+
+/// `value`, the pending chain's, with its sum or product built; no chain is pending after.
+pub fn end_chain(mut value: Value, chain: &mut Chain) -> Value {
+    if !chain.operands.is_empty() {
+        let operands = std::mem::take(&mut chain.operands);
+        value.expr = if chain.sum {
+            Expr::add_chain(operands)
+        } else {
+            Expr::mul_chain(operands)
+        };
+    }
+    chain.operators = 0;
+    value
+}
+
 pub fn sub(a: Value, b: Value) -> Result<Value, Refusal> {
     binary(
         a,

@@ -378,26 +378,36 @@ impl<'a> Parser<'a> {
     /// climbs (recurses) only when the operator after it binds tighter than the one before
     /// it, so `a*b + c` recurses for no operand.
     fn binary_rest(&mut self, mut left: Value, min: u8) -> Parsed<Value> {
+        // A `+`/`-` or `*`/`/` chain at this level (see `lower::Chain`).
+        let mut chain = lower::Chain::default();
         loop {
             let kind = self.peek();
             let prec = precedence(kind);
             if prec == 0 || prec < min {
-                return Ok(left);
+                return Ok(lower::end_chain(left, &mut chain));
             }
             let at = self.bump().range.start;
             let mut right = self.unary()?;
             if precedence(self.peek()) > prec {
                 right = self.binary_rest(right, prec + 1)?;
             }
+            let continues = match kind {
+                K::Plus | K::Minus => chain.continues(true),
+                K::Star | K::Slash => chain.continues(false),
+                _ => false,
+            };
+            if !continues {
+                left = lower::end_chain(left, &mut chain);
+            }
             let start = left.start;
             let result = match kind {
                 K::Vbar => lower::or(vec![left, right], start),
                 K::CircumFlex => lower::xor(vec![left, right], start),
                 K::Amper => lower::and(vec![left, right], start),
-                K::Plus => lower::add(left, right),
-                K::Minus => lower::sub(left, right),
-                K::Star => lower::mul(left, right),
-                K::Slash => lower::div(left, right),
+                K::Plus => lower::add_to_chain(left, right, false, &mut chain),
+                K::Minus => lower::add_to_chain(left, right, true, &mut chain),
+                K::Star => lower::mul_to_chain(left, right, false, &mut chain),
+                K::Slash => lower::mul_to_chain(left, right, true, &mut chain),
                 K::DoubleSlash => lower::floordiv(left, right),
                 K::Percent => lower::modulo(left, right),
                 _ => {
