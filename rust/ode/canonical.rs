@@ -67,6 +67,7 @@ const SPIN: Duration = Duration::from_micros(500);
 /// several threads; the results keep the text's order and the first problem in that order
 /// is the one reported, as on one thread.
 pub fn parse_text(text: &str) -> Result<Vec<Lowered>, String> {
+    super::text::lower::new_system();
     let lines: Vec<&str> = super::text::split_lines(text)
         .into_iter()
         .filter(|line| !is_blank(line))

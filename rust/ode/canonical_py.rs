@@ -29,6 +29,7 @@ enum Pending {
 }
 
 fn parse_pending(pending: Vec<Pending>) -> Result<Vec<Lowered>, String> {
+    super::text::lower::new_system();
     let mut out = Vec::with_capacity(pending.len());
     for p in pending {
         match p {

@@ -23,6 +23,7 @@
 //! `-x > 0` and `x < 0`; the text front end keeps them apart).
 
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::OnceLock;
 
 use num_bigint::BigInt;
@@ -420,28 +421,40 @@ pub fn symbol_parts(name: &str) -> (Expr, u64) {
     (shared_symbol(name, tree), tree)
 }
 
-/// The node of symbol `name` (of tree `tree`): one this thread built recently, or a new one.
-/// The equations of a system use the same names over and over, so most symbol nodes are
-/// shared instead of built (and later freed) once per equation; nodes are immutable and
-/// compared by content, so sharing them changes nothing but the cost.  A fixed table of
-/// slots, a name per slot, bounds what a thread keeps.
+/// The system being parsed, counted: symbol nodes are shared within one system only.
+static SYSTEM: AtomicU64 = AtomicU64::new(0);
+
+/// Starts a new system: from here on, no symbol node built for an earlier one is reused, so
+/// parsing a text does the same work however often it was parsed before (nothing is
+/// remembered from one system to the next; a benchmark round is a fresh parse).
+pub fn new_system() {
+    SYSTEM.fetch_add(1, AtomicOrdering::Relaxed);
+}
+
+/// The node of symbol `name` (of tree `tree`): one this thread built for the same system
+/// ([`new_system`]), or a new one.  The equations of a system use the same names over and
+/// over, so most symbol nodes are shared instead of built (and later freed) once per
+/// equation; nodes are immutable and compared by content, so sharing them changes nothing
+/// but the cost.  A fixed table of slots, a name per slot, bounds what a thread keeps.
 fn shared_symbol(name: &str, tree: u64) -> Expr {
     const SLOTS: usize = 1024;
     thread_local! {
-        static SYMBOLS: RefCell<Vec<Option<(u64, Expr)>>> = const { RefCell::new(Vec::new()) };
+        static SYMBOLS: RefCell<Vec<Option<(u64, u64, Expr)>>> =
+            const { RefCell::new(Vec::new()) };
     }
+    let system = SYSTEM.load(AtomicOrdering::Relaxed);
     SYMBOLS.with_borrow_mut(|slots| {
         if slots.is_empty() {
             slots.resize(SLOTS, None);
         }
         let slot = &mut slots[(tree % SLOTS as u64) as usize];
-        if let Some((t, e)) = slot {
-            if *t == tree && matches!(e.view(), View::Sym(n) if n == name) {
+        if let Some((s, t, e)) = slot {
+            if *s == system && *t == tree && matches!(e.view(), View::Sym(n) if n == name) {
                 return e.clone();
             }
         }
         let e = Expr::symbol(name);
-        *slot = Some((tree, e.clone()));
+        *slot = Some((system, tree, e.clone()));
         e
     })
 }
