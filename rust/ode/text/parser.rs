@@ -9,6 +9,8 @@
 //! text is refused, so no input can exhaust the stack.  Chains of one precedence level
 //! (`a + b + … + z`) are loops, not recursion, and have no limit.
 
+use rustc_hash::FxHashMap;
+
 use super::super::encoding::{Expr, RelOp};
 use super::super::rules::check_input_bits;
 use super::lexer::{Token, TokenKind as K, TokenValue};
@@ -28,7 +30,13 @@ pub struct Parser<'a> {
     /// The node and tree of each name in `names`, built once: a symbol used again shares
     /// them.
     symbols: Vec<(Expr, u64)>,
+    /// Where each name is in `names`, once an equation has more than a few (a scan of
+    /// thousands of names per symbol would make a long equation quadratic).
+    index: Option<FxHashMap<&'a str, usize>>,
 }
+
+/// Names an equation may have before they are looked up by hash rather than by a scan.
+const SCANNED_NAMES: usize = 32;
 
 type Parsed<T> = Result<T, TextError>;
 
@@ -72,6 +80,7 @@ impl<'a> Parser<'a> {
             // Enough for most equations' names without growing.
             names: Vec::with_capacity(8),
             symbols: Vec::with_capacity(8),
+            index: None,
         }
     }
 
@@ -510,18 +519,28 @@ impl<'a> Parser<'a> {
     fn symbol(&mut self, name: &'a str, start: usize) -> Value {
         // An equation uses a handful of names: a scan beats hashing them.
         let key = prefix_key(name);
-        // Names of up to 8 bytes are equal when their keys are.
-        let id =
-            match self.names.iter().position(|&(k, n)| {
+        let found = match &self.index {
+            Some(index) => index.get(name).copied(),
+            // Names of up to 8 bytes are equal when their keys are.
+            None => self.names.iter().position(|&(k, n)| {
                 k == key && n.len() == name.len() && (n.len() <= 8 || n == name)
-            }) {
-                Some(id) => id,
-                None => {
-                    self.names.push((key, name));
-                    self.symbols.push(lower::symbol_parts(name));
-                    self.names.len() - 1
+            }),
+        };
+        let id = match found {
+            Some(id) => id,
+            None => {
+                self.names.push((key, name));
+                self.symbols.push(lower::symbol_parts(name));
+                let id = self.names.len() - 1;
+                if let Some(index) = &mut self.index {
+                    index.insert(name, id);
+                } else if self.names.len() > SCANNED_NAMES {
+                    let names = self.names.iter().enumerate().map(|(i, &(_, n))| (n, i));
+                    self.index = Some(names.collect());
                 }
-            };
+                id
+            }
+        };
         let id32 = u32::try_from(id).expect("fewer than 2**32 names");
         lower::symbol(&self.symbols[id], id32, start)
     }
