@@ -603,15 +603,6 @@ fn div_expr(a: Expr, b: Expr) -> Expr {
     Expr::mul(vec![a, Expr::pow(b, Expr::int(-1))])
 }
 
-pub fn add(a: Value, b: Value) -> Result<Value, Refusal> {
-    binary(
-        a,
-        b,
-        |a, b| Expr::add(vec![a, b]),
-        |a, b| mix(&[tag::ADD, a, b]),
-    )
-}
-
 /// A `+`/`-` or `*`/`/` chain being lowered.  Summing or multiplying one operator at a time
 /// costs time quadratic in a chain's length, so past its first few operators a chain's
 /// operands are collected and built once, at its end ([`end_chain`]), by
@@ -699,28 +690,6 @@ pub fn end_chain(mut value: Value, chain: &mut Chain) -> Value {
     }
     chain.operators = 0;
     value
-}
-
-pub fn sub(a: Value, b: Value) -> Result<Value, Refusal> {
-    binary(
-        a,
-        b,
-        |a, b| Expr::add(vec![a, neg_expr(b)]),
-        |a, b| mix(&[tag::ADD, a, neg_tree(b)]),
-    )
-}
-
-pub fn mul(a: Value, b: Value) -> Result<Value, Refusal> {
-    binary(
-        a,
-        b,
-        |a, b| Expr::mul(vec![a, b]),
-        |a, b| mix(&[tag::MUL, a, b]),
-    )
-}
-
-pub fn div(a: Value, b: Value) -> Result<Value, Refusal> {
-    binary(a, b, div_expr, div_tree)
 }
 
 pub fn floordiv(a: Value, b: Value) -> Result<Value, Refusal> {
