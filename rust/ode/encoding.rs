@@ -569,21 +569,13 @@ impl Expr {
     /// assert_eq!(Expr::add_chain(chain).render(), "Add(Mul(3, x), y)");
     /// ```
     pub fn add_chain(operands: Vec<Expr>) -> Expr {
-        if operands.len() >= LONG_CHAIN {
-            let terms: Vec<Expr> = operands
-                .iter()
-                .flat_map(|o| match o.kind() {
-                    Kind::Add(terms) => terms.clone(),
-                    _ => vec![o.clone()],
-                })
-                .collect();
-            if Expr::adds_alike_at_once(&terms) {
-                return Expr::add(terms);
+        fn terms(k: &Kind) -> Option<&[Expr]> {
+            match k {
+                Kind::Add(terms) => Some(terms),
+                _ => None,
             }
         }
-        let mut operands = operands.into_iter();
-        let first = operands.next().unwrap_or_else(|| Expr::int(0));
-        operands.fold(first, |sum, t| Expr::add(vec![sum, t]))
+        Expr::chain(operands, Expr::add, terms, Expr::adds_alike_at_once)
     }
 
     /// The product `((f0*f1)*f2)*...*fn` of a chain of operands, as multiplying them one at a
@@ -594,21 +586,41 @@ impl Expr {
     /// is a number, a symbol or a symbol to an integer power and no running coefficient
     /// overflows: then merging is adding integer exponents and folding numbers, both exact.
     pub fn mul_chain(operands: Vec<Expr>) -> Expr {
+        fn factors(k: &Kind) -> Option<&[Expr]> {
+            match k {
+                Kind::Mul(factors) => Some(factors),
+                _ => None,
+            }
+        }
+        Expr::chain(operands, Expr::mul, factors, Expr::multiplies_alike_at_once)
+    }
+
+    /// A chain of `operands` of the operator `build`: at once, over the arguments of its
+    /// operands (`args` of a node of that operator), where `alike` says that gives what the
+    /// steps give; else one operand at a time.
+    fn chain(
+        operands: Vec<Expr>,
+        build: fn(Vec<Expr>) -> Expr,
+        args: fn(&Kind) -> Option<&[Expr]>,
+        alike: fn(&[Expr]) -> bool,
+    ) -> Expr {
         if operands.len() >= LONG_CHAIN {
-            let factors: Vec<Expr> = operands
-                .iter()
-                .flat_map(|o| match o.kind() {
-                    Kind::Mul(factors) => factors.clone(),
-                    _ => vec![o.clone()],
-                })
-                .collect();
-            if Expr::multiplies_alike_at_once(&factors) {
-                return Expr::mul(factors);
+            let mut flat = Vec::with_capacity(operands.len());
+            for o in &operands {
+                match args(o.kind()) {
+                    Some(inner) => flat.extend_from_slice(inner),
+                    None => flat.push(o.clone()),
+                }
+            }
+            if alike(&flat) {
+                return build(flat);
             }
         }
         let mut operands = operands.into_iter();
-        let first = operands.next().unwrap_or_else(|| Expr::int(1));
-        operands.fold(first, |product, f| Expr::mul(vec![product, f]))
+        let Some(first) = operands.next() else {
+            return build(Vec::new()); // 0 or 1
+        };
+        operands.fold(first, |done, o| build(vec![done, o]))
     }
 
     fn multiplies_alike_at_once(factors: &[Expr]) -> bool {
