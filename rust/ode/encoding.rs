@@ -122,6 +122,8 @@ struct Node {
     /// Nesting depth of the canonical tree (a leaf is 1): walks over the tree recurse this
     /// deep, so front ends bound it (`rules::MAX_DEPTH`).
     depth: u32,
+    /// The first bytes of the encoding, which decide most comparisons ([`order::Head`]).
+    head: order::Head,
 }
 
 /// A normalised expression, ordered and compared as its canonical encoding.
@@ -305,6 +307,20 @@ fn flattened(args: Vec<Expr>, nested: impl Fn(&Kind) -> bool) -> Vec<Expr> {
     flat
 }
 
+/// `v` sorted stably by `cmp`: as `sort_by`, with the two-item case (most sums and products
+/// the front ends build) settled by one comparison instead of the general sort's set-up.
+fn sort_stable<T>(v: &mut [T], mut cmp: impl FnMut(&T, &T) -> std::cmp::Ordering) {
+    match v {
+        [] | [_] => {}
+        [a, b] => {
+            if cmp(b, a).is_lt() {
+                v.swap(0, 1);
+            }
+        }
+        _ => v.sort_by(cmp),
+    }
+}
+
 /// What a term of a sum merges by (rule 3): its non-numeric part.
 enum Rest {
     /// The term itself.
@@ -321,8 +337,12 @@ enum Rest {
 type Keyed = (Expr, Rest);
 
 fn key_of(t: &Keyed) -> Key<'_> {
-    match (&t.1, t.0.kind()) {
-        (Rest::Own, _) => Key::Node(&t.0),
+    key_parts(&t.0, &t.1)
+}
+
+fn key_parts<'a>(term: &'a Expr, rest: &'a Rest) -> Key<'a> {
+    match (rest, term.kind()) {
+        (Rest::Own, _) => Key::Node(term),
         (Rest::Split(e), _) => Key::Node(e),
         (Rest::Factor(i), Kind::Mul(f)) => Key::Node(&f[*i]),
         (Rest::Without(i), Kind::Mul(f)) => Key::Without(f, *i),
@@ -366,7 +386,8 @@ impl Expr {
                 .unwrap_or(0),
             Kind::Num(_) | Kind::Sym(_) | Kind::Const(_) | Kind::Truth(_) => 0,
         };
-        Expr(Arc::new(Node { kind, depth }))
+        let head = order::Head::of(&kind);
+        Expr(Arc::new(Node { kind, depth, head }))
     }
 
     fn kind(&self) -> &Kind {
@@ -452,6 +473,36 @@ impl Expr {
 
     /// A sum, normalised by rules 1–3 and 6.
     pub fn add(args: Vec<Expr>) -> Expr {
+        match Expr::added_apart(args) {
+            Ok(sum) => sum,
+            Err(args) => Expr::add_general(args),
+        }
+    }
+
+    /// `a + b` of two terms that are neither numbers nor sums and do not merge (most sums the
+    /// text front end builds): what [`Expr::add`] gives, the two in order, without its
+    /// keyed sort and runs.  The arguments back where they might merge or flatten.
+    fn added_apart(mut args: Vec<Expr>) -> Result<Expr, Vec<Expr>> {
+        let [a, b] = args.as_slice() else {
+            return Err(args);
+        };
+        let plain = |e: &Expr| !matches!(e.kind(), Kind::Num(_) | Kind::Add(_));
+        // Two products with lone sum factors are keyed by their primitive forms: `add` then.
+        if !plain(a) || !plain(b) || (a.lone_sum().is_some() && b.lone_sum().is_some()) {
+            return Err(args);
+        }
+        let (rest_a, rest_b) = (a.rest(), b.rest());
+        if order::cmp_keys(key_parts(a, &rest_a), key_parts(b, &rest_b)).is_eq() {
+            return Err(args);
+        }
+        if order::cmp(b, a).is_lt() {
+            args.swap(0, 1);
+        }
+        Ok(Expr::new(Kind::Add(args)))
+    }
+
+    /// [`Expr::add`] without the shortcut of [`Expr::added_apart`].
+    fn add_general(args: Vec<Expr>) -> Expr {
         let mut flat = flattened(args, |k| matches!(k, Kind::Add(_)));
         let mut constant = Acc::zero();
         // Terms that may merge (rule 3) need the same key: their non-numeric part.  A product
@@ -471,7 +522,7 @@ impl Expr {
             };
             keyed.push((term, rest));
         }
-        keyed.sort_by(|a, b| order::cmp_keys(key_of(a), key_of(b)));
+        sort_stable(&mut keyed, |a, b| order::cmp_keys(key_of(a), key_of(b)));
         // The terms take the room the arguments had (there are no more of them).
         let mut terms = flat;
         let mut run: Vec<Expr> = Vec::new();
@@ -546,7 +597,7 @@ impl Expr {
         match terms.len() {
             1 => terms.pop().expect("one term"),
             _ => {
-                terms.sort();
+                sort_stable(&mut terms, Expr::cmp);
                 Expr::new(Kind::Add(terms))
             }
         }
@@ -663,7 +714,7 @@ impl Expr {
             }
         }
         // Stable: the terms of one key stay in chain order, the order they are added in.
-        keyed.sort_by(|a, b| order::cmp_keys(key_of(a), key_of(b)));
+        sort_stable(&mut keyed, |a, b| order::cmp_keys(key_of(a), key_of(b)));
         let mut start = 0;
         while start < keyed.len() {
             let mut end = start + 1;
@@ -743,7 +794,7 @@ impl Expr {
             if let Some((content, prim)) = primitive(terms) {
                 let mut factors = factors.clone();
                 factors[i] = prim;
-                factors.sort();
+                sort_stable(&mut factors, Expr::cmp);
                 return (content, Expr::new(Kind::Mul(factors)));
             }
         }
@@ -752,6 +803,14 @@ impl Expr {
 
     /// A product, normalised by rules 1–4 and 6.
     pub fn mul(args: Vec<Expr>) -> Expr {
+        match Expr::mul_apart(args) {
+            Ok(product) => product,
+            Err(args) => Expr::mul_general(args),
+        }
+    }
+
+    /// [`Expr::mul`] without the shortcut of [`Expr::mul_apart`].
+    fn mul_general(args: Vec<Expr>) -> Expr {
         let mut factors = flattened(args, |k| matches!(k, Kind::Mul(_)));
         // Numbers fold in argument order (past the fold bound, order decides the rounding).
         let mut coeff = Acc::one();
@@ -769,7 +828,7 @@ impl Expr {
         }
         // Most products have no two factors of one base: nothing merges (`mul_merging` would
         // keep every factor as it is), so they go straight to the coefficient rules.
-        factors.sort_by(|a, b| a.power_base().cmp(b.power_base()));
+        sort_stable(&mut factors, |a, b| a.power_base().cmp(b.power_base()));
         if factors
             .windows(2)
             .any(|w| w[0].power_base() == w[1].power_base())
@@ -777,6 +836,65 @@ impl Expr {
             return Expr::mul_merging(coeff, factors, false);
         }
         Expr::mul_coefficient(coeff, factors)
+    }
+
+    /// `a*b` whose factors merge with nothing: no two share a base and at most one is a sum
+    /// or a power of one (negations, coefficients, a coefficient distributed over a sum's
+    /// terms, most products the text front end builds).  What [`Expr::mul`] gives, without
+    /// its flattening, sorting and merge checks; the arguments back where those could matter.
+    fn mul_apart(mut args: Vec<Expr>) -> Result<Expr, Vec<Expr>> {
+        let [a, b] = args.as_slice() else {
+            return Err(args);
+        };
+        if !matches!(a.kind(), Kind::Mul(_)) && !matches!(b.kind(), Kind::Mul(_)) {
+            // Two factors: the product keeps the arguments' room.
+            let apart = match (a.as_number(), b.as_number()) {
+                (None, None) => {
+                    a.power_base() != b.power_base() && !(a.is_sum_base() && b.is_sum_base())
+                }
+                _ => true,
+            };
+            if !apart {
+                return Err(args);
+            }
+            let mut coeff = Acc::one();
+            for n in args.iter().filter_map(Expr::as_number) {
+                coeff.mul(n);
+            }
+            args.retain(|f| f.as_number().is_none());
+            return Ok(Expr::mul_coefficient(coeff, args));
+        }
+        let (fa, fb) = (a.factors(), b.factors());
+        if fa.len() + fb.len() > 5 {
+            return Err(args);
+        }
+        // Numbers fold in argument order, as in `mul`.
+        let mut coeff = Acc::one();
+        let mut rest = Vec::with_capacity(fa.len() + fb.len() + 1);
+        for f in fa.iter().chain(fb) {
+            match f.as_number() {
+                Some(n) => coeff.mul(n),
+                None => rest.push(f.clone()),
+            }
+        }
+        let apart = rest.iter().filter(|f| f.is_sum_base()).nth(1).is_none()
+            && rest.iter().enumerate().all(|(i, f)| {
+                rest[i + 1..]
+                    .iter()
+                    .all(|g| f.power_base() != g.power_base())
+            });
+        if !apart {
+            return Err(args);
+        }
+        Ok(Expr::mul_coefficient(coeff, rest))
+    }
+
+    /// The factors of a product, or this one factor.
+    fn factors(&self) -> &[Expr] {
+        match self.kind() {
+            Kind::Mul(f) => f,
+            _ => std::slice::from_ref(self),
+        }
     }
 
     /// A sum, or a power of one (grouped by primitive part in a product, rule 4).
@@ -816,7 +934,7 @@ impl Expr {
                 (None, _) => &k.0,
             }
         }
-        keyed.sort_by(|a, b| base_of(a).cmp(base_of(b)));
+        sort_stable(&mut keyed, |a, b| base_of(a).cmp(base_of(b)));
         let mut factors = Vec::with_capacity(keyed.len());
         let mut iter = keyed.into_iter().peekable();
         while let Some(item) = iter.next() {
@@ -879,7 +997,7 @@ impl Expr {
     fn mul_coefficient(coeff: Acc, mut factors: Vec<Expr>) -> Expr {
         let Some(c) = coeff.finish() else {
             factors.push(Expr::constant("oo"));
-            factors.sort();
+            sort_stable(&mut factors, Expr::cmp);
             return Expr::new(Kind::Mul(factors));
         };
         if c.is_zero() {
@@ -918,7 +1036,7 @@ impl Expr {
         if factors.len() == 1 {
             return factors.pop().expect("one factor");
         }
-        factors.sort();
+        sort_stable(&mut factors, Expr::cmp);
         Expr::new(Kind::Mul(factors))
     }
 
@@ -997,7 +1115,7 @@ impl Expr {
                     _ => flat.push(a),
                 }
             }
-            flat.sort();
+            sort_stable(&mut flat, Expr::cmp);
             flat.dedup();
             if flat.len() == 1 {
                 return flat.pop().expect("one argument");
@@ -1057,7 +1175,7 @@ impl Expr {
                 _ => flat.push(a),
             }
         }
-        flat.sort();
+        sort_stable(&mut flat, Expr::cmp);
         Expr::new(Kind::Bool(op, flat))
     }
 

@@ -11,7 +11,7 @@
 use std::cmp::Ordering;
 use std::sync::Arc;
 
-use num_traits::Signed;
+use num_traits::{Signed, ToPrimitive};
 
 use super::super::number::Number;
 use super::{bool_byte, encode_number, put_len, put_str, rel_byte, Expr, Kind};
@@ -105,15 +105,153 @@ fn cmp_list(a: &[Expr], b: &[Expr]) -> Ordering {
         .then_with(|| cmp_seq(a.iter(), b.iter()))
 }
 
+/// The first (up to) eight bytes of a node's encoding, kept in the node: two nodes whose
+/// known first bytes differ are ordered by them alone, which settles most comparisons
+/// (different tags, names, numbers) without walking either node.
+///
+/// `known` counts the bytes of `bytes` (big-endian, zero-padded) that are the encoding's: all
+/// eight, or fewer where the encoding is shorter or a child's known bytes ran out first.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Head {
+    bytes: u64,
+    known: u8,
+}
+
+impl Head {
+    /// `tag` then `rest` (the next seven bytes, big-endian in the low 56 bits), of which
+    /// `known` bytes in all are the encoding's.
+    fn new(tag: u8, rest: u64, known: usize) -> Head {
+        Head {
+            bytes: u64::from(tag) << 56 | rest,
+            known: known.min(8) as u8,
+        }
+    }
+
+    /// A node's head after `used` bytes of its own: the child's first bytes fill the rest,
+    /// known as far as the child's are.
+    fn with_child(tag: u64, used: usize, child: &Expr) -> Head {
+        let head = child.0.head;
+        let room = 8 - used;
+        Head {
+            bytes: tag | head.bytes >> (8 * used),
+            known: (used + usize::from(head.known).min(room)) as u8,
+        }
+    }
+
+    /// A sign byte, then a magnitude (`u32` length, big-endian bytes without leading zeros):
+    /// the head of an integer or of a rational's numerator.
+    fn signed(tag: u8, negative: bool, mag: u64) -> Head {
+        let len = 8 - (mag.leading_zeros() / 8) as usize;
+        let top = if len == 0 {
+            0
+        } else {
+            mag << (64 - 8 * len) >> 48
+        };
+        let rest = u64::from(negative) << 48 | (len as u64) << 16 | top;
+        Head::new(tag, rest, 6 + len)
+    }
+
+    /// A length-prefixed name: tag, `u32` length, the first three bytes of the name.
+    fn named(tag: u8, name: &str) -> Head {
+        let mut first = [0u8; 3];
+        let n = name.len().min(3);
+        first[..n].copy_from_slice(&name.as_bytes()[..n]);
+        let rest = u64::from(name.len() as u32) << 24
+            | u64::from(first[0]) << 16
+            | u64::from(first[1]) << 8
+            | u64::from(first[2]);
+        Head::new(tag, rest, 5 + name.len())
+    }
+
+    /// A counted list's own bytes (tag, `u32` count) and its first item's.
+    fn list(tag: u8, count: usize, first: Option<&Expr>) -> Head {
+        let own = u64::from(tag) << 56 | u64::from(count as u32) << 24;
+        match first {
+            Some(first) => Head::with_child(own, 5, first),
+            None => Head {
+                bytes: own,
+                known: 5,
+            },
+        }
+    }
+
+    /// The head of a node of this kind (its children's heads are already known).
+    pub(super) fn of(kind: &Kind) -> Head {
+        match kind {
+            Kind::Num(Number::Float(f) | Number::Approx(_, f)) => {
+                Head::new(b'F', f.to_bits() >> 8, 9)
+            }
+            Kind::Num(Number::Int(i)) => Head::signed(b'I', *i < 0, i.unsigned_abs()),
+            Kind::Num(Number::Exact(r)) if r.numer().magnitude().bits() <= 64 => {
+                // An integer's magnitude, or a rational's numerator: its first bytes decide.
+                let tag = if r.is_integer() { b'I' } else { b'Q' };
+                let mag = r.numer().magnitude().to_u64().expect("at most 64 bits");
+                Head::signed(tag, r.is_negative(), mag)
+            }
+            Kind::Num(n) => {
+                let mut bytes = Vec::with_capacity(24);
+                encode_number(n, &mut bytes);
+                let mut first = [0u8; 8];
+                let known = bytes.len().min(8);
+                first[..known].copy_from_slice(&bytes[..known]);
+                Head {
+                    bytes: u64::from_be_bytes(first),
+                    known: known as u8,
+                }
+            }
+            Kind::Sym(name) => Head::named(b'S', name),
+            Kind::Const(name) => Head::named(b'K', name),
+            Kind::Add(args) => Head::list(b'A', args.len(), args.first()),
+            Kind::Mul(args) => Head::list(b'M', args.len(), args.first()),
+            Kind::Pow(base, _) => Head::with_child(u64::from(b'P') << 56, 1, base),
+            // The name's first bytes only: what follows a short name is not kept.
+            Kind::Func(name, _) => Head::named(b'f', name),
+            Kind::Piecewise(pairs) => Head::list(b'W', pairs.len(), pairs.first().map(|p| &p.0)),
+            Kind::Rel(op, left, _) => Head::with_child(
+                u64::from(b'R') << 56 | u64::from(rel_byte(*op)) << 48,
+                2,
+                left,
+            ),
+            Kind::Bool(op, args) => {
+                let own = u64::from(b'B') << 56
+                    | u64::from(bool_byte(*op)) << 48
+                    | u64::from(args.len() as u32) << 16;
+                match args.first() {
+                    Some(first) => Head::with_child(own, 6, first),
+                    None => Head {
+                        bytes: own,
+                        known: 6,
+                    },
+                }
+            }
+            Kind::Truth(true) => Head::new(b'T', 0, 1),
+            Kind::Truth(false) => Head::new(b'U', 0, 1),
+        }
+    }
+
+    /// The order of two encodings as far as both heads know them: `Equal` when that does not
+    /// decide (encodings are prefix-free, so a difference within the known bytes is theirs).
+    fn cmp(self, other: Head) -> Ordering {
+        let known = u32::from(self.known.min(other.known));
+        let mask = if known == 0 {
+            0
+        } else {
+            u64::MAX << (64 - 8 * known)
+        };
+        (self.bytes & mask).cmp(&(other.bytes & mask))
+    }
+}
+
 /// The order of the encodings of `a` and `b`.
 pub(super) fn cmp(a: &Expr, b: &Expr) -> Ordering {
     if Arc::ptr_eq(&a.0, &b.0) {
         return Ordering::Equal;
     }
-    let (ta, tb) = (tag(a), tag(b));
-    if ta != tb {
-        return ta.cmp(&tb);
+    match a.0.head.cmp(b.0.head) {
+        Ordering::Equal => {}
+        decided => return decided,
     }
+    // Every head knows its tag: the kinds are the same from here on.
     if a.depth().min(b.depth()) > SHALLOW {
         stacker::maybe_grow(RED_ZONE, GROWTH, || cmp_same_tag(a, b))
     } else {
@@ -325,6 +463,75 @@ mod tests {
             leaves.push(Expr::boolean(BoolOp::Not, vec![c]));
         }
         leaves
+    }
+
+    #[test]
+    fn heads_are_the_first_bytes_of_the_encodings() {
+        for e in nodes() {
+            let bytes = e.encoding();
+            let head = e.0.head;
+            let known = usize::from(head.known);
+            assert!(known <= bytes.len().min(8), "{}", e.render());
+            assert_eq!(
+                &head.bytes.to_be_bytes()[..known],
+                &bytes[..known],
+                "{}",
+                e.render()
+            );
+            // Only an encoding shorter than eight bytes, or a short first child, leaves
+            // bytes unknown.
+            if bytes.len() >= 8 && known < 8 {
+                assert!(!matches!(e.view(), super::super::View::Sym(_)));
+            }
+        }
+    }
+
+    #[test]
+    fn products_apart_are_the_general_product() {
+        let all = nodes();
+        let numbers: Vec<&Expr> = all.iter().filter(|e| e.as_number().is_some()).collect();
+        let mut terms = all.clone();
+        for t in &all {
+            terms.push(Expr::mul(vec![t.clone(), Expr::symbol("z")]));
+            terms.push(Expr::mul(vec![
+                Expr::number(Number::Float(0.25)),
+                t.clone(),
+                Expr::symbol("x"),
+            ]));
+        }
+        let pairs = numbers
+            .iter()
+            .flat_map(|n| terms.iter().map(move |t| (*n, t)))
+            .chain(all.iter().flat_map(|a| all.iter().map(move |b| (a, b))));
+        for (a, b) in pairs {
+            for args in [vec![a.clone(), b.clone()], vec![b.clone(), a.clone()]] {
+                let fast = Expr::mul(args.clone()).encoding();
+                let general = Expr::mul_general(args.clone()).encoding();
+                assert_eq!(fast, general, "{} * {}", args[0].render(), args[1].render());
+            }
+        }
+    }
+
+    #[test]
+    fn two_terms_apart_are_the_general_sum() {
+        let all = nodes();
+        let mut terms = all.clone();
+        for t in &all {
+            terms.push(Expr::mul(vec![Expr::int(3), t.clone()]));
+            terms.push(Expr::mul(vec![
+                Expr::number(Number::Float(-0.5)),
+                t.clone(),
+                Expr::symbol("x"),
+            ]));
+        }
+        for a in &terms {
+            for b in &terms {
+                let args = vec![a.clone(), b.clone()];
+                let fast = Expr::add(args.clone()).encoding();
+                let general = Expr::add_general(args).encoding();
+                assert_eq!(fast, general, "{} + {}", a.render(), b.render());
+            }
+        }
     }
 
     #[test]
