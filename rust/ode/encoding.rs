@@ -835,7 +835,7 @@ impl Expr {
         {
             return Expr::mul_merging(coeff, factors, false);
         }
-        Expr::mul_coefficient(coeff, factors)
+        Expr::mul_coefficient(coeff, factors, None)
     }
 
     /// `a*b` whose factors merge with nothing: no two share a base and at most one is a sum
@@ -861,8 +861,13 @@ impl Expr {
             for n in args.iter().filter_map(Expr::as_number) {
                 coeff.mul(n);
             }
+            let given = match (a.as_number(), b.as_number()) {
+                (Some(_), None) => Some(a.clone()),
+                (None, Some(_)) => Some(b.clone()),
+                _ => None,
+            };
             args.retain(|f| f.as_number().is_none());
-            return Ok(Expr::mul_coefficient(coeff, args));
+            return Ok(Expr::mul_coefficient(coeff, args, given));
         }
         let (fa, fb) = (a.factors(), b.factors());
         if fa.len() + fb.len() > 5 {
@@ -886,7 +891,17 @@ impl Expr {
         if !apart {
             return Err(args);
         }
-        Ok(Expr::mul_coefficient(coeff, rest))
+        Ok(Expr::mul_coefficient(coeff, rest, None))
+    }
+
+    /// Whether this is the number `n` as it is held (a double bit for bit), so that it can
+    /// stand for a node of `n`.
+    fn is_number_exactly(&self, n: &Number) -> bool {
+        match (self.as_number(), n) {
+            (Some(Number::Int(a)), Number::Int(b)) => a == b,
+            (Some(Number::Float(a)), Number::Float(b)) => a.to_bits() == b.to_bits(),
+            _ => false,
+        }
     }
 
     /// The factors of a product, or this one factor.
@@ -988,13 +1003,16 @@ impl Expr {
                 }
             }
         }
-        Expr::mul_coefficient(coeff, factors)
+        Expr::mul_coefficient(coeff, factors, None)
     }
 
     /// A product of merged non-numeric `factors` (none of them a product) and the number
     /// `coeff`: a zero coefficient gives 0, a coefficient other than 1 is distributed over a
     /// lone power-1 sum (rule 4) or kept as a factor.
-    fn mul_coefficient(coeff: Acc, mut factors: Vec<Expr>) -> Expr {
+    ///
+    /// `given` is a number node the coefficient may equal (the one number of `c*x`): then it
+    /// is that node, not a new one.
+    fn mul_coefficient(coeff: Acc, mut factors: Vec<Expr>, given: Option<Expr>) -> Expr {
         let Some(c) = coeff.finish() else {
             factors.push(Expr::constant("oo"));
             sort_stable(&mut factors, Expr::cmp);
@@ -1003,8 +1021,12 @@ impl Expr {
         if c.is_zero() {
             return Expr::int(0);
         }
+        let node = |c: Number| match given {
+            Some(node) if node.is_number_exactly(&c) => node,
+            _ => Expr::number(c),
+        };
         if factors.is_empty() {
-            return Expr::number(c);
+            return node(c);
         }
         if !c.is_exact_one() {
             let mut sums = factors.iter().enumerate().filter(|(_, f)| f.is_sum());
@@ -1015,7 +1037,7 @@ impl Expr {
                         unreachable!("selected sums only")
                     };
                     // Assembled directly: a second pass would take the content out again.
-                    let c = Expr::number(c);
+                    let c = node(c);
                     let distributed = Expr::add(
                         terms
                             .iter()
@@ -1030,7 +1052,7 @@ impl Expr {
                         return Expr::mul(factors);
                     }
                 }
-                _ => factors.push(Expr::number(c)),
+                _ => factors.push(node(c)),
             }
         }
         if factors.len() == 1 {
