@@ -137,8 +137,8 @@ pub struct Acc {
     overflow: bool,
 }
 
-/// Largest integer below which every integer is a double.
-const EXACT_INT: f64 = 9_007_199_254_740_992.0; // 2^53
+/// Every integer of smaller magnitude is a double.
+const EXACT_INT: u64 = 1 << 53;
 
 /// Below this magnitude a product's rounding error may be subnormal, so a zero fused
 /// multiply-add error no longer proves the product exact.
@@ -207,10 +207,8 @@ impl Acc {
     fn fast_of(n: &Number) -> Option<f64> {
         match n {
             Number::Float(f) => Some(*f),
-            Number::Int(i) => {
-                let f = *i as f64;
-                (f.abs() <= EXACT_INT).then_some(f)
-            }
+            // Below 2^53 in magnitude, where `as` is exact (2^53 + 1 would round to 2^53).
+            Number::Int(i) => (i.unsigned_abs() < EXACT_INT).then_some(*i as f64),
             _ => None,
         }
     }
@@ -689,6 +687,24 @@ mod tests {
         let sum = acc.finish().unwrap().as_double().unwrap();
         let harmonic: f64 = (1..3000).map(|q| 1.0 / q as f64).sum::<f64>() - 1.0;
         assert!((sum - harmonic).abs() < 1e-12, "{sum} vs {harmonic}");
+    }
+
+    #[test]
+    fn integers_past_2_53_fold_exactly() {
+        // 2^53 + 1 is no double: it must not enter the double fast path as 2^53.
+        for i in [(1i64 << 53) + 1, -(1 << 53) - 1, i64::MAX, i64::MIN + 1] {
+            let mut sum = Acc::zero();
+            sum.add(&Number::int(i));
+            assert_eq!(sum.finish(), Some(Number::int(i)));
+            let mut prod = Acc::one();
+            prod.mul(&Number::int(i));
+            prod.mul(&Number::int(1));
+            assert_eq!(prod.finish(), Some(Number::int(i)));
+            let mut sum = Acc::zero();
+            sum.add(&Number::int(i));
+            sum.add(&Number::int(-1));
+            assert_eq!(sum.finish(), Some(Number::int(i - 1)));
+        }
     }
 
     #[test]
