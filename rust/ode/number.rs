@@ -204,8 +204,9 @@ enum Fold {
 }
 
 impl Fold {
-    /// The value as a [`Ratio`], when it fits one (a `Big` value never does: it is only
-    /// reached from a step that did not fit).
+    /// The value as a [`Ratio`], when it fits one.  A `Big` value is not checked: it came
+    /// from a step that did not fit, and seldom shrinks back (`finish` still gives it its one
+    /// representation).
     fn small(&self) -> Option<Ratio> {
         match self {
             Fold::Double(f) => Ratio::from_f64(*f),
@@ -429,7 +430,7 @@ pub fn pow_int(base: &Number, exp: &BigInt) -> Option<Number> {
         return None;
     }
     let inexact = base.is_inexact();
-    // A ratio has at most 64 bits, so its powers are within the bound below.
+    // A ratio has at most 64 bits, so its powers (at most the 64th) pass the bound below.
     if let Some(p) = base.small().and_then(|q| q.checked_pow(e)) {
         let acc = Acc {
             value: Fold::Small(p),

@@ -2,9 +2,9 @@
 //!
 //! Most exact numbers of a model are small (`1/4` from `x**2/4`, `-1/2` from `exp(-x/2)`, the
 //! exact value `3602879701896397/2^55` of the double `0.1`), and folding them through
-//! `BigRational` costs a dozen allocations and a `BigInt` gcd per step.  A [`Ratio`] does the
-//! same arithmetic in `i128` and says `None` when the exact result does not fit, so that the
-//! caller falls back to `BigRational`: either way the value is the exact one.
+//! `BigRational` costs about ten allocations and a `BigInt` gcd per step.  A [`Ratio`] does
+//! the same arithmetic in `u64`/`i128` and says `None` when the exact result does not fit, so
+//! that the caller falls back to `BigRational`: either way the value is the exact one.
 
 use num_bigint::BigInt;
 use num_rational::BigRational;
@@ -20,7 +20,6 @@ pub struct Ratio {
 
 impl Ratio {
     pub const ZERO: Ratio = Ratio { numer: 0, denom: 1 };
-    pub const ONE: Ratio = Ratio { numer: 1, denom: 1 };
 
     pub fn integer(i: i64) -> Ratio {
         Ratio { numer: i, denom: 1 }
@@ -136,7 +135,8 @@ impl Ratio {
         const EXACT: u64 = 1 << 53;
         let m = self.numer.unsigned_abs();
         if m <= EXACT && self.denom as u64 <= EXACT {
-            // Both are doubles, and IEEE division rounds the exact quotient correctly.
+            // Both are doubles, and IEEE division rounds the exact quotient correctly (zero,
+            // `0/1`, always ends here).
             return self.numer as f64 / self.denom as f64;
         }
         // Scaled so the integer quotient has 55 or 56 bits: the shifted operand has at most
