@@ -483,3 +483,12 @@ def test_ode_module_docstring_examples() -> None:
         cubie_hash.ode.expressions,
     ):
         assert doctest.testmod(module).failed == 0, module.__name__
+
+
+# Integers past 2**53 are no doubles: a fold must keep their exact value (2**53 + 1 once
+# folded as the double 2**53, so `x + 9007199254740993` hashed like `x + 9007199254740992`).
+@pytest.mark.parametrize("n", [2**53 + 1, -(2**53) - 1, 2**63 - 1, -(2**63) + 1])
+def test_integers_past_2_53_keep_their_value(n: int) -> None:
+    assert _core.ode_render_text(f"x + {n}") == f"Add({n}, x)"
+    assert _core.ode_render_text(f"3*x*{n}") == f"Mul({3 * n}, x)"
+    assert _core.ode_encode_text(f"x + {n}") != _core.ode_encode_text(f"x + {n - 1}")

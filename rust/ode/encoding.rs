@@ -192,6 +192,16 @@ fn encode_number(n: &Number, out: &mut Vec<u8>) {
             put_len(out, mag.len());
             out.extend_from_slice(&mag);
         }
+        Number::Ratio(q) => {
+            out.push(b'Q');
+            out.push(u8::from(q.numer() < 0));
+            for m in [q.numer().unsigned_abs(), q.denom().unsigned_abs()] {
+                let mag = m.to_be_bytes();
+                let skip = mag.iter().take_while(|b| **b == 0).count();
+                put_len(out, mag.len() - skip);
+                out.extend_from_slice(&mag[skip..]);
+            }
+        }
         Number::Exact(r) => {
             let (sign, p) = int_parts(r.numer());
             let (_, q) = int_parts(r.denom());
@@ -1230,6 +1240,9 @@ impl Expr {
             }
             Kind::Num(Number::Exact(r)) if r.denom().is_one() => {
                 let _ = write!(out, "{}", r.numer());
+            }
+            Kind::Num(Number::Ratio(q)) => {
+                let _ = write!(out, "{}/{}", q.numer(), q.denom());
             }
             Kind::Num(Number::Exact(r)) => {
                 let _ = write!(out, "{}/{}", r.numer(), r.denom());

@@ -50,6 +50,16 @@ pub fn to_tree<'py>(py: Python<'py>, e: &Expr) -> PyResult<Bound<'py, PyAny>> {
         View::Num(Number::Exact(r)) if r.denom().is_one() => {
             node(py, "int", r.numer().into_pyobject(py)?.into_any())
         }
+        View::Num(Number::Ratio(q)) => {
+            let pq = PyTuple::new(
+                py,
+                [
+                    q.numer().into_pyobject(py)?.into_any(),
+                    q.denom().into_pyobject(py)?.into_any(),
+                ],
+            )?;
+            node(py, "rat", pq.into_any())
+        }
         View::Num(Number::Exact(r)) => {
             let pq = PyTuple::new(
                 py,

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use num_bigint::BigInt;
 use num_integer::Integer;
-use num_traits::{One, Signed, ToPrimitive, Zero};
+use num_traits::{Signed, ToPrimitive, Zero};
 
 use super::{EmitError, TIME};
 use crate::ode::encoding::{BoolOp, Expr, RelOp, View};
@@ -32,6 +32,7 @@ pub(super) fn double(n: &Number) -> f64 {
         Number::Float(f) | Number::Approx(_, f) => *f,
         // `as` rounds to nearest, ties to even: the correctly rounded double.
         Number::Int(i) => *i as f64,
+        Number::Ratio(q) => q.to_f64(),
         Number::Exact(r) => rational_to_f64(r),
     }
 }
@@ -351,7 +352,7 @@ impl Lower<'_, '_> {
             View::Num(Number::Int(1)) => return Ok(b),
             // An integer exponent stays an integer: Numba multiplies instead of calling pow.
             View::Num(Number::Int(n)) => self.graph.atom(n.to_string()),
-            View::Num(Number::Exact(r)) if r.numer().is_one() && *r.denom() == BigInt::from(2) => {
+            View::Num(Number::Ratio(q)) if (q.numer(), q.denom()) == (1, 2) => {
                 return Ok(self.graph.add(Op::Call("math.sqrt", vec![b])));
             }
             View::Num(n) => self.literal(n),
@@ -441,7 +442,9 @@ impl Lower<'_, '_> {
 /// `-e` for an exponent that is a negative exact number (`x**-2` divides by `x**2`).
 fn negative_exponent(exp: &Expr) -> Option<Expr> {
     match exp.view() {
-        View::Num(n @ (Number::Int(_) | Number::Exact(_))) if n.is_negative() => {
+        View::Num(n @ (Number::Int(_) | Number::Ratio(_) | Number::Exact(_)))
+            if n.is_negative() =>
+        {
             Some(Expr::number(Number::exact(-n.value())))
         }
         _ => None,

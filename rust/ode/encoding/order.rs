@@ -28,7 +28,7 @@ fn number_tag(n: &Number) -> u8 {
         Number::Float(_) | Number::Approx(..) => b'F',
         Number::Int(_) => b'I',
         Number::Exact(r) if r.is_integer() => b'I',
-        Number::Exact(_) => b'Q',
+        Number::Ratio(_) | Number::Exact(_) => b'Q',
     }
 }
 
@@ -68,6 +68,10 @@ fn cmp_number(a: &Number, b: &Number) -> Ordering {
         (Number::Int(x), Number::Int(y)) => (*x < 0)
             .cmp(&(*y < 0))
             .then_with(|| x.unsigned_abs().cmp(&y.unsigned_abs())),
+        (Number::Ratio(x), Number::Ratio(y)) => (x.numer() < 0)
+            .cmp(&(y.numer() < 0))
+            .then_with(|| x.numer().unsigned_abs().cmp(&y.numer().unsigned_abs()))
+            .then_with(|| x.denom().cmp(&y.denom())),
         _ => {
             let (x, y) = (a.value(), b.value());
             x.is_negative()
