@@ -910,6 +910,7 @@ impl Expr {
         match (self.as_number(), n) {
             (Some(Number::Int(a)), Number::Int(b)) => a == b,
             (Some(Number::Float(a)), Number::Float(b)) => a.to_bits() == b.to_bits(),
+            (Some(Number::Ratio(a)), Number::Ratio(b)) => a == b,
             _ => false,
         }
     }

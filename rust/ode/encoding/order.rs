@@ -186,6 +186,9 @@ impl Head {
                 Head::new(b'F', f.to_bits() >> 8, 9)
             }
             Kind::Num(Number::Int(i)) => Head::signed(b'I', *i < 0, i.unsigned_abs()),
+            Kind::Num(Number::Ratio(q)) => {
+                Head::signed(b'Q', q.numer() < 0, q.numer().unsigned_abs())
+            }
             Kind::Num(Number::Exact(r)) if r.numer().magnitude().bits() <= 64 => {
                 // An integer's magnitude, or a rational's numerator: its first bytes decide.
                 let tag = if r.is_integer() { b'I' } else { b'Q' };
