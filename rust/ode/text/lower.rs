@@ -31,7 +31,7 @@ use num_rational::BigRational;
 use num_traits::{One, Zero};
 
 use super::super::encoding::{BoolOp, Expr, RelOp, View};
-use super::super::number::{f64_to_rational, Number};
+use super::super::number::{f64_to_rational, rational_to_f64, Number};
 use super::super::rules::FUNCTIONS;
 use super::relational::{self, class_rank, negate, reverse, Lit, Rel, SortKey, Term};
 
@@ -112,8 +112,13 @@ enum Negation {
     /// negative arguments as positive ones, when SymPy compares sort keys); negating
     /// evaluates the sum.
     Sum(Option<bool>),
-    /// `Mul(-1, y)`: `-x` is `y`, `--x` is `-y`.
+    /// `Mul(-1, y)`: `-x` is `y`, `--x` is `-y` (`y`'s trees as written and negated).
     Neg(Box<[Slot; 2]>),
+    /// `Mul(-1, y)`, `y` of this tree and `Plain` (most negations: no box to build).
+    NegPlain(u64),
+    /// `Mul(-1, n)`, `n` a finite numeric literal (a float when `float`), whose value the
+    /// canonical form `-n` tells.
+    NegLiteral { float: bool },
     /// Not modelled (conditions, `Min()`, `1*x`, `2*3`): relations on it are compared as
     /// before the sign rule was.
     #[default]
@@ -208,7 +213,7 @@ impl Form {
             | Negation::Product(_)
             | Negation::Scaled { .. } => Some(false),
             Negation::Sum(minus) => *minus,
-            Negation::Neg(_) => Some(true),
+            Negation::Neg(_) | Negation::NegPlain(_) | Negation::NegLiteral { .. } => Some(true),
             Negation::Opaque => None,
         }
     }
@@ -237,12 +242,11 @@ impl Form {
                 coeff,
             })
         };
-        if level == 0 {
-            return match (literal, &self.negation) {
-                (Some(l), Negation::Literal) => Slot::Term(l.term(false)),
-                (_, Negation::Neg(slots)) => {
+        if let Some(operand) = self.operand(tree, expr) {
+            return match level {
+                0 => {
                     // `Mul(-1, x)` of a symbol sorts as `x` with coefficient -1.
-                    let sort = match &slots[0] {
+                    let sort = match &operand[0] {
                         Slot::Term(Term { sort: Some(k), .. }) if k.coeff == 1 => Some(SortKey {
                             symbol: k.symbol.clone(),
                             coeff: -1,
@@ -257,6 +261,12 @@ impl Form {
                         sort,
                     })
                 }
+                _ => operand[level - 1].clone(),
+            };
+        }
+        if level == 0 {
+            return match (literal, &self.negation) {
+                (Some(l), Negation::Literal) => Slot::Term(l.term(false)),
                 _ => Slot::Term(Term {
                     sort: symbol(1),
                     ..Term {
@@ -275,7 +285,9 @@ impl Form {
                 sum: tree,
                 negated: level == 1,
             },
-            (Negation::Neg(slots), _) => slots[level - 1].clone(),
+            (Negation::Neg(_) | Negation::NegPlain(_) | Negation::NegLiteral { .. }, _) => {
+                unreachable!("a negation's operand is known")
+            }
             (_, 2) => self.slot(tree, literal, expr, 0),
             (Negation::Plain, _) => Slot::Term(Term {
                 id: Some(neg_tree(tree)),
@@ -293,16 +305,70 @@ impl Form {
         }
     }
 
+    /// The trees (as written and negated) of the operand `y` of `Mul(-1, y)`, this value
+    /// of tree `tree` and canonical form `expr`; `None` for any other value.
+    fn operand(&self, tree: u64, expr: &Expr) -> Option<[Slot; 2]> {
+        let term = |id: u64, nodes: u32, minus: bool, sort: Option<SortKey>| {
+            Slot::Term(Term {
+                id: Some(id),
+                nodes: Some(nodes),
+                minus: Some(minus),
+                number: None,
+                sort,
+            })
+        };
+        match &self.negation {
+            Negation::Neg(slots) => Some((**slots).clone()),
+            Negation::NegPlain(y) => {
+                // A symbol `x` (two halves) under the minus: `-x` is `Mul(-1, x)`.
+                let symbol = |coeff: i64| match expr.view() {
+                    View::Mul([_, x]) if self.nodes == 6 && matches!(x.view(), View::Sym(_)) => {
+                        Some(SortKey {
+                            symbol: x.clone(),
+                            coeff,
+                        })
+                    }
+                    _ => None,
+                };
+                Some([
+                    term(*y, self.nodes - 4, false, symbol(1)),
+                    term(tree, self.nodes, true, symbol(-1)),
+                ])
+            }
+            Negation::NegLiteral { float } => {
+                let View::Num(n) = expr.view() else {
+                    return Some([Slot::Term(Term::unknown()), Slot::Term(Term::unknown())]);
+                };
+                let v = -n.value();
+                let lit = if *float {
+                    // `-(0.0)` is `0`: the literal was `0.0`, never `-0.0`.
+                    Literal::Float(rational_to_f64(&v).abs())
+                } else {
+                    Literal::Int(v.to_integer())
+                };
+                Some([Slot::Term(lit.term(false)), Slot::Term(lit.term(true))])
+            }
+            _ => None,
+        }
+    }
+
     /// `-a` (`Mul(-1, a)`).
     fn neg(a: &Value) -> Form {
         let f = &a.form;
-        let lit = literal_of(&a.shape);
-        let negation = match f.negation {
-            Negation::Opaque => Negation::Opaque,
-            _ => Negation::Neg(Box::new([
-                f.slot(a.tree, lit.as_ref(), &a.expr, 0),
-                f.slot(a.tree, lit.as_ref(), &a.expr, 1),
-            ])),
+        let negation = match (&f.negation, &a.shape) {
+            (Negation::Opaque, _) => Negation::Opaque,
+            (Negation::Plain, _) => Negation::NegPlain(a.tree),
+            (Negation::Literal, Shape::Int(_)) => Negation::NegLiteral { float: false },
+            (Negation::Literal, Shape::Float(x)) if x.is_finite() => {
+                Negation::NegLiteral { float: true }
+            }
+            _ => {
+                let lit = literal_of(&a.shape);
+                Negation::Neg(Box::new([
+                    f.slot(a.tree, lit.as_ref(), &a.expr, 0),
+                    f.slot(a.tree, lit.as_ref(), &a.expr, 1),
+                ]))
+            }
         };
         Form::new(f.nodes + 4, negation)
     }
@@ -1578,17 +1644,12 @@ pub fn call(name: &str, args: Vec<Value>, start: usize) -> Result<Value, Refusal
     // Node counts of SymPy's tree: the call and its arguments (a set for `Min`/`Max`),
     // and the exponent `1/2`, `1/3`, base 2 or `1/2` the spellings add.
     let mut nodes = 2 + match name {
-        "Min" | "Max" | "min" | "max" => {
-            let mut seen: Vec<u64> = Vec::with_capacity(args.len());
-            let mut n = 0;
-            for a in &args {
-                if !seen.contains(&a.tree) {
-                    seen.push(a.tree);
-                    n += a.form.nodes;
-                }
-            }
-            n
-        }
+        "Min" | "Max" | "min" | "max" => args
+            .iter()
+            .enumerate()
+            .filter(|(i, a)| !args[..*i].iter().any(|b| b.tree == a.tree))
+            .map(|(_, a)| a.form.nodes)
+            .sum::<u32>(),
         _ => args.iter().map(|a| a.form.nodes).sum::<u32>(),
     };
     if matches!(name, "sqrt" | "cbrt" | "exp2") || (name == "Heaviside" && args.len() == 1) {
