@@ -148,3 +148,26 @@ def test_an_equation_of_many_distinct_names_is_linear() -> None:
     # seconds with a scan per symbol (quadratic), about 0.2 s now.
     names = [f"p{i}" for i in range(100_000)]
     assert _core.ode_render_text(" + ".join(names)).count("p") == len(names)
+
+
+def left_nested(op: type[sp.Add] | type[sp.Mul], items: list[sp.Expr]) -> sp.Expr:
+    out = items[0]
+    for item in items[1:]:
+        out = op(out, item, evaluate=False)
+    return out
+
+
+def test_a_deeply_nested_sympy_chain_is_walked_in_one_pass() -> None:
+    # Add(Add(Add(...))) 10,000 levels deep: closing each level with Expr::add re-sorted the
+    # growing sum (12 s here for distinct terms); the walk now hands the operands up and
+    # builds the chain once (Expr::add_chain / mul_chain give what the steps give).
+    names = [sp.Symbol(f"y{i}") for i in range(10_000)]
+    for op, sep in ((sp.Add, " + "), (sp.Mul, "*")):
+        text = sep.join(str(n) for n in names)
+        assert _core.ode_encode_expr(left_nested(op, names)) == _core.ode_encode_text(text)
+    # Repeated and cancelling terms, floats, exact numbers and products in one long chain.
+    terms = ["x", "0.1*x", "-0.1*x", "a*x", "1/3", "0.3", "exp(x)", "2*a", "a"]
+    items = [terms[(i * 7) % len(terms)] for i in range(3_000)]
+    text = " + ".join(f"({t})" for t in items)
+    nested_sum = left_nested(sp.Add, [sp.sympify(t) for t in items])
+    assert _core.ode_encode_expr(nested_sum) == _core.ode_encode_text(text)

@@ -28,7 +28,7 @@ use super::encoding::{BoolOp, Expr, RelOp};
 use super::names::normalised;
 use super::number::Number;
 use super::rules::FUNCTIONS;
-use super::rules::{check_argument, check_depth, check_input_bits, Sort};
+use super::rules::{check_argument, check_depth, check_input_bits, Sort, MAX_DEPTH};
 use crate::errors::EquationError;
 
 #[derive(Clone, Debug)]
@@ -171,6 +171,10 @@ struct Frame<'py> {
     /// The arguments in walk order (a Piecewise's pairs flattened: value, condition, …).
     args: Bound<'py, PyTuple>,
     done: Vec<Expr>,
+    /// The operands of a chain of binary sums (or products) nested in this one's first
+    /// argument, `Add(Add(Add(a, b), c), d)`, handed over unbuilt ([`Walker::hands_over`]);
+    /// `done[0]` only stands for it.  Empty otherwise.
+    chain: Vec<Expr>,
 }
 
 /// A node either finished at once (a leaf) or opened for its arguments.
@@ -380,6 +384,7 @@ impl Walker {
                     class,
                     done: Vec::with_capacity(args.len()),
                     args,
+                    chain: Vec::new(),
                 }));
             }
             class => {
@@ -388,14 +393,63 @@ impl Walker {
                     class,
                     done: Vec::with_capacity(args.len()),
                     args,
+                    chain: Vec::new(),
                 }));
             }
         };
         Ok(Step::Leaf(leaf))
     }
 
+    /// Whether finished `frame` is the first argument of `parent` in a chain of binary sums
+    /// (or products), to be built at once when the chain ends: building each level with
+    /// `Expr::add` re-sorts the growing sum, quadratic in the chain's length, while
+    /// `Expr::add_chain` gives what those steps give.  Only operands at most half the depth
+    /// bound go into a chain, so no step it skips could have broken the bound.
+    fn hands_over(frame: &Frame<'_>, parent: Option<&Frame<'_>>) -> bool {
+        let Some(parent) = parent else {
+            return false;
+        };
+        let same = matches!(
+            (&frame.class, &parent.class),
+            (Class::Add, Class::Add) | (Class::Mul, Class::Mul)
+        );
+        let new = if frame.chain.is_empty() {
+            &frame.done[..]
+        } else {
+            &frame.done[1..]
+        };
+        same && frame.done.len() == 2
+            && parent.args.len() == 2
+            && parent.done.is_empty()
+            && new.iter().all(|e| e.depth() <= MAX_DEPTH / 2)
+    }
+
+    /// The operands of finished `frame` as a chain: its own chain, if one, and its last
+    /// argument.
+    fn chain_operands(frame: Frame<'_>) -> Vec<Expr> {
+        let Frame {
+            mut chain, done, ..
+        } = frame;
+        if chain.is_empty() {
+            return done;
+        }
+        chain.extend(done.into_iter().skip(1));
+        chain
+    }
+
     /// The canonical form of a node whose arguments are all walked.
     fn close(frame: Frame<'_>) -> PyResult<Expr> {
+        if !frame.chain.is_empty() {
+            let sum = matches!(frame.class, Class::Add);
+            let operands = Walker::chain_operands(frame);
+            let expr = if sum {
+                Expr::add_chain(operands)
+            } else {
+                Expr::mul_chain(operands)
+            };
+            check_depth(&expr).map_err(refuse)?;
+            return Ok(expr);
+        }
         let Frame {
             class, mut done, ..
         } = frame;
@@ -485,6 +539,14 @@ impl Walker {
                 }
                 let frame = stack.pop().expect("the frame just used");
                 self.tick(py)?;
+                if Walker::hands_over(&frame, stack.last()) {
+                    let chain = Walker::chain_operands(frame);
+                    let top = stack.last_mut().expect("the parent just checked");
+                    top.chain = chain;
+                    top.done.push(Expr::int(0)); // stands for the chain
+                    next = top.args.get_item(1)?;
+                    break;
+                }
                 result = Walker::close(frame)?;
             }
         }

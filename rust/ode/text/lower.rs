@@ -19,8 +19,8 @@
 //! is refused too (SymPy rewrites it to an `ITE` the canonical form does not accept).
 //! Where SymPy drops repeated arguments it compares unevaluated trees structurally: every
 //! value carries a hash of the tree SymPy would hold (`Value::tree`), and relations are
-//! compared as SymPy's `canonical` relations, except for its sign rule (SymPy equates
-//! `-x > 0` and `x < 0`; the text front end keeps them apart).
+//! compared as SymPy's `canonical` relations, sign rule included ([`relational`]): every
+//! number also carries what SymPy's evaluated negation makes of its tree ([`Form`]).
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
@@ -31,8 +31,9 @@ use num_rational::BigRational;
 use num_traits::{One, Zero};
 
 use super::super::encoding::{BoolOp, Expr, RelOp, View};
-use super::super::number::{f64_to_rational, Number};
+use super::super::number::{f64_to_rational, rational_to_f64, Number};
 use super::super::rules::FUNCTIONS;
+use super::relational::{self, class_rank, negate, reverse, Lit, Rel, SortKey, Term};
 
 /// Other names text may call: spellings of the functions above, relations and logic.
 pub const ALIASES: [&str; 17] = [
@@ -80,8 +81,399 @@ pub struct Side {
     expr: Expr,
     tree: u64,
     symbol_free: bool,
-    /// The value of a numeric literal (`None` for `oo`, which is larger than any).
-    literal: Option<Option<BigRational>>,
+    /// The numeric literal it is, if one.
+    literal: Option<Literal>,
+    form: Form,
+}
+
+/// What SymPy's canonical relation consults of a number beyond its tree: its node count
+/// and what its evaluated negation (`-x`, as `reversedsign` builds it) is.
+#[derive(Clone, Debug, Default)]
+pub struct Form {
+    /// SymPy's `_nodes` of the unevaluated tree, in halves (a `Float` counts half).
+    nodes: u32,
+    negation: Negation,
+}
+
+/// What `-x` and `-(-x)` are in SymPy (`Expr.__neg__`, `Mul.__neg__`, `Add.__neg__`).
+#[derive(Clone, Debug, Default)]
+enum Negation {
+    /// `-x` is `Mul(-1, x)`, `--x` is `x` (symbols, powers, calls).
+    Plain,
+    /// A numeric literal: `-x` is the negated number.
+    Literal,
+    /// `Mul(a, b)`, `a` not a number: `-x` is the flat `Mul(-1, a, b)` (this tree), `--x`
+    /// is `x`.
+    Product(u64),
+    /// `Mul(n, b)`, `n` a numeric literal: `-x` is `Mul(-n, b)` (this tree, which could
+    /// extract a minus sign when `minus`: `-n` is negative), `--x` is `x`.
+    Scaled { tree: u64, minus: bool },
+    /// `Add(a, b)`, which could extract a minus sign when `minus` (`None`: as many
+    /// negative arguments as positive ones, when SymPy compares sort keys); negating
+    /// evaluates the sum.
+    Sum(Option<bool>),
+    /// `Mul(-1, y)`: `-x` is `y`, `--x` is `-y` (`y`'s trees as written and negated).
+    Neg(Box<[Slot; 2]>),
+    /// `Mul(-1, y)`, `y` of this tree and `Plain` (most negations: no box to build).
+    NegPlain(u64),
+    /// `Mul(-1, n)`, `n` a finite numeric literal (a float when `float`), whose value the
+    /// canonical form `-n` tells.
+    NegLiteral { float: bool },
+    /// Not modelled (conditions, `Min()`, `1*x`, `2*3`): relations on it are compared as
+    /// before the sign rule was.
+    #[default]
+    Opaque,
+}
+
+/// One level of a negated tree: known, or the sum of tree `sum` negated (`negated`) or
+/// negated twice, which SymPy evaluates.
+///
+/// An evaluated sum is known by that sum's tree only: SymPy evaluates the sum, not its
+/// terms (`-(0.5*0.0 + 1)` is `-1 - 0.5*0.0`), so no canonical form tells its tree, and
+/// two different sums are taken to evaluate to different trees.
+#[derive(Clone, Debug)]
+enum Slot {
+    Term(Term),
+    Evaluated { sum: u64, negated: bool },
+}
+
+/// A numeric literal, as written (never negative: a minus is a negation).
+#[derive(Clone, Debug)]
+enum Literal {
+    Int(BigInt),
+    Float(f64),
+}
+
+fn literal_of(shape: &Shape) -> Option<Literal> {
+    match shape {
+        Shape::Int(i) => Some(Literal::Int((**i).clone())),
+        Shape::Float(f) => Some(Literal::Float(*f)),
+        _ => None,
+    }
+}
+
+impl Literal {
+    fn value(&self) -> Lit {
+        match self {
+            Literal::Int(i) => Lit::Fin(BigRational::from_integer(i.clone())),
+            Literal::Float(f) if f.is_finite() => Lit::Fin(f64_to_rational(*f)),
+            Literal::Float(_) => Lit::Inf,
+        }
+    }
+
+    /// The SymPy number this literal is, or its negation (`-0.0` is `0.0`, `-oo` is
+    /// `NegativeInfinity`).
+    fn term(&self, negated: bool) -> Term {
+        let (tree, nodes) = match *self {
+            Literal::Int(ref i) if negated => (int_tree(&-i), 2),
+            Literal::Int(ref i) => (int_tree(i), 2),
+            Literal::Float(f) if f.is_finite() => {
+                let f = if negated && f != 0.0 { -f } else { f };
+                (mix(&[tag::FLOAT, f.to_bits()]), 1)
+            }
+            Literal::Float(_) if negated => (neg_oo_tree(), 2),
+            Literal::Float(_) => (oo_tree(), 2),
+        };
+        let value = if negated {
+            self.value().negated()
+        } else {
+            self.value()
+        };
+        Term {
+            id: Some(tree),
+            nodes: Some(nodes),
+            minus: Some(value.is_negative()),
+            number: Some(value),
+            sort: None,
+        }
+    }
+}
+
+fn oo_tree() -> u64 {
+    static TREE: OnceLock<u64> = OnceLock::new();
+    *TREE.get_or_init(|| atom_tree(&Expr::constant("oo")))
+}
+
+fn neg_oo_tree() -> u64 {
+    static TREE: OnceLock<u64> = OnceLock::new();
+    *TREE.get_or_init(|| mix(&[tag::EVALUATED, atom_tree(&neg_expr(Expr::constant("oo")))]))
+}
+
+impl Form {
+    fn new(nodes: u32, negation: Negation) -> Form {
+        Form { nodes, negation }
+    }
+
+    /// `could_extract_minus_sign()` of the tree as written (a literal is never negative;
+    /// `Mul(n, b)` could only extract one from a negative `n`).
+    fn minus(&self) -> Option<bool> {
+        match &self.negation {
+            Negation::Plain
+            | Negation::Literal
+            | Negation::Product(_)
+            | Negation::Scaled { .. } => Some(false),
+            Negation::Sum(minus) => *minus,
+            Negation::Neg(_) | Negation::NegPlain(_) | Negation::NegLiteral { .. } => Some(true),
+            Negation::Opaque => None,
+        }
+    }
+
+    /// The tree of value `tree` (`literal`, when one; of canonical form `expr`) negated
+    /// `level` times (0 to 2).
+    fn slot(&self, tree: u64, literal: Option<&Literal>, expr: &Expr, level: usize) -> Slot {
+        let nodes = Some(self.nodes);
+        let known = |id: u64, nodes: Option<u32>, minus: Option<bool>| {
+            Slot::Term(Term {
+                id: Some(id),
+                nodes,
+                minus,
+                number: None,
+                sort: None,
+            })
+        };
+        // A symbol (two halves of a node: a call has its arguments too), as written and as
+        // `Mul(-1, x)`.
+        let symbol = |coeff: i64| {
+            (matches!(self.negation, Negation::Plain)
+                && self.nodes == 2
+                && matches!(expr.view(), View::Sym(_)))
+            .then(|| SortKey {
+                symbol: expr.clone(),
+                coeff,
+            })
+        };
+        if let Some(operand) = self.operand(tree, expr) {
+            return match level {
+                0 => {
+                    // `Mul(-1, x)` of a symbol sorts as `x` with coefficient -1.
+                    let sort = match &operand[0] {
+                        Slot::Term(Term { sort: Some(k), .. }) if k.coeff == 1 => Some(SortKey {
+                            symbol: k.symbol.clone(),
+                            coeff: -1,
+                        }),
+                        _ => None,
+                    };
+                    Slot::Term(Term {
+                        id: Some(tree),
+                        nodes,
+                        minus: Some(true),
+                        number: None,
+                        sort,
+                    })
+                }
+                _ => operand[level - 1].clone(),
+            };
+        }
+        if level == 0 {
+            return match (literal, &self.negation) {
+                (Some(l), Negation::Literal) => Slot::Term(l.term(false)),
+                _ => Slot::Term(Term {
+                    sort: symbol(1),
+                    ..Term {
+                        id: Some(tree),
+                        nodes,
+                        minus: self.minus(),
+                        number: None,
+                        sort: None,
+                    }
+                }),
+            };
+        }
+        match (&self.negation, level) {
+            (Negation::Opaque, _) => Slot::Term(Term::unknown()),
+            (Negation::Sum(_), _) => Slot::Evaluated {
+                sum: tree,
+                negated: level == 1,
+            },
+            (Negation::Neg(_) | Negation::NegPlain(_) | Negation::NegLiteral { .. }, _) => {
+                unreachable!("a negation's operand is known")
+            }
+            (_, 2) => self.slot(tree, literal, expr, 0),
+            (Negation::Plain, _) => Slot::Term(Term {
+                id: Some(neg_tree(tree)),
+                nodes: Some(self.nodes + 4),
+                minus: Some(true),
+                number: None,
+                sort: symbol(-1),
+            }),
+            (Negation::Literal, _) => match literal {
+                Some(l) => Slot::Term(l.term(true)),
+                None => Slot::Term(Term::unknown()),
+            },
+            (Negation::Product(t), _) => known(*t, Some(self.nodes + 2), Some(true)),
+            (Negation::Scaled { tree: t, minus }, _) => known(*t, nodes, Some(*minus)),
+        }
+    }
+
+    /// The trees (as written and negated) of the operand `y` of `Mul(-1, y)`, this value
+    /// of tree `tree` and canonical form `expr`; `None` for any other value.
+    fn operand(&self, tree: u64, expr: &Expr) -> Option<[Slot; 2]> {
+        let term = |id: u64, nodes: u32, minus: bool, sort: Option<SortKey>| {
+            Slot::Term(Term {
+                id: Some(id),
+                nodes: Some(nodes),
+                minus: Some(minus),
+                number: None,
+                sort,
+            })
+        };
+        match &self.negation {
+            Negation::Neg(slots) => Some((**slots).clone()),
+            Negation::NegPlain(y) => {
+                // A symbol `x` (two halves) under the minus: `-x` is `Mul(-1, x)`.
+                let symbol = |coeff: i64| match expr.view() {
+                    View::Mul([_, x]) if self.nodes == 6 && matches!(x.view(), View::Sym(_)) => {
+                        Some(SortKey {
+                            symbol: x.clone(),
+                            coeff,
+                        })
+                    }
+                    _ => None,
+                };
+                Some([
+                    term(*y, self.nodes - 4, false, symbol(1)),
+                    term(tree, self.nodes, true, symbol(-1)),
+                ])
+            }
+            Negation::NegLiteral { float } => {
+                let View::Num(n) = expr.view() else {
+                    return Some([Slot::Term(Term::unknown()), Slot::Term(Term::unknown())]);
+                };
+                let v = -n.value();
+                let lit = if *float {
+                    // `-(0.0)` is `0`: the literal was `0.0`, never `-0.0`.
+                    Literal::Float(rational_to_f64(&v).abs())
+                } else {
+                    Literal::Int(v.to_integer())
+                };
+                Some([Slot::Term(lit.term(false)), Slot::Term(lit.term(true))])
+            }
+            _ => None,
+        }
+    }
+
+    /// `-a` (`Mul(-1, a)`).
+    fn neg(a: &Value) -> Form {
+        let f = &a.form;
+        let negation = match (&f.negation, &a.shape) {
+            (Negation::Opaque, _) => Negation::Opaque,
+            (Negation::Plain, _) => Negation::NegPlain(a.tree),
+            (Negation::Literal, Shape::Int(_)) => Negation::NegLiteral { float: false },
+            (Negation::Literal, Shape::Float(x)) if x.is_finite() => {
+                Negation::NegLiteral { float: true }
+            }
+            _ => {
+                let lit = literal_of(&a.shape);
+                Negation::Neg(Box::new([
+                    f.slot(a.tree, lit.as_ref(), &a.expr, 0),
+                    f.slot(a.tree, lit.as_ref(), &a.expr, 1),
+                ]))
+            }
+        };
+        Form::new(f.nodes + 4, negation)
+    }
+
+    /// `a + b`, or `a - b` (`Add(a, Mul(-1, b))`) when `negate`: SymPy counts the arguments
+    /// that could extract a minus sign.
+    fn sum(a: &Value, b: &Value, negate: bool) -> Form {
+        let (fa, fb) = (&a.form, &b.form);
+        let (mb, nb) = if negate {
+            (Some(true), fb.nodes + 4)
+        } else {
+            (fb.minus(), fb.nodes)
+        };
+        let minus = match (fa.minus(), mb) {
+            (Some(x), Some(y)) if x == y => Some(x),
+            _ => None,
+        };
+        Form::new(2 + fa.nodes + nb, Negation::Sum(minus))
+    }
+
+    /// `a * b`, or `a / b` (`Mul(a, Pow(b, -1))`) when `divide`; `tree` is the product's.
+    fn product(a: &Value, b: &Value, divide: bool, tree: u64) -> Form {
+        let (b_tree, b_nodes) = if divide {
+            (mix(&[tag::POW, b.tree, minus_one_tree()]), b.form.nodes + 4)
+        } else {
+            (b.tree, b.form.nodes)
+        };
+        let nodes = 2 + a.form.nodes + b_nodes;
+        let b_literal = !divide && matches!(b.shape, Shape::Int(_) | Shape::Float(_));
+        let scaled = |n: u64, minus: bool| Negation::Scaled {
+            tree: mix(&[tag::MUL, n, b_tree]),
+            minus,
+        };
+        let negation = match &a.shape {
+            // `Mul(n, m)` of two literals is a number when `n` is an integer.
+            Shape::Int(_) if b_literal => Negation::Opaque,
+            Shape::Int(n) if n.is_zero() => Negation::Scaled { tree, minus: false },
+            // `-(1*b)` is `-b`, whose negation is `b`, not `1*b`: not modelled.
+            Shape::Int(n) if n.is_one() => Negation::Opaque,
+            Shape::Int(n) => scaled(int_tree(&-&**n), true),
+            Shape::Float(f) if *f == 0.0 => Negation::Scaled { tree, minus: false },
+            Shape::Float(f) if f.is_finite() => scaled(mix(&[tag::FLOAT, (-f).to_bits()]), true),
+            Shape::Float(_) => scaled(neg_oo_tree(), true),
+            _ => Negation::Product(mix(&[tag::MUL, minus_one_tree(), a.tree, b_tree])),
+        };
+        Form::new(nodes, negation)
+    }
+}
+
+impl Side {
+    /// What [`relational::keys`] consults of this side.
+    fn terms(&self) -> relational::Side {
+        let slot = |level| {
+            self.form
+                .slot(self.tree, self.literal.as_ref(), &self.expr, level)
+        };
+        let term = |level: usize| match slot(level) {
+            Slot::Term(t) => t,
+            Slot::Evaluated { sum, negated } => evaluated(sum, negated, &self.expr, level % 2 == 1),
+        };
+        relational::Side {
+            terms: [term(0), term(1), term(2)],
+            is_number: self.symbol_free,
+        }
+    }
+}
+
+/// Sum `sum` negated (`negated`) or negated twice, as SymPy evaluates it: it could extract
+/// a minus sign as the canonical form of the value it is (`expr`, negated when
+/// `expr_negated`) counts its terms.
+fn evaluated(sum: u64, negated: bool, expr: &Expr, expr_negated: bool) -> Term {
+    let e = if expr_negated {
+        neg_expr(expr.clone())
+    } else {
+        expr.clone()
+    };
+    fn negative(t: &Expr) -> bool {
+        match t.view() {
+            View::Num(n) => n.is_negative(),
+            View::Mul(f) => f
+                .iter()
+                .any(|x| matches!(x.view(), View::Num(n) if n.is_negative())),
+            _ => false,
+        }
+    }
+    let minus = match e.view() {
+        // The sum cancelled to a number: SymPy's side is a number now, not modelled.
+        View::Num(_) => return Term::unknown(),
+        View::Add(terms) => {
+            let neg = terms.iter().filter(|t| negative(t)).count();
+            match neg.cmp(&(terms.len() - neg)) {
+                std::cmp::Ordering::Greater => Some(true),
+                std::cmp::Ordering::Less => Some(false),
+                std::cmp::Ordering::Equal => None,
+            }
+        }
+        _ => Some(negative(&e)),
+    };
+    Term {
+        id: Some(mix(&[tag::EVALUATED, sum, u64::from(negated)])),
+        nodes: None,
+        minus,
+        number: None,
+        sort: None,
+    }
 }
 
 /// A 64-bit mix of the parts of a SymPy tree (FNV-1a over words, then a final avalanche).
@@ -117,6 +509,8 @@ mod tag {
     pub const INT: u64 = 11;
     pub const BIG_INT: u64 = 12;
     pub const FLOAT: u64 = 13;
+    /// A tree SymPy evaluated (a negated sum), known by its canonical form.
+    pub const EVALUATED: u64 = 14;
 }
 
 /// The tree of a symbol: its name (a symbol's canonical node is its name).
@@ -236,6 +630,8 @@ pub struct Value {
     /// A hash of the unevaluated SymPy tree this node stands for: SymPy compares those
     /// structurally where it drops repeated arguments (`x + y` and `y + x` differ).
     pub tree: u64,
+    /// What canonical relations with this value as a side consult beyond its tree.
+    pub form: Form,
 }
 
 /// A refusal, with the byte offset of the node it concerns.
@@ -263,6 +659,7 @@ fn truth(value: bool, start: usize) -> Value {
         has_piecewise: false,
         has_logic: false,
         start,
+        form: Form::new(2, Negation::Opaque),
     }
 }
 
@@ -280,6 +677,10 @@ impl Value {
             has_logic: parts.iter().any(|p| p.has_logic),
             start,
             tree: 0,
+            form: Form::new(
+                2 + parts.iter().map(|p| p.form.nodes).sum::<u32>(),
+                Negation::Opaque,
+            ),
         }
     }
 
@@ -346,56 +747,72 @@ impl Value {
         matches!(self.shape, Shape::Rel(..))
     }
 
-    /// What SymPy compares when it drops repeated arguments of `And`/`Or`/`Xor`: the tree,
-    /// and for a relation its canonical form (`a > b` is `b < a`, except where SymPy's
-    /// `canonical` keeps the order).  The canonical encoding is part of every key, so only
-    /// what is equal in the canonical form can ever be merged.
+    /// What SymPy compares when it drops repeated arguments of `And`/`Or`/`Xor` (a set of
+    /// them): the tree.  The canonical encoding is part of the key, so only what is equal
+    /// in the canonical form can ever be merged.
     fn key(&self) -> Vec<u8> {
+        let mut key = self.tree.to_be_bytes().to_vec();
+        self.expr.encode_into(&mut key);
+        key
+    }
+
+    /// Where `And` visits this relation: SymPy's `ordered` (node count, then class name;
+    /// the sort key after those is not modelled, the tree stands in for it).
+    fn rank(&self) -> (u32, u8, u64) {
         match &self.shape {
-            Shape::Rel(rel) => relation_key(rel.op, &rel.left, &rel.right),
-            _ => {
-                let mut key = self.tree.to_be_bytes().to_vec();
-                self.expr.encode_into(&mut key);
-                key
-            }
+            Shape::Rel(rel) => (self.form.nodes, class_rank(rel.op), self.tree),
+            _ => (0, 0, self.tree),
+        }
+    }
+}
+
+/// A canonical relation as SymPy compares it: its operator and the trees of its sides.
+///
+/// Only the trees: SymPy merges relations its sign rule equates (`-x > 0` and `x < 0`)
+/// whose canonical expressions differ, and negating a side twice need not give back its
+/// canonical expression (`-(-(0.0))` is `0`), so no canonical encoding can be part of it.
+type RelationKey = (RelOp, u64, u64);
+
+/// What `And`, `Or` and `Xor` compare of a relation: `canonical`, and the canonical form
+/// of its negation (of `canonical`'s negation for `And`/`Or`, of its own for `Xor`).
+struct RelationKeys {
+    canonical: RelationKey,
+    negated: RelationKey,
+}
+
+impl Relation {
+    /// The keys, the way SymPy computes them, or as before the sign rule was modelled
+    /// (the sides in a fixed order, a relation's negation its negated operator) where
+    /// [`relational::keys`] cannot tell.
+    fn keys(&self, xor: bool) -> RelationKeys {
+        let sides = [self.left.terms(), self.right.terms()];
+        match relational::keys(self.op, &sides) {
+            Some(k) => RelationKeys {
+                canonical: Relation::key(k.canonical, &sides),
+                negated: Relation::key(if xor { k.xor_negated } else { k.negated }, &sides),
+            },
+            None => RelationKeys {
+                canonical: relation_key(self.op, &self.left, &self.right),
+                negated: relation_key(negate(self.op), &self.left, &self.right),
+            },
         }
     }
 
-    /// The key of this relation's negation.
-    fn negated(&self) -> Option<Vec<u8>> {
-        let Shape::Rel(rel) = &self.shape else {
-            return None;
-        };
-        Some(relation_key(negate(rel.op), &rel.left, &rel.right))
-    }
-}
-
-fn reverse(op: RelOp) -> RelOp {
-    match op {
-        RelOp::Lt => RelOp::Gt,
-        RelOp::Le => RelOp::Ge,
-        RelOp::Gt => RelOp::Lt,
-        RelOp::Ge => RelOp::Le,
-        RelOp::Eq | RelOp::Ne => op,
-    }
-}
-
-fn greater(a: &Option<BigRational>, b: &Option<BigRational>) -> bool {
-    match (a, b) {
-        (None, None) => false,
-        (None, Some(_)) => true,
-        (Some(_), None) => false,
-        (Some(a), Some(b)) => a > b,
+    /// The key of relation `r` over this relation's sides' trees.
+    fn key(r: Rel, sides: &[relational::Side; 2]) -> RelationKey {
+        let id = |(s, level): (usize, usize)| sides[s].terms[level].id.expect("a known tree");
+        (r.op, id(r.left), id(r.right))
     }
 }
 
 /// SymPy's `Relational.canonical` up to its sign rule: a number goes to the right, two
 /// literals smaller first, otherwise a fixed order of the sides (SymPy's `ordered`; any fixed
-/// order gives the same equalities); equal sides stay.
-fn relation_key(op: RelOp, left: &Side, right: &Side) -> Vec<u8> {
+/// order gives the same equalities); equal sides stay.  What relations are compared by
+/// where the sign rule cannot be followed.
+fn relation_key(op: RelOp, left: &Side, right: &Side) -> RelationKey {
     let reversed = if right.symbol_free {
         match (&left.literal, &right.literal) {
-            (Some(l), Some(r)) => greater(l, r),
+            (Some(l), Some(r)) => l.value() > r.value(),
             _ => false,
         }
     } else if left.symbol_free {
@@ -408,11 +825,7 @@ fn relation_key(op: RelOp, left: &Side, right: &Side) -> Vec<u8> {
     } else {
         (op, left, right)
     };
-    let mut key = vec![b'r', op as u8];
-    key.extend_from_slice(&l.tree.to_be_bytes());
-    key.extend_from_slice(&r.tree.to_be_bytes());
-    Expr::relation(op, l.expr.clone(), r.expr.clone()).encode_into(&mut key);
-    key
+    (op, l.tree, r.tree)
 }
 
 /// A symbol's node and tree, built once per name and equation.
@@ -469,6 +882,7 @@ pub fn symbol(parts: &(Expr, u64), id: u32, start: usize) -> Value {
         has_piecewise: false,
         has_logic: false,
         start,
+        form: Form::new(2, Negation::Plain),
     }
 }
 
@@ -485,6 +899,7 @@ pub fn int(value: &BigInt, start: usize) -> Value {
         has_piecewise: false,
         has_logic: false,
         start,
+        form: Form::new(2, Negation::Literal),
     }
 }
 
@@ -508,6 +923,8 @@ pub fn float(value: f64, start: usize) -> Value {
         has_piecewise: false,
         has_logic: false,
         start,
+        // A `Float` counts half a node in SymPy's `_nodes`; `oo` is no `Float`.
+        form: Form::new(if value.is_finite() { 1 } else { 2 }, Negation::Literal),
     }
 }
 
@@ -524,6 +941,7 @@ pub fn tuple(items: Vec<Value>, start: usize) -> Value {
         has_logic: false,
         start,
         tree: 0,
+        form: Form::default(),
     }
 }
 
@@ -531,15 +949,19 @@ fn arith(expr: Expr, parts: &[&Value], start: usize) -> Value {
     Value::combine(expr, Shape::Arith, parts, start)
 }
 
-/// An arithmetic node of two numbers, their expressions moved into `build`.
+/// An arithmetic node of two numbers, their expressions moved into `build`; `form` gives
+/// its [`Form`] from the operands and the node's tree.
 fn binary(
     a: Value,
     b: Value,
     build: impl FnOnce(Expr, Expr) -> Expr,
     tree: impl FnOnce(u64, u64) -> u64,
+    form: impl FnOnce(&Value, &Value, u64) -> Form,
 ) -> Result<Value, Refusal> {
     a.check_number()?;
     b.check_number()?;
+    let tree = tree(a.tree, b.tree);
+    let form = form(&a, &b, tree);
     let mut names = a.names;
     names.extend(&b.names);
     drop_number_shape(a.shape);
@@ -551,7 +973,8 @@ fn binary(
         has_piecewise: a.has_piecewise || b.has_piecewise,
         has_logic: a.has_logic || b.has_logic,
         start: a.start,
-        tree: tree(a.tree, b.tree),
+        tree,
+        form,
     })
 }
 
@@ -652,6 +1075,7 @@ pub fn add_to_chain(a: Value, b: Value, negate: bool, chain: &mut Chain) -> Resu
         b,
         |a, b| chain.step(true, a, if negate { neg_expr(b) } else { b }),
         |a, b| mix(&[tag::ADD, a, if negate { neg_tree(b) } else { b }]),
+        |a, b, _| Form::sum(a, b, negate),
     )
 }
 
@@ -675,6 +1099,7 @@ pub fn mul_to_chain(a: Value, b: Value, divide: bool, chain: &mut Chain) -> Resu
                 mix(&[tag::MUL, a, b])
             }
         },
+        |a, b, tree| Form::product(a, b, divide, tree),
     )
 }
 
@@ -698,6 +1123,7 @@ pub fn floordiv(a: Value, b: Value) -> Result<Value, Refusal> {
         b,
         |a, b| Expr::func("floor", vec![div_expr(a, b)]),
         |a, b| func_tree("floor", &[div_tree(a, b)]),
+        |a, b, _| Form::new(8 + a.form.nodes + b.form.nodes, Negation::Plain),
     )
 }
 
@@ -707,15 +1133,23 @@ pub fn modulo(a: Value, b: Value) -> Result<Value, Refusal> {
         b,
         |a, b| Expr::func("Mod", vec![a, b]),
         |a, b| func_tree("Mod", &[a, b]),
+        |a, b, _| Form::new(2 + a.form.nodes + b.form.nodes, Negation::Plain),
     )
 }
 
 pub fn pow(a: Value, b: Value) -> Result<Value, Refusal> {
-    binary(a, b, Expr::pow, |a, b| mix(&[tag::POW, a, b]))
+    binary(
+        a,
+        b,
+        Expr::pow,
+        |a, b| mix(&[tag::POW, a, b]),
+        |a, b, _| Form::new(2 + a.form.nodes + b.form.nodes, Negation::Plain),
+    )
 }
 
 pub fn neg(a: Value, start: usize) -> Result<Value, Refusal> {
     a.check_number()?;
+    let form = Form::neg(&a);
     drop_number_shape(a.shape);
     Ok(Value {
         expr: neg_expr(a.expr),
@@ -725,6 +1159,7 @@ pub fn neg(a: Value, start: usize) -> Result<Value, Refusal> {
         has_logic: a.has_logic,
         start,
         tree: neg_tree(a.tree),
+        form,
     })
 }
 
@@ -745,17 +1180,6 @@ pub fn not(a: Value, start: usize) -> Result<Value, Refusal> {
     v.has_logic = true;
     v.shape = Shape::Not(Box::new(a));
     Ok(v)
-}
-
-fn negate(op: RelOp) -> RelOp {
-    match op {
-        RelOp::Lt => RelOp::Ge,
-        RelOp::Le => RelOp::Gt,
-        RelOp::Gt => RelOp::Le,
-        RelOp::Ge => RelOp::Lt,
-        RelOp::Eq => RelOp::Ne,
-        RelOp::Ne => RelOp::Eq,
-    }
 }
 
 /// SymPy's evaluated `Not(a)`, which `Xor` builds: `Not(True)` is False, `Not(Not(a))` is
@@ -795,12 +1219,8 @@ pub fn relation(op: RelOp, a: Value, b: Value) -> Result<Value, Refusal> {
         expr: v.expr.clone(),
         tree: v.tree,
         symbol_free: v.names.is_empty(),
-        literal: match &v.shape {
-            Shape::Int(i) => Some(Some(BigRational::from_integer((**i).clone()))),
-            Shape::Float(f) if f.is_finite() => Some(Some(f64_to_rational(*f))),
-            Shape::Float(_) => Some(None),
-            _ => None,
-        },
+        literal: literal_of(&v.shape),
+        form: v.form.clone(),
     };
     let shape = Shape::Rel(Box::new(Relation {
         op,
@@ -854,24 +1274,40 @@ fn lattice(op: BoolOp, mut args: Vec<Value>, start: usize) -> Value {
     }
 }
 
-/// Relations repeated (dropped) or negated (`Some(())`) among `args`, in order.
-fn relations(args: Vec<Value>) -> Option<Vec<Value>> {
-    let mut seen: Vec<Vec<u8>> = Vec::new();
-    let mut out = Vec::with_capacity(args.len());
-    for a in args {
-        if a.is_relation() {
-            let c = a.key();
-            if seen.contains(&c) {
-                continue;
-            }
-            if a.negated().is_some_and(|n| seen.contains(&n)) {
-                return None;
-            }
-            seen.push(c);
-        }
-        out.push(a);
+/// `args` without the relations whose canonical form an earlier one has, or `None` where
+/// one's `c.negated.canonical` is an earlier one's (SymPy's `And`/`Or._new_args_filter`).
+/// `And` visits them in SymPy's `ordered` order (`sympy_order`), `Or` as given; which is
+/// first matters, as `canonical` is not idempotent.
+fn relations(args: Vec<Value>, sympy_order: bool) -> Option<Vec<Value>> {
+    let mut order: Vec<usize> = (0..args.len()).filter(|&i| args[i].is_relation()).collect();
+    if order.len() < 2 {
+        return Some(args);
     }
-    Some(out)
+    if sympy_order {
+        order.sort_by_key(|&i| args[i].rank());
+    }
+    let mut seen: Vec<RelationKey> = Vec::with_capacity(order.len());
+    let mut dropped = vec![false; args.len()];
+    for i in order {
+        let Shape::Rel(rel) = &args[i].shape else {
+            unreachable!("a relation")
+        };
+        let keys = rel.keys(false);
+        if seen.contains(&keys.canonical) {
+            dropped[i] = true;
+            continue;
+        }
+        if seen.contains(&keys.negated) {
+            return None;
+        }
+        seen.push(keys.canonical);
+    }
+    Some(
+        args.into_iter()
+            .zip(dropped)
+            .filter_map(|(a, d)| (!d).then_some(a))
+            .collect(),
+    )
 }
 
 /// SymPy's `And(*args)`.
@@ -886,7 +1322,7 @@ pub fn and(args: Vec<Value>, start: usize) -> Result<Value, Refusal> {
             _ => flat.push(a),
         }
     }
-    let Some(kept) = relations(flat) else {
+    let Some(kept) = relations(flat, true) else {
         return Ok(truth(false, start));
     };
     Ok(lattice(BoolOp::And, dedup(kept), start))
@@ -898,7 +1334,7 @@ pub fn or(args: Vec<Value>, start: usize) -> Result<Value, Refusal> {
         .into_iter()
         .map(Value::condition)
         .collect::<Result<Vec<_>, _>>()?;
-    let Some(kept) = relations(args) else {
+    let Some(kept) = relations(args, false) else {
         return Ok(truth(true, start));
     };
     let mut flat = Vec::with_capacity(kept.len());
@@ -956,11 +1392,17 @@ pub fn xor(args: Vec<Value>, start: usize) -> Result<Value, Refusal> {
     let mut odd = false;
     let mut remove: Vec<(usize, usize)> = Vec::new();
     let rels: Vec<usize> = (0..set.len()).filter(|&i| set[i].is_relation()).collect();
+    let keys: Vec<RelationKeys> = rels
+        .iter()
+        .map(|&i| match &set[i].shape {
+            Shape::Rel(rel) => rel.keys(true),
+            _ => unreachable!("a relation"),
+        })
+        .collect();
     for (k, &i) in rels.iter().enumerate() {
-        let c = set[i].key();
-        let nc = set[i].negated().expect("a relation");
-        for &j in &rels[k + 1..] {
-            let cj = set[j].key();
+        let (c, nc) = (&keys[k].canonical, &keys[k].negated);
+        for (kj, &j) in rels.iter().enumerate().skip(k + 1) {
+            let cj = &keys[kj].canonical;
             if cj == nc {
                 odd = !odd;
                 remove.push((i, j));
@@ -1199,8 +1641,29 @@ pub fn call(name: &str, args: Vec<Value>, start: usize) -> Result<Value, Refusal
         "ceil" => Expr::func("ceiling", exprs),
         _ => Expr::func(name, exprs),
     };
+    // Node counts of SymPy's tree: the call and its arguments (a set for `Min`/`Max`),
+    // and the exponent `1/2`, `1/3`, base 2 or `1/2` the spellings add.
+    let mut nodes = 2 + match name {
+        "Min" | "Max" | "min" | "max" => args
+            .iter()
+            .enumerate()
+            .filter(|(i, a)| !args[..*i].iter().any(|b| b.tree == a.tree))
+            .map(|(_, a)| a.form.nodes)
+            .sum::<u32>(),
+        _ => args.iter().map(|a| a.form.nodes).sum::<u32>(),
+    };
+    if matches!(name, "sqrt" | "cbrt" | "exp2") || (name == "Heaviside" && args.len() == 1) {
+        nodes += 2;
+    }
+    // `Min()` and `Max()` are the numbers `oo` and `-oo`: not modelled.
+    let negation = if args.is_empty() {
+        Negation::Opaque
+    } else {
+        Negation::Plain
+    };
     let parts: Vec<&Value> = args.iter().collect();
     let mut v = arith(expr, &parts, start);
     v.tree = tree;
+    v.form = Form::new(nodes, negation);
     Ok(v)
 }

@@ -19,6 +19,7 @@
 pub mod lexer;
 pub mod lower;
 pub mod parser;
+pub mod relational;
 
 use std::cell::RefCell;
 
