@@ -549,3 +549,34 @@ def test_integers_past_2_53_keep_their_value(n: int) -> None:
     assert _core.ode_render_text(f"x + {n}") == f"Add({n}, x)"
     assert _core.ode_render_text(f"3*x*{n}") == f"Mul({3 * n}, x)"
     assert _core.ode_encode_text(f"x + {n}") != _core.ode_encode_text(f"x + {n - 1}")
+
+
+# A fold past the double range is an infinity with the sign IEEE arithmetic gives it, and
+# `oo` alone is `oo`, not a one-factor product (both once were: `-1e300*1e300` folded to
+# `+oo`, `1e300*1e300` to `Mul(oo)`, whose key no other form of `oo` shares).
+OVERFLOWS = {
+    "1e300*1e300": "<oo>",
+    "-1e300*1e300": "Mul(-1, <oo>)",
+    "1e300*-1e300*x": "Mul(-1, <oo>, x)",
+    "-1e308 - 1e308": "Mul(-1, <oo>)",
+    "(-1e308 - 1e308)*x": "Mul(-1, <oo>, x)",
+    "1e300*1e300 + 1e300*1e300 + 1e300*1e300": "Mul(3, <oo>)",
+    "-1e300*1e300 + x": "Add(Mul(-1, <oo>), x)",
+}
+
+
+@pytest.mark.parametrize(("text", "form"), OVERFLOWS.items())
+def test_an_overflowing_fold_is_a_signed_infinity(text: str, form: str) -> None:
+    assert _core.ode_render_text(text) == form
+    assert _core.ode_encode_text(text) == oracle_encoding(text)
+
+
+def test_an_overflowing_coefficient_keeps_its_sign_in_generated_code() -> None:
+    from cubie_hash.codegen import Variant, generate_source
+
+    negative = parse_equations("dx = -1e300*1e300*x", states=["x"])
+    positive = parse_equations("dx = 1e300*1e300*x", states=["x"])
+    assert negative.fn_hash != positive.fn_hash
+    minus, plus = (generate_source(p, Variant()) for p in (negative, positive))
+    assert "math.inf" in minus and "math.inf" in plus
+    assert "v_dx = -(" in minus and "v_dx = -(" not in plus

@@ -317,6 +317,17 @@ fn flattened(args: Vec<Expr>, nested: impl Fn(&Kind) -> bool) -> Vec<Expr> {
     flat
 }
 
+/// What a fold past the double range stands for: `oo`, or `-oo` (`-1*oo`, as SymPy and
+/// the text front end write a negative infinity).
+fn infinity(negative: bool) -> Expr {
+    let oo = Expr::constant("oo");
+    if negative {
+        Expr::mul(vec![Expr::int(-1), oo])
+    } else {
+        oo
+    }
+}
+
 /// `v` sorted stably by `cmp`: as `sort_by`, with the two-item case (most sums and products
 /// the front ends build) settled by one comparison instead of the general sort's set-up.
 fn sort_stable<T>(v: &mut [T], mut cmp: impl FnMut(&T, &T) -> std::cmp::Ordering) {
@@ -579,7 +590,7 @@ impl Expr {
             }
             let rest = rest.expect("a run has terms");
             let Some(c) = coeff.finish() else {
-                terms.push(Expr::mul(vec![Expr::constant("oo"), rest]));
+                terms.push(Expr::mul(vec![infinity(coeff.overflows_negative()), rest]));
                 continue;
             };
             if c.is_zero() {
@@ -591,14 +602,13 @@ impl Expr {
                 terms.push(Expr::mul(vec![Expr::number(c), rest]));
             }
         }
-        let constant = constant.finish();
-        match constant {
+        match constant.finish() {
             Some(c) if terms.is_empty() => return Expr::number(c),
             // A float zero stays: dropping it would lose that a float took part, and
             // `(0.3 + x - 0.3) + 3` would fold to `x + 3` but `0.3 + x - 0.3 + 3` to `x + 3.0`.
             Some(c) if !c.is_exact_zero() => terms.push(Expr::number(c)),
             Some(_) => {}
-            None => terms.push(Expr::constant("oo")),
+            None => terms.push(infinity(constant.overflows_negative())),
         }
         // Merging can leave sums inside (a merged coefficient distributed over a sum).
         if terms.iter().any(Expr::is_sum) {
@@ -997,9 +1007,10 @@ impl Expr {
         }
         if factors.iter().any(|f| matches!(f.kind(), Kind::Mul(_))) {
             let mut again = factors;
-            if let Some(c) = coeff.finish() {
-                again.push(Expr::number(c));
-            }
+            again.push(match coeff.finish() {
+                Some(c) => Expr::number(c),
+                None => infinity(coeff.overflows_negative()),
+            });
             return Expr::mul(again);
         }
         // Two or more sums at power 1: nothing is distributed, so each gives its content to
@@ -1025,9 +1036,10 @@ impl Expr {
     /// is that node, not a new one.
     fn mul_coefficient(coeff: Acc, mut factors: Vec<Expr>, given: Option<Expr>) -> Expr {
         let Some(c) = coeff.finish() else {
-            factors.push(Expr::constant("oo"));
-            sort_stable(&mut factors, Expr::cmp);
-            return Expr::new(Kind::Mul(factors));
+            // An infinite coefficient is a factor `oo` (or `-oo`), normalised with the others
+            // (`oo` alone is not a product); its own coefficient is ±1, which cannot overflow.
+            factors.push(infinity(coeff.overflows_negative()));
+            return Expr::mul(factors);
         };
         if c.is_zero() {
             return Expr::int(0);

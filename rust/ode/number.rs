@@ -199,8 +199,9 @@ enum Fold {
     Double(f64),
     Small(Ratio),
     Big(BigRational),
-    /// The value was rounded past the double range: the fold is infinite from then on.
-    Overflow,
+    /// The value was rounded past the double range: the fold is infinite from then on,
+    /// negative when this holds `true` (a sign, as IEEE infinities keep one).
+    Overflow(bool),
 }
 
 impl Fold {
@@ -211,7 +212,7 @@ impl Fold {
         match self {
             Fold::Double(f) => Ratio::from_f64(*f),
             Fold::Small(q) => Some(*q),
-            Fold::Big(_) | Fold::Overflow => None,
+            Fold::Big(_) | Fold::Overflow(_) => None,
         }
     }
 
@@ -220,7 +221,7 @@ impl Fold {
             Fold::Double(f) => f64_to_rational(f),
             Fold::Small(q) => q.to_big(),
             Fold::Big(r) => r,
-            Fold::Overflow => unreachable!("an overflowed fold takes no more steps"),
+            Fold::Overflow(_) => unreachable!("an overflowed fold takes no more steps"),
         }
     }
 }
@@ -277,7 +278,7 @@ impl Acc {
         self.value = if f.is_finite() {
             Fold::Double(f) // now exactly the value
         } else {
-            Fold::Overflow
+            Fold::Overflow(f < 0.0)
         };
     }
 
@@ -316,7 +317,7 @@ impl Acc {
                 return;
             }
         }
-        let mut acc = std::mem::replace(&mut self.value, Fold::Overflow).into_big();
+        let mut acc = std::mem::replace(&mut self.value, Fold::Overflow(false)).into_big();
         match n {
             Number::Exact(r) | Number::Approx(Rational::Big(r), _) => big(&mut acc, r),
             _ => big(&mut acc, &n.value()),
@@ -327,7 +328,8 @@ impl Acc {
 
     pub fn add(&mut self, n: &Number) {
         self.inexact |= n.is_inexact();
-        if let Fold::Overflow = self.value {
+        // An infinite total stays as it is: what adding a finite double to it gives.
+        if let Fold::Overflow(_) = self.value {
             return;
         }
         if let (Fold::Double(a), Some(b)) = (&self.value, Acc::fast_of(n)) {
@@ -348,7 +350,9 @@ impl Acc {
 
     pub fn mul(&mut self, n: &Number) {
         self.inexact |= n.is_inexact();
-        if let Fold::Overflow = self.value {
+        // An infinite product keeps its magnitude and takes the factor's sign.
+        if let Fold::Overflow(negative) = &mut self.value {
+            *negative ^= n.is_negative();
             return;
         }
         if let (Fold::Double(a), Some(b)) = (&self.value, Acc::fast_of(n)) {
@@ -372,12 +376,23 @@ impl Acc {
         self.exact_step(n, 1.0, Ratio::checked_mul, |acc, r| *acc *= r);
     }
 
+    /// Whether a fold [`Acc::finish`] gives no number for (it overflows the double range)
+    /// is negative: the sign of the infinity it stands for.
+    pub fn overflows_negative(&self) -> bool {
+        match &self.value {
+            Fold::Overflow(negative) => *negative,
+            Fold::Big(value) => value.is_negative(),
+            Fold::Double(v) => *v < 0.0,
+            Fold::Small(q) => q.numer() < 0,
+        }
+    }
+
     /// The folded number: exact, or (if a float took part) its exact value together with the
     /// nearest double (ties to even), which is what it is encoded as; `None` when that double
     /// would overflow to infinity.
     pub fn finish(&self) -> Option<Number> {
         match &self.value {
-            Fold::Overflow => None,
+            Fold::Overflow(_) => None,
             Fold::Double(v) => {
                 let v = if *v == 0.0 { 0.0 } else { *v }; // the value is exact: no signed zero
                 Some(if self.inexact {
