@@ -78,12 +78,17 @@ pub enum TokenKind {
 }
 
 /// The value a token carries beyond its kind.  The rare large values are boxed: a line's
-/// tokens are written and read once each, so their size is what lexing costs.
+/// tokens are written and read once each, so their size is what lexing costs (a string in
+/// a box, not a boxed `str`, as that box is a word, not two).
 #[derive(Clone, Debug)]
+#[allow(clippy::box_collection)]
 pub enum TokenValue {
     None,
     /// A name that NFKC normalisation changed; other names are their source text.
-    Name(Box<str>),
+    Name(Box<String>),
+    /// A decimal integer literal of at most 19 digits without underscores (most are): no
+    /// big integer is built for it.
+    SmallInt(u64),
     Int(Box<BigInt>),
     Float(f64),
 }
@@ -375,7 +380,7 @@ impl Lexer<'_> {
         let value = if name == raw {
             TokenValue::None
         } else {
-            TokenValue::Name(name.into_boxed_str())
+            TokenValue::Name(Box::new(name))
         };
         Ok(Token {
             kind: TokenKind::Name,
@@ -420,8 +425,72 @@ impl Lexer<'_> {
         }
     }
 
+    /// A plain decimal literal (`12`, `0.5`, `4.725`, `.5`, `5.`): digits and at most one
+    /// point, no underscore, exponent or suffix, at most 19 digits and nothing after it that
+    /// would continue it, and, for a float, exact as a quotient of two doubles.  Those are
+    /// most literals, and are read here in one pass; `None` leaves the rest (and every
+    /// error) to [`Lexer::number`]'s general path, from the same place.
+    #[inline]
+    fn plain_decimal(&self) -> Option<(usize, TokenValue)> {
+        /// Powers of ten a double holds exactly.
+        const EXACT_POWERS: [f64; 23] = [
+            1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+            1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+        ];
+        let bytes = self.src.as_bytes();
+        let start = self.pos;
+        let mut end = start;
+        let mut mantissa: u64 = 0;
+        let mut digits = 0;
+        let mut fraction = None;
+        while let Some(&b) = bytes.get(end) {
+            match b {
+                b'0'..=b'9' => {
+                    mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(b - b'0'));
+                    digits += 1;
+                }
+                b'.' if fraction.is_none() => fraction = Some(digits),
+                _ => break,
+            }
+            end += 1;
+        }
+        // `1e5`, `1_0`, `1j`, `1x`, `1.2.3`: for the general path.
+        if digits > 19
+            || bytes
+                .get(end)
+                .is_some_and(|&b| potential_identifier_byte(b) || b == b'.')
+        {
+            return None;
+        }
+        match fraction {
+            // `012` is refused and `00` taken there.
+            None if digits > 1 && bytes[start] == b'0' => None,
+            None => Some((end, TokenValue::SmallInt(mantissa))),
+            Some(point) => {
+                let scale = digits - point;
+                // Both exact, so their quotient is the correctly rounded value of the literal.
+                (mantissa <= 1 << 53 && scale < EXACT_POWERS.len()).then(|| {
+                    let value = mantissa as f64 / EXACT_POWERS[scale];
+                    (end, TokenValue::Float(value))
+                })
+            }
+        }
+    }
+
     fn number(&mut self) -> Result<Token, TextError> {
         let start = self.pos;
+        if let Some((end, value)) = self.plain_decimal() {
+            self.pos = end;
+            let kind = match value {
+                TokenValue::Float(_) => TokenKind::Float,
+                _ => TokenKind::Int,
+            };
+            return Ok(Token {
+                kind,
+                range: start..end,
+                value,
+            });
+        }
         let finish = |lexer: &mut Self, kind, value| -> Result<Token, TextError> {
             // `1x`, `0b12`, `1.5.2`: Python refuses a literal running into a name or digit.
             if lexer
@@ -772,6 +841,51 @@ mod tests {
             assert!(tokenize(bad).is_err(), "{bad}");
         }
         assert_eq!(kinds("1j")[0], TokenKind::Imaginary);
+    }
+
+    #[test]
+    fn plain_decimals_read_as_the_general_path_reads_them() {
+        let float = |src: &str| match number(src) {
+            TokenValue::Float(f) => f,
+            other => panic!("{src}: {other:?}"),
+        };
+        // Pseudo-random digit strings, a point anywhere, up to 22 digits: as `float()`.
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let len = 1 + (state % 22) as usize;
+            let digits: String = (0..len)
+                .map(|i| char::from(b'0' + ((state >> (i * 2 % 60)) % 10) as u8))
+                .collect();
+            let point = (state >> 40) as usize % (len + 1);
+            let text = format!("{}.{}", &digits[..point], &digits[point..]);
+            assert_eq!(
+                float(&text).to_bits(),
+                text.parse::<f64>().unwrap().to_bits(),
+                "{text}"
+            );
+            let int = digits.trim_start_matches('0');
+            let int = if int.is_empty() { "0" } else { int };
+            let expected: BigInt = int.parse().unwrap();
+            match number(int) {
+                TokenValue::SmallInt(i) => assert_eq!(BigInt::from(i), expected, "{int}"),
+                TokenValue::Int(i) => assert_eq!(*i, expected, "{int}"),
+                other => panic!("{int}: {other:?}"),
+            }
+        }
+        assert!(matches!(number("12"), TokenValue::SmallInt(12)));
+        assert!(matches!(number("0"), TokenValue::SmallInt(0)));
+        assert!(matches!(number("18446744073709551615"), TokenValue::Int(_)));
+        assert_eq!(float("4.725"), 4.725);
+        assert_eq!(float("0.1"), 0.1);
+        assert_eq!(float("9007199254740993.0"), 9007199254740992.0);
+        assert_eq!(float("01.5"), 1.5);
+        assert_eq!(float("0_1.5"), 1.5);
+        for bad in ["1.2.3", "1.x", "5.e", "01", "1.5_", "1éa"] {
+            assert!(tokenize(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

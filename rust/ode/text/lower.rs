@@ -488,6 +488,24 @@ pub fn int(value: &BigInt, start: usize) -> Value {
     }
 }
 
+/// An integer literal that fits a `u64`: what [`int`] gives for it, without a big integer
+/// built and cloned on the way (the size bound is far above 64 bits).
+pub fn small_int(value: u64, start: usize) -> Value {
+    const _: () = assert!(super::super::rules::MAX_INPUT_BITS >= 64);
+    let Ok(small) = i64::try_from(value) else {
+        return int(&BigInt::from(value), start);
+    };
+    Value {
+        tree: small_int_tree(small),
+        expr: Expr::number(Number::int(small)),
+        shape: Shape::Int(Box::new(BigInt::from(value))),
+        names: Names::default(),
+        has_piecewise: false,
+        has_logic: false,
+        start,
+    }
+}
+
 /// A float literal: the double it denotes; one that overflows is SymPy's `oo`.
 pub fn float(value: f64, start: usize) -> Value {
     let (expr, tree) = if value.is_finite() {

@@ -25,11 +25,9 @@ pub struct Parser<'a> {
     tokens: &'a [Token],
     pos: usize,
     depth: usize,
-    /// The names the equation uses, each once, with its [`prefix_key`].
-    names: Vec<(u64, &'a str)>,
-    /// The node and tree of each name in `names`, built once: a symbol used again shares
-    /// them.
-    symbols: Vec<(Expr, u64)>,
+    /// The names the equation uses, each once, with its [`prefix_key`] and its symbol's
+    /// node and tree, built once: a symbol used again shares them.
+    names: Vec<(u64, &'a str, (Expr, u64))>,
     /// Where each name is in `names`, once an equation has more than a few (a scan of
     /// thousands of names per symbol would make a long equation quadratic).
     index: Option<FxHashMap<&'a str, usize>>,
@@ -79,7 +77,6 @@ impl<'a> Parser<'a> {
             depth: 0,
             // Enough for most equations' names without growing.
             names: Vec::with_capacity(8),
-            symbols: Vec::with_capacity(8),
             index: None,
         }
     }
@@ -142,7 +139,10 @@ impl<'a> Parser<'a> {
         // Names in the table are unique: sort the borrowed names (by their prefix keys,
         // which order as the names do, so that most comparisons are of two words), then
         // copy each once.
-        let mut names: Vec<(u64, &str)> = value.names.map_ids(|i| self.names[i as usize]);
+        let mut names: Vec<(u64, &str)> = value.names.map_ids(|i| {
+            let (key, name, _) = self.names[i as usize];
+            (key, name)
+        });
         names.sort_unstable();
         names.into_iter().map(|(_, n)| n.to_owned()).collect()
     }
@@ -240,10 +240,13 @@ impl<'a> Parser<'a> {
                 "unsupported syntax Lambda",
             ));
         }
-        let body = self.disjunction()?;
-        if self.peek() != K::If {
-            return Ok(body);
+        // A value that goes up unchanged is returned as the result it came in (here and at
+        // each level below): unwrapping and rewrapping it would copy it each time.
+        let body = self.disjunction();
+        if body.is_err() || self.peek() != K::If {
+            return body;
         }
+        let body = body?;
         self.bump();
         let test = self.disjunction()?;
         self.expect(K::Else)?;
@@ -254,10 +257,11 @@ impl<'a> Parser<'a> {
     }
 
     fn disjunction(&mut self) -> Parsed<Value> {
-        let first = self.conjunction()?;
-        if self.peek() != K::Or {
-            return Ok(first);
+        let first = self.conjunction();
+        if first.is_err() || self.peek() != K::Or {
+            return first;
         }
+        let first = first?;
         let start = first.start;
         let mut values = vec![first];
         while self.peek() == K::Or {
@@ -272,11 +276,11 @@ impl<'a> Parser<'a> {
     /// a comparison costs a test of the next token per level, not a call.
     #[inline(always)]
     fn conjunction(&mut self) -> Parsed<Value> {
-        let first = self.inversion()?;
-        if self.peek() != K::And {
-            return Ok(first);
+        let first = self.inversion();
+        if first.is_err() || self.peek() != K::And {
+            return first;
         }
-        self.conjunction_rest(first)
+        self.conjunction_rest(first?)
     }
 
     fn conjunction_rest(&mut self, first: Value) -> Parsed<Value> {
@@ -334,22 +338,24 @@ impl<'a> Parser<'a> {
 
     #[inline(always)]
     fn comparison(&mut self) -> Parsed<Value> {
-        let first = self.binary(1)?;
-        if !matches!(
-            self.peek(),
-            K::Less
-                | K::LessEqual
-                | K::Greater
-                | K::GreaterEqual
-                | K::EqEqual
-                | K::NotEqual
-                | K::In
-                | K::Is
-                | K::Not
-        ) {
-            return Ok(first);
+        let first = self.binary(1);
+        if first.is_err()
+            || !matches!(
+                self.peek(),
+                K::Less
+                    | K::LessEqual
+                    | K::Greater
+                    | K::GreaterEqual
+                    | K::EqEqual
+                    | K::NotEqual
+                    | K::In
+                    | K::Is
+                    | K::Not
+            )
+        {
+            return first;
         }
-        self.comparison_rest(first)
+        self.comparison_rest(first?)
     }
 
     fn comparison_rest(&mut self, first: Value) -> Parsed<Value> {
@@ -447,10 +453,11 @@ impl<'a> Parser<'a> {
     }
 
     fn power(&mut self) -> Parsed<Value> {
-        let base = self.primary()?;
-        if self.peek() != K::DoubleStar {
-            return Ok(base);
+        let base = self.primary();
+        if base.is_err() || self.peek() != K::DoubleStar {
+            return base;
         }
+        let base = base?;
         self.bump();
         let exponent = self.nested(Self::unary)?;
         self.lowered(lower::pow(base, exponent))
@@ -461,14 +468,16 @@ impl<'a> Parser<'a> {
         let value = if self.peek() == K::Name && self.peek_at(1) == K::Lpar {
             let start = self.here();
             let name = self.bump().name(self.src);
-            self.nested(|p| p.call(name, start))?
+            self.nested(|p| p.call(name, start))
         } else {
-            self.atom()?
+            self.atom()
         };
-        if matches!(self.peek(), K::Lpar | K::Dot | K::Lsqb) {
-            return Err(self.postfix_error(&value));
+        match &value {
+            Ok(v) if matches!(self.peek(), K::Lpar | K::Dot | K::Lsqb) => {
+                Err(self.postfix_error(v))
+            }
+            _ => value,
         }
-        Ok(value)
     }
 
     /// What follows a primary that the language does not take: a call of anything but a
@@ -522,27 +531,26 @@ impl<'a> Parser<'a> {
         let found = match &self.index {
             Some(index) => index.get(name).copied(),
             // Names of up to 8 bytes are equal when their keys are.
-            None => self.names.iter().position(|&(k, n)| {
+            None => self.names.iter().position(|&(k, n, _)| {
                 k == key && n.len() == name.len() && (n.len() <= 8 || n == name)
             }),
         };
         let id = match found {
             Some(id) => id,
             None => {
-                self.names.push((key, name));
-                self.symbols.push(lower::symbol_parts(name));
+                self.names.push((key, name, lower::symbol_parts(name)));
                 let id = self.names.len() - 1;
                 if let Some(index) = &mut self.index {
                     index.insert(name, id);
                 } else if self.names.len() > SCANNED_NAMES {
-                    let names = self.names.iter().enumerate().map(|(i, &(_, n))| (n, i));
+                    let names = self.names.iter().enumerate().map(|(i, &(_, n, _))| (n, i));
                     self.index = Some(names.collect());
                 }
                 id
             }
         };
         let id32 = u32::try_from(id).expect("fewer than 2**32 names");
-        lower::symbol(&self.symbols[id], id32, start)
+        lower::symbol(&self.names[id].2, id32, start)
     }
 
     fn atom(&mut self) -> Parsed<Value> {
@@ -559,14 +567,15 @@ impl<'a> Parser<'a> {
                 let name = self.bump().name(self.src);
                 Ok(self.symbol(name, start))
             }
-            K::Int => {
-                let TokenValue::Int(i) = &self.bump().value else {
-                    unreachable!("an int token")
-                };
-                // The size bound every front end applies to an input number (rules.rs).
-                check_input_bits(i.bits()).map_err(|e| TextError::at(self.src, start, e))?;
-                Ok(lower::int(i, start))
-            }
+            K::Int => match &self.bump().value {
+                TokenValue::SmallInt(i) => Ok(lower::small_int(*i, start)),
+                TokenValue::Int(i) => {
+                    // The size bound every front end applies to an input number (rules.rs).
+                    check_input_bits(i.bits()).map_err(|e| TextError::at(self.src, start, e))?;
+                    Ok(lower::int(i, start))
+                }
+                _ => unreachable!("an int token"),
+            },
             K::Float => {
                 let TokenValue::Float(f) = self.bump().value else {
                     unreachable!("a float token")
@@ -600,12 +609,12 @@ impl<'a> Parser<'a> {
             self.bump();
             return Ok(lower::tuple(Vec::new(), start));
         }
-        let first = self.expression()?;
-        if self.peek() != K::Comma {
+        let first = self.expression();
+        if first.is_ok() && self.peek() != K::Comma {
             self.expect(K::Rpar)?;
-            return Ok(first);
+            return first;
         }
-        let mut items = vec![first];
+        let mut items = vec![first?];
         while self.peek() == K::Comma {
             self.bump();
             if self.peek() == K::Rpar {
