@@ -77,19 +77,20 @@ pub enum TokenKind {
     EndOfFile,
 }
 
-/// The value a token carries beyond its kind.  The rare large values are boxed: a line's
-/// tokens are written and read once each, so their size is what lexing costs (a string in
-/// a box, not a boxed `str`, as that box is a word, not two).
-#[derive(Clone, Debug)]
-#[allow(clippy::box_collection)]
+/// The value a token carries beyond its kind.  The rare values that own memory are kept
+/// beside the tokens ([`Tokens`]) and referred to by index, so that a token owns nothing: a
+/// line's tokens are then dropped at once, not one by one.
+#[derive(Clone, Copy, Debug)]
 pub enum TokenValue {
     None,
-    /// A name that NFKC normalisation changed; other names are their source text.
-    Name(Box<String>),
+    /// A name that NFKC normalisation changed (an index into [`Tokens::names`]); other
+    /// names are their source text.
+    Name(u32),
     /// A decimal integer literal of at most 19 digits without underscores (most are): no
     /// big integer is built for it.
     SmallInt(u64),
-    Int(Box<BigInt>),
+    /// Any other integer literal (an index into [`Tokens::ints`]).
+    Int(u32),
     Float(f64),
 }
 
@@ -101,15 +102,50 @@ pub struct Token {
     pub value: TokenValue,
 }
 
-impl Token {
-    /// The (normalised) name of a `Name` token in `src`.
-    #[inline]
-    pub fn name<'a>(&'a self, src: &'a str) -> &'a str {
-        match &self.value {
-            TokenValue::Name(n) => n,
-            _ => &src[self.range.clone()],
+/// The tokens of one text, and the values of theirs that own memory.
+#[derive(Debug, Default)]
+pub struct Tokens {
+    pub list: Vec<Token>,
+    /// Names NFKC normalisation changed.
+    names: Vec<String>,
+    /// Integer literals other than [`TokenValue::SmallInt`]s.
+    ints: Vec<BigInt>,
+}
+
+impl Tokens {
+    pub const fn new() -> Tokens {
+        Tokens {
+            list: Vec::new(),
+            names: Vec::new(),
+            ints: Vec::new(),
         }
     }
+
+    /// The (normalised) name of `token`, a `Name` token of these in `src`.
+    #[inline]
+    pub fn name<'a>(&'a self, token: &Token, src: &'a str) -> &'a str {
+        match token.value {
+            TokenValue::Name(i) => &self.names[i as usize],
+            _ => &src[token.range.clone()],
+        }
+    }
+
+    /// The value of an [`TokenValue::Int`] of these.
+    pub fn int(&self, index: u32) -> &BigInt {
+        &self.ints[index as usize]
+    }
+
+    fn clear(&mut self) {
+        self.list.clear();
+        self.names.clear();
+        self.ints.clear();
+    }
+}
+
+/// Where `value` is kept in `values`.
+fn keep<T>(values: &mut Vec<T>, value: T) -> u32 {
+    values.push(value);
+    u32::try_from(values.len() - 1).expect("fewer than 2**32 values in a line")
 }
 
 #[inline(always)]
@@ -195,17 +231,17 @@ fn potential_identifier_byte(b: u8) -> bool {
 /// Splits `src` into tokens.  Newlines inside brackets are whitespace and a backslash joins
 /// lines (both only occur in a right-hand side given as its own string); any other newline is
 /// a `Newline` token.
-pub fn tokenize(src: &str) -> Result<Vec<Token>, TextError> {
-    let mut tokens = Vec::new();
+pub fn tokenize(src: &str) -> Result<Tokens, TextError> {
+    let mut tokens = Tokens::new();
     tokenize_into(src, &mut tokens)?;
     Ok(tokens)
 }
 
 /// [`tokenize`] into `tokens` (cleared first), so that a caller parsing line after line
 /// reuses one buffer.
-pub fn tokenize_into(src: &str, tokens: &mut Vec<Token>) -> Result<(), TextError> {
+pub fn tokenize_into(src: &str, tokens: &mut Tokens) -> Result<(), TextError> {
     tokens.clear();
-    tokens.reserve(src.len() / 2 + 1);
+    tokens.list.reserve(src.len() / 2 + 1);
     Lexer {
         src,
         pos: 0,
@@ -240,7 +276,8 @@ impl Lexer<'_> {
         self.src.as_bytes().get(self.pos + offset).copied()
     }
 
-    fn run(mut self, tokens: &mut Vec<Token>) -> Result<(), TextError> {
+    fn run(mut self, out: &mut Tokens) -> Result<(), TextError> {
+        let tokens = &mut out.list;
         loop {
             let Some(b) = self.byte() else {
                 tokens.push(Token {
@@ -295,13 +332,13 @@ impl Lexer<'_> {
                         });
                     }
                 }
-                b'0'..=b'9' => tokens.push(self.number()?),
+                b'0'..=b'9' => tokens.push(self.number(&mut out.ints)?),
                 b'.' if self.byte_at(1).is_some_and(|b| b.is_ascii_digit()) => {
-                    tokens.push(self.number()?)
+                    tokens.push(self.number(&mut out.ints)?)
                 }
                 b'\'' | b'"' => tokens.push(self.string()?),
                 b if potential_identifier_byte(b) => {
-                    let token = self.name()?;
+                    let token = self.name(&mut out.names)?;
                     // A string prefix (r'', b'', f'', …) is part of the string.
                     if token.kind == TokenKind::Name
                         && matches!(self.byte(), Some(b'\'' | b'"'))
@@ -323,7 +360,7 @@ impl Lexer<'_> {
     }
 
     #[inline]
-    fn name(&mut self) -> Result<Token, TextError> {
+    fn name(&mut self, names: &mut Vec<String>) -> Result<Token, TextError> {
         let start = self.pos;
         let bytes = self.src.as_bytes();
         let mut end = start;
@@ -338,7 +375,7 @@ impl Lexer<'_> {
         // Every byte of a non-ASCII character is >= 0x80, so the run ends on a boundary.
         self.pos = end;
         if !ascii {
-            return self.unicode_name(start);
+            return self.unicode_name(start, names);
         }
         // Keywords are ASCII, and recognised before normalisation.
         let kind = keyword(&self.src[start..end]).unwrap_or(TokenKind::Name);
@@ -354,7 +391,7 @@ impl Lexer<'_> {
     /// checked to be an identifier.
     #[cold]
     #[inline(never)]
-    fn unicode_name(&self, start: usize) -> Result<Token, TextError> {
+    fn unicode_name(&self, start: usize, names: &mut Vec<String>) -> Result<Token, TextError> {
         let raw = &self.src[start..self.pos];
         let name: String = raw.nfkc().collect();
         if !is_identifier(&name) {
@@ -380,7 +417,7 @@ impl Lexer<'_> {
         let value = if name == raw {
             TokenValue::None
         } else {
-            TokenValue::Name(Box::new(name))
+            TokenValue::Name(keep(names, name))
         };
         Ok(Token {
             kind: TokenKind::Name,
@@ -477,7 +514,7 @@ impl Lexer<'_> {
         }
     }
 
-    fn number(&mut self) -> Result<Token, TextError> {
+    fn number(&mut self, ints: &mut Vec<BigInt>) -> Result<Token, TextError> {
         let start = self.pos;
         if let Some((end, value)) = self.plain_decimal() {
             self.pos = end;
@@ -518,7 +555,7 @@ impl Lexer<'_> {
             }
             let value =
                 BigInt::from_str_radix(&self.literal(start + 2), radix).expect("checked digits");
-            return finish(self, TokenKind::Int, TokenValue::Int(Box::new(value)));
+            return finish(self, TokenKind::Int, TokenValue::Int(keep(ints, value)));
         }
         self.digits(10, false)?;
         let mut decimal = false;
@@ -565,7 +602,7 @@ impl Lexer<'_> {
                 Ok(small) => BigInt::from(small),
                 Err(_) => int_part.parse::<BigInt>().expect("checked digits"),
             };
-            return finish(self, TokenKind::Int, TokenValue::Int(Box::new(value)));
+            return finish(self, TokenKind::Int, TokenValue::Int(keep(ints, value)));
         }
         // What float() gives: Rust's parse is correctly rounded (overflow is inf), and its
         // grammar takes every Python float literal once the underscores are gone (`3.`,
@@ -690,11 +727,26 @@ mod tests {
     use super::*;
 
     fn kinds(src: &str) -> Vec<TokenKind> {
-        tokenize(src).unwrap().iter().map(|t| t.kind).collect()
+        tokenize(src).unwrap().list.iter().map(|t| t.kind).collect()
     }
 
-    fn number(src: &str) -> TokenValue {
-        tokenize(src).unwrap().remove(0).value
+    /// The value of the first token of `src`, the integers kept beside it looked up.
+    #[derive(Debug)]
+    enum Lit {
+        SmallInt(u64),
+        Int(BigInt),
+        Float(f64),
+        Other,
+    }
+
+    fn number(src: &str) -> Lit {
+        let tokens = tokenize(src).unwrap();
+        match tokens.list[0].value {
+            TokenValue::SmallInt(i) => Lit::SmallInt(i),
+            TokenValue::Int(i) => Lit::Int(tokens.int(i).clone()),
+            TokenValue::Float(f) => Lit::Float(f),
+            _ => Lit::Other,
+        }
     }
 
     #[test]
@@ -818,23 +870,21 @@ mod tests {
 
     #[test]
     fn numbers_follow_python() {
-        assert!(matches!(number("1_000"), TokenValue::Int(i) if *i == BigInt::from(1000)));
-        assert!(matches!(number("0x_ff"), TokenValue::Int(i) if *i == BigInt::from(255)));
-        assert!(matches!(number("0o17"), TokenValue::Int(i) if *i == BigInt::from(15)));
-        assert!(matches!(number("00"), TokenValue::Int(i) if *i == BigInt::from(0)));
-        assert!(matches!(number("1.5e-3"), TokenValue::Float(f) if f == 1.5e-3));
-        assert!(matches!(number(".5"), TokenValue::Float(f) if f == 0.5));
-        assert!(matches!(number("5."), TokenValue::Float(f) if f == 5.0));
-        assert!(matches!(number("1_0.2_5e1_0"), TokenValue::Float(f) if f == 10.25e10));
-        assert!(matches!(number("1e400"), TokenValue::Float(f) if f.is_infinite()));
-        assert!(matches!(number("1.e5"), TokenValue::Float(f) if f == 1e5));
-        assert!(matches!(number("2.5E+2"), TokenValue::Float(f) if f == 250.0));
-        assert!(matches!(number("3_0E-0_1"), TokenValue::Float(f) if f == 3.0));
-        assert!(matches!(number("1e-320"), TokenValue::Float(f) if f == 1e-320));
+        assert!(matches!(number("1_000"), Lit::Int(i) if i == BigInt::from(1000)));
+        assert!(matches!(number("0x_ff"), Lit::Int(i) if i == BigInt::from(255)));
+        assert!(matches!(number("0o17"), Lit::Int(i) if i == BigInt::from(15)));
+        assert!(matches!(number("00"), Lit::Int(i) if i == BigInt::from(0)));
+        assert!(matches!(number("1.5e-3"), Lit::Float(f) if f == 1.5e-3));
+        assert!(matches!(number(".5"), Lit::Float(f) if f == 0.5));
+        assert!(matches!(number("5."), Lit::Float(f) if f == 5.0));
+        assert!(matches!(number("1_0.2_5e1_0"), Lit::Float(f) if f == 10.25e10));
+        assert!(matches!(number("1e400"), Lit::Float(f) if f.is_infinite()));
+        assert!(matches!(number("1.e5"), Lit::Float(f) if f == 1e5));
+        assert!(matches!(number("2.5E+2"), Lit::Float(f) if f == 250.0));
+        assert!(matches!(number("3_0E-0_1"), Lit::Float(f) if f == 3.0));
+        assert!(matches!(number("1e-320"), Lit::Float(f) if f == 1e-320));
         // Correctly rounded, like float(), where naive digit-by-digit parsing is not.
-        assert!(
-            matches!(number("9007199254740993.0"), TokenValue::Float(f) if f == 9007199254740992.0)
-        );
+        assert!(matches!(number("9007199254740993.0"), Lit::Float(f) if f == 9007199254740992.0));
         for bad in [
             "1_", "1__0", "012", "0x", "1e", "1x", "0b2", "1._5", "1.2.3",
         ] {
@@ -846,7 +896,7 @@ mod tests {
     #[test]
     fn plain_decimals_read_as_the_general_path_reads_them() {
         let float = |src: &str| match number(src) {
-            TokenValue::Float(f) => f,
+            Lit::Float(f) => f,
             other => panic!("{src}: {other:?}"),
         };
         // Pseudo-random digit strings, a point anywhere, up to 22 digits: as `float()`.
@@ -870,14 +920,14 @@ mod tests {
             let int = if int.is_empty() { "0" } else { int };
             let expected: BigInt = int.parse().unwrap();
             match number(int) {
-                TokenValue::SmallInt(i) => assert_eq!(BigInt::from(i), expected, "{int}"),
-                TokenValue::Int(i) => assert_eq!(*i, expected, "{int}"),
+                Lit::SmallInt(i) => assert_eq!(BigInt::from(i), expected, "{int}"),
+                Lit::Int(i) => assert_eq!(i, expected, "{int}"),
                 other => panic!("{int}: {other:?}"),
             }
         }
-        assert!(matches!(number("12"), TokenValue::SmallInt(12)));
-        assert!(matches!(number("0"), TokenValue::SmallInt(0)));
-        assert!(matches!(number("18446744073709551615"), TokenValue::Int(_)));
+        assert!(matches!(number("12"), Lit::SmallInt(12)));
+        assert!(matches!(number("0"), Lit::SmallInt(0)));
+        assert!(matches!(number("18446744073709551615"), Lit::Int(_)));
         assert_eq!(float("4.725"), 4.725);
         assert_eq!(float("0.1"), 0.1);
         assert_eq!(float("9007199254740993.0"), 9007199254740992.0);
@@ -893,9 +943,10 @@ mod tests {
         let src = "ℌ µ x·y";
         let t = tokenize(src).unwrap();
         let names: Vec<_> = t
+            .list
             .iter()
-            .filter(|t| t.kind == TokenKind::Name)
-            .map(|t| t.name(src).to_owned())
+            .filter(|token| token.kind == TokenKind::Name)
+            .map(|token| t.name(token, src).to_owned())
             .collect();
         assert_eq!(names, ["H", "μ", "x·y"]);
         let err = tokenize("a×b").unwrap_err();

@@ -209,17 +209,17 @@ pub fn is_blank(line: &str) -> bool {
 /// (a fresh one per line cost a cache-cold allocation per equation).
 fn with_tokens<T>(
     src: &str,
-    parse: impl FnOnce(&[lexer::Token]) -> Result<T, TextError>,
+    parse: impl FnOnce(&lexer::Tokens) -> Result<T, TextError>,
 ) -> Result<T, TextError> {
     /// A buffer grown past this many tokens by one long line is not kept.
     const KEPT: usize = 4096;
     thread_local! {
-        static TOKENS: RefCell<Vec<lexer::Token>> = const { RefCell::new(Vec::new()) };
+        static TOKENS: RefCell<lexer::Tokens> = const { RefCell::new(lexer::Tokens::new()) };
     }
     TOKENS.with_borrow_mut(|tokens| {
         let out = lexer::tokenize_into(src, tokens).and_then(|()| parse(tokens));
-        if tokens.capacity() > KEPT {
-            *tokens = Vec::new();
+        if tokens.list.capacity() > KEPT {
+            *tokens = lexer::Tokens::new();
         }
         out
     })

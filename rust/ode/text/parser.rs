@@ -13,7 +13,7 @@ use rustc_hash::FxHashMap;
 
 use super::super::encoding::{Expr, RelOp};
 use super::super::rules::check_input_bits;
-use super::lexer::{Token, TokenKind as K, TokenValue};
+use super::lexer::{Token, TokenKind as K, TokenValue, Tokens};
 use super::lower::{self, Refusal, Value};
 use super::{py_strip, Equation, TextError};
 
@@ -23,6 +23,8 @@ pub const MAX_DEPTH: usize = 200;
 pub struct Parser<'a> {
     src: &'a str,
     tokens: &'a [Token],
+    /// What the tokens' values refer to.
+    lexed: &'a Tokens,
     pos: usize,
     depth: usize,
     /// The names the equation uses, each once, with its [`prefix_key`] and its symbol's
@@ -42,10 +44,15 @@ type Parsed<T> = Result<T, TextError>;
 /// keys do where the keys differ (a name has no NUL byte, so padding sorts a prefix first).
 fn prefix_key(name: &str) -> u64 {
     let bytes = name.as_bytes();
-    let mut word = [0u8; 8];
-    let n = bytes.len().min(8);
-    word[..n].copy_from_slice(&bytes[..n]);
-    u64::from_be_bytes(word)
+    if let Some(first) = bytes.first_chunk::<8>() {
+        return u64::from_be_bytes(*first);
+    }
+    // Byte by byte: most names are this short, and a copy of a few bytes is a call.
+    let mut word = 0u64;
+    for (i, &b) in bytes.iter().enumerate() {
+        word |= u64::from(b) << (56 - 8 * i);
+    }
+    word
 }
 
 /// The precedence of a binary operator, from `|` (1) to `*` (6); 0 for any other token.
@@ -69,10 +76,11 @@ fn describe(kind: K) -> &'static str {
 }
 
 impl<'a> Parser<'a> {
-    pub fn new(src: &'a str, tokens: &'a [Token]) -> Parser<'a> {
+    pub fn new(src: &'a str, tokens: &'a Tokens) -> Parser<'a> {
         Parser {
             src,
-            tokens,
+            tokens: &tokens.list,
+            lexed: tokens,
             pos: 0,
             depth: 0,
             // Enough for most equations' names without growing.
@@ -93,12 +101,20 @@ impl<'a> Parser<'a> {
         self.tokens[self.pos].range.start
     }
 
+    #[inline]
     fn bump(&mut self) -> &'a Token {
         let t = &self.tokens[self.pos];
         if t.kind != K::EndOfFile {
             self.pos += 1;
         }
         t
+    }
+
+    /// The name of the `Name` token here, taken.
+    #[inline(always)]
+    fn name(&mut self) -> &'a str {
+        let token = self.bump();
+        self.lexed.name(token, self.src)
     }
 
     fn syntax_error(&self) -> TextError {
@@ -180,7 +196,7 @@ impl<'a> Parser<'a> {
         };
         let lhs = match (self.peek(), self.peek_at(1)) {
             (K::Name, K::Equal) => {
-                let name = self.bump().name(self.src).to_owned();
+                let name = self.name().to_owned();
                 self.bump();
                 name
             }
@@ -467,7 +483,7 @@ impl<'a> Parser<'a> {
     fn primary(&mut self) -> Parsed<Value> {
         let value = if self.peek() == K::Name && self.peek_at(1) == K::Lpar {
             let start = self.here();
-            let name = self.bump().name(self.src);
+            let name = self.name();
             self.nested(|p| p.call(name, start))
         } else {
             self.atom()
@@ -564,12 +580,13 @@ impl<'a> Parser<'a> {
         };
         match self.peek() {
             K::Name => {
-                let name = self.bump().name(self.src);
+                let name = self.name();
                 Ok(self.symbol(name, start))
             }
-            K::Int => match &self.bump().value {
-                TokenValue::SmallInt(i) => Ok(lower::small_int(*i, start)),
+            K::Int => match self.bump().value {
+                TokenValue::SmallInt(i) => Ok(lower::small_int(i, start)),
                 TokenValue::Int(i) => {
+                    let i = self.lexed.int(i);
                     // The size bound every front end applies to an input number (rules.rs).
                     check_input_bits(i.bits()).map_err(|e| TextError::at(self.src, start, e))?;
                     Ok(lower::int(i, start))
