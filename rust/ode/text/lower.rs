@@ -24,7 +24,7 @@
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use num_bigint::BigInt;
 use num_rational::BigRational;
@@ -49,8 +49,9 @@ pub const ALIASES: [&str; 17] = [
 #[derive(Clone, Debug)]
 #[allow(clippy::box_collection)]
 pub enum Shape {
-    /// A bare numeric literal (`1`, `0.5`): SymPy's `Integer(1)` equals `True`.
-    Int(Box<BigInt>),
+    /// A bare numeric literal (`1`, `0.5`): SymPy's `Integer(1)` equals `True`.  Shared,
+    /// as small literals' values are built once ([`small_int`]).
+    Int(Arc<BigInt>),
     Float(f64),
     Symbol,
     /// Any other arithmetic expression (sums, calls, `Piecewise`, …).
@@ -480,7 +481,7 @@ pub fn int(value: &BigInt, start: usize) -> Value {
     Value {
         tree,
         expr: Expr::number(number),
-        shape: Shape::Int(Box::new(value.clone())),
+        shape: Shape::Int(Arc::new(value.clone())),
         names: Names::default(),
         has_piecewise: false,
         has_logic: false,
@@ -490,21 +491,43 @@ pub fn int(value: &BigInt, start: usize) -> Value {
 
 /// An integer literal that fits a `u64`: what [`int`] gives for it, without a big integer
 /// built and cloned on the way (the size bound is far above 64 bits).
+///
+/// Literals below [`SHARED_LITERALS`] (most of those in equations) have their node and value
+/// built once and shared, as [`Expr::number`] shares -1, 0 and 1: nodes are immutable and
+/// compared by content, so sharing them changes nothing but the cost (two allocations and
+/// frees a literal).  The table depends on no input.
 pub fn small_int(value: u64, start: usize) -> Value {
     const _: () = assert!(super::super::rules::MAX_INPUT_BITS >= 64);
+    static SHARED: OnceLock<Vec<(Expr, Arc<BigInt>)>> = OnceLock::new();
     let Ok(small) = i64::try_from(value) else {
         return int(&BigInt::from(value), start);
     };
+    let (expr, literal) = if value < SHARED_LITERALS {
+        let shared = SHARED.get_or_init(|| {
+            (0..SHARED_LITERALS)
+                .map(|v| (Expr::int(v as i64), Arc::new(BigInt::from(v))))
+                .collect()
+        });
+        shared[value as usize].clone()
+    } else {
+        (
+            Expr::number(Number::int(small)),
+            Arc::new(BigInt::from(value)),
+        )
+    };
     Value {
         tree: small_int_tree(small),
-        expr: Expr::number(Number::int(small)),
-        shape: Shape::Int(Box::new(BigInt::from(value))),
+        expr,
+        shape: Shape::Int(literal),
         names: Names::default(),
         has_piecewise: false,
         has_logic: false,
         start,
     }
 }
+
+/// Integer literals [`small_int`] builds once.
+const SHARED_LITERALS: u64 = 256;
 
 /// A float literal: the double it denotes; one that overflows is SymPy's `oo`.
 pub fn float(value: f64, start: usize) -> Value {
