@@ -289,6 +289,8 @@ impl Lexer<'_> {
             };
             let start = self.pos;
             match b {
+                // Most runs are one space, between two tokens.
+                b' ' if !matches!(self.byte_at(1), Some(b' ' | b'\t' | b'\x0c')) => self.pos += 1,
                 b' ' | b'\t' | b'\x0c' => {
                     let rest = &self.src.as_bytes()[self.pos + 1..];
                     self.pos += 1 + rest

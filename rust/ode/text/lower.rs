@@ -416,10 +416,10 @@ fn relation_key(op: RelOp, left: &Side, right: &Side) -> Vec<u8> {
     key
 }
 
-/// A symbol's node and tree, built once per name and equation.
-pub fn symbol_parts(name: &str) -> (Expr, u64) {
-    let tree = symbol_tree(name);
-    (shared_symbol(name, tree), tree)
+/// A symbol's node and tree, built once per name and equation; `key` is a word of the
+/// name's first bytes (the parser's prefix key), which picks its slot ([`shared_symbol`]).
+pub fn symbol_parts(name: &str, key: u64) -> (Expr, u64) {
+    shared_symbol(name, key)
 }
 
 /// The system being parsed, counted: symbol nodes are shared within one system only.
@@ -432,31 +432,41 @@ pub fn new_system() {
     SYSTEM.fetch_add(1, AtomicOrdering::Relaxed);
 }
 
-/// The node of symbol `name` (of tree `tree`): one this thread built for the same system
-/// ([`new_system`]), or a new one.  The equations of a system use the same names over and
+/// The node and tree of symbol `name`: those this thread built for the same system
+/// ([`new_system`]), or new ones.  The equations of a system use the same names over and
 /// over, so most symbol nodes are shared instead of built (and later freed) once per
-/// equation; nodes are immutable and compared by content, so sharing them changes nothing
-/// but the cost.  A fixed table of slots, a name per slot, bounds what a thread keeps.
-fn shared_symbol(name: &str, tree: u64) -> Expr {
-    const SLOTS: usize = 1024;
+/// equation, and their trees looked up instead of hashed again; nodes are immutable and
+/// compared by content, so sharing them changes nothing but the cost.  A fixed table of
+/// slots, a name per slot, picked by a cheap word of the name (`key`, its first bytes, with
+/// its last bytes and length mixed in), bounds what a thread keeps.
+fn shared_symbol(name: &str, key: u64) -> (Expr, u64) {
+    const SLOTS_LOG2: u32 = 10;
     thread_local! {
         static SYMBOLS: RefCell<Vec<Option<(u64, u64, Expr)>>> =
             const { RefCell::new(Vec::new()) };
     }
+    let bytes = name.as_bytes();
+    let last = match bytes.last_chunk::<8>() {
+        Some(tail) if bytes.len() > 8 => u64::from_le_bytes(*tail),
+        _ => 0,
+    };
+    let word = key ^ last.rotate_left(29) ^ bytes.len() as u64;
+    let index = (word.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - SLOTS_LOG2)) as usize;
     let system = SYSTEM.load(AtomicOrdering::Relaxed);
     SYMBOLS.with_borrow_mut(|slots| {
         if slots.is_empty() {
-            slots.resize(SLOTS, None);
+            slots.resize(1 << SLOTS_LOG2, None);
         }
-        let slot = &mut slots[(tree % SLOTS as u64) as usize];
-        if let Some((s, t, e)) = slot {
-            if *s == system && *t == tree && matches!(e.view(), View::Sym(n) if n == name) {
-                return e.clone();
+        let slot = &mut slots[index];
+        if let Some((s, tree, e)) = slot {
+            if *s == system && matches!(e.view(), View::Sym(n) if n == name) {
+                return (e.clone(), *tree);
             }
         }
+        let tree = symbol_tree(name);
         let e = Expr::symbol(name);
         *slot = Some((system, tree, e.clone()));
-        e
+        (e, tree)
     })
 }
 
@@ -532,10 +542,7 @@ const SHARED_LITERALS: u64 = 256;
 /// A float literal: the double it denotes; one that overflows is SymPy's `oo`.
 pub fn float(value: f64, start: usize) -> Value {
     let (expr, tree) = if value.is_finite() {
-        (
-            Expr::number(Number::Float(value)),
-            mix(&[tag::FLOAT, value.to_bits()]),
-        )
+        (shared_float(value), mix(&[tag::FLOAT, value.to_bits()]))
     } else {
         let oo = Expr::constant("oo");
         let tree = atom_tree(&oo);
@@ -550,6 +557,34 @@ pub fn float(value: f64, start: usize) -> Value {
         has_logic: false,
         start,
     }
+}
+
+/// The node of the finite float `value`: one this thread built for the same system
+/// ([`new_system`]), or a new one, as [`shared_symbol`] shares symbol nodes (a system's
+/// equations repeat their constants: `0.5*(x1 - x0)` in each of them).
+fn shared_float(value: f64) -> Expr {
+    const SLOTS_LOG2: u32 = 8;
+    thread_local! {
+        static FLOATS: RefCell<Vec<Option<(u64, u64, Expr)>>> =
+            const { RefCell::new(Vec::new()) };
+    }
+    let bits = value.to_bits();
+    let index = (bits.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - SLOTS_LOG2)) as usize;
+    let system = SYSTEM.load(AtomicOrdering::Relaxed);
+    FLOATS.with_borrow_mut(|slots| {
+        if slots.is_empty() {
+            slots.resize(1 << SLOTS_LOG2, None);
+        }
+        let slot = &mut slots[index];
+        if let Some((s, b, e)) = slot {
+            if *s == system && *b == bits {
+                return e.clone();
+            }
+        }
+        let e = Expr::number(Number::Float(value));
+        *slot = Some((system, bits, e.clone()));
+        e
+    })
 }
 
 pub fn boolean(value: bool, start: usize) -> Value {

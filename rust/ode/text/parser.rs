@@ -554,7 +554,7 @@ impl<'a> Parser<'a> {
         let id = match found {
             Some(id) => id,
             None => {
-                self.names.push((key, name, lower::symbol_parts(name)));
+                self.names.push((key, name, lower::symbol_parts(name, key)));
                 let id = self.names.len() - 1;
                 if let Some(index) = &mut self.index {
                     index.insert(name, id);
@@ -714,6 +714,23 @@ mod tests {
         assert_eq!(render("Xor(exp2(y) > 0, 2**y > 0)"), render("False"));
         assert_eq!(render("Xor(y > 0.5, y > 0.5, z)"), render("z"));
         assert_ne!(render("Xor(y > 2, y > 2.0)"), render("False"));
+    }
+
+    #[test]
+    fn shared_symbols_and_floats_keep_their_trees() {
+        // Names alike in their first and last bytes and length, and floats, met again in
+        // later equations of a system, take the nodes and trees built for them earlier:
+        // each must still be told apart from the others by its tree.
+        super::lower::new_system();
+        let names: Vec<String> = (0..40).map(|i| format!("abcdefgh{i:02}stuvwxyz")).collect();
+        for _ in 0..2 {
+            for (i, n) in names.iter().enumerate() {
+                let m = &names[(i + 1) % names.len()];
+                assert_eq!(render(&format!("Xor({n} > 0.5, {n} > 0.5, z)")), "z");
+                assert_ne!(render(&format!("Xor({n} > 0.5, {m} > 0.5)")), "False");
+                assert_ne!(render(&format!("Xor({n} > 0.5, {n} > 0.25)")), "False");
+            }
+        }
     }
 
     #[test]
