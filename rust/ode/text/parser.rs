@@ -450,7 +450,11 @@ impl<'a> Parser<'a> {
                     Err((at, format!("unsupported operator {name}")))
                 }
             };
-            left = self.lowered(result)?;
+            // Taken straight from the result: a value rewrapped would be copied again.
+            left = match result {
+                Ok(value) => value,
+                Err((at, message)) => return Err(TextError::at(self.src, at, message)),
+            };
         }
     }
 
