@@ -77,14 +77,20 @@ pub enum TokenKind {
     EndOfFile,
 }
 
-/// The value a token carries beyond its kind.  The rare large values are boxed: a line's
-/// tokens are written and read once each, so their size is what lexing costs.
-#[derive(Clone, Debug)]
+/// The value a token carries beyond its kind.  The rare values that own memory are kept
+/// beside the tokens ([`Tokens`]) and referred to by index, so that a token owns nothing: a
+/// line's tokens are then dropped at once, not one by one.
+#[derive(Clone, Copy, Debug)]
 pub enum TokenValue {
     None,
-    /// A name that NFKC normalisation changed; other names are their source text.
-    Name(Box<str>),
-    Int(Box<BigInt>),
+    /// A name that NFKC normalisation changed (an index into [`Tokens::names`]); other
+    /// names are their source text.
+    Name(u32),
+    /// A decimal integer literal of at most 19 digits without underscores (most are): no
+    /// big integer is built for it.
+    SmallInt(u64),
+    /// Any other integer literal (an index into [`Tokens::ints`]).
+    Int(u32),
     Float(f64),
 }
 
@@ -96,15 +102,50 @@ pub struct Token {
     pub value: TokenValue,
 }
 
-impl Token {
-    /// The (normalised) name of a `Name` token in `src`.
-    #[inline]
-    pub fn name<'a>(&'a self, src: &'a str) -> &'a str {
-        match &self.value {
-            TokenValue::Name(n) => n,
-            _ => &src[self.range.clone()],
+/// The tokens of one text, and the values of theirs that own memory.
+#[derive(Debug, Default)]
+pub struct Tokens {
+    pub list: Vec<Token>,
+    /// Names NFKC normalisation changed.
+    names: Vec<String>,
+    /// Integer literals other than [`TokenValue::SmallInt`]s.
+    ints: Vec<BigInt>,
+}
+
+impl Tokens {
+    pub const fn new() -> Tokens {
+        Tokens {
+            list: Vec::new(),
+            names: Vec::new(),
+            ints: Vec::new(),
         }
     }
+
+    /// The (normalised) name of `token`, a `Name` token of these in `src`.
+    #[inline]
+    pub fn name<'a>(&'a self, token: &Token, src: &'a str) -> &'a str {
+        match token.value {
+            TokenValue::Name(i) => &self.names[i as usize],
+            _ => &src[token.range.clone()],
+        }
+    }
+
+    /// The value of an [`TokenValue::Int`] of these.
+    pub fn int(&self, index: u32) -> &BigInt {
+        &self.ints[index as usize]
+    }
+
+    fn clear(&mut self) {
+        self.list.clear();
+        self.names.clear();
+        self.ints.clear();
+    }
+}
+
+/// Where `value` is kept in `values`.
+fn keep<T>(values: &mut Vec<T>, value: T) -> u32 {
+    values.push(value);
+    u32::try_from(values.len() - 1).expect("fewer than 2**32 values in a line")
 }
 
 #[inline(always)]
@@ -190,17 +231,17 @@ fn potential_identifier_byte(b: u8) -> bool {
 /// Splits `src` into tokens.  Newlines inside brackets are whitespace and a backslash joins
 /// lines (both only occur in a right-hand side given as its own string); any other newline is
 /// a `Newline` token.
-pub fn tokenize(src: &str) -> Result<Vec<Token>, TextError> {
-    let mut tokens = Vec::new();
+pub fn tokenize(src: &str) -> Result<Tokens, TextError> {
+    let mut tokens = Tokens::new();
     tokenize_into(src, &mut tokens)?;
     Ok(tokens)
 }
 
 /// [`tokenize`] into `tokens` (cleared first), so that a caller parsing line after line
 /// reuses one buffer.
-pub fn tokenize_into(src: &str, tokens: &mut Vec<Token>) -> Result<(), TextError> {
+pub fn tokenize_into(src: &str, tokens: &mut Tokens) -> Result<(), TextError> {
     tokens.clear();
-    tokens.reserve(src.len() / 2 + 1);
+    tokens.list.reserve(src.len() / 2 + 1);
     Lexer {
         src,
         pos: 0,
@@ -235,7 +276,8 @@ impl Lexer<'_> {
         self.src.as_bytes().get(self.pos + offset).copied()
     }
 
-    fn run(mut self, tokens: &mut Vec<Token>) -> Result<(), TextError> {
+    fn run(mut self, out: &mut Tokens) -> Result<(), TextError> {
+        let tokens = &mut out.list;
         loop {
             let Some(b) = self.byte() else {
                 tokens.push(Token {
@@ -247,6 +289,8 @@ impl Lexer<'_> {
             };
             let start = self.pos;
             match b {
+                // Most runs are one space, between two tokens.
+                b' ' if !matches!(self.byte_at(1), Some(b' ' | b'\t' | b'\x0c')) => self.pos += 1,
                 b' ' | b'\t' | b'\x0c' => {
                     let rest = &self.src.as_bytes()[self.pos + 1..];
                     self.pos += 1 + rest
@@ -290,13 +334,13 @@ impl Lexer<'_> {
                         });
                     }
                 }
-                b'0'..=b'9' => tokens.push(self.number()?),
+                b'0'..=b'9' => tokens.push(self.number(&mut out.ints)?),
                 b'.' if self.byte_at(1).is_some_and(|b| b.is_ascii_digit()) => {
-                    tokens.push(self.number()?)
+                    tokens.push(self.number(&mut out.ints)?)
                 }
                 b'\'' | b'"' => tokens.push(self.string()?),
                 b if potential_identifier_byte(b) => {
-                    let token = self.name()?;
+                    let token = self.name(&mut out.names)?;
                     // A string prefix (r'', b'', f'', …) is part of the string.
                     if token.kind == TokenKind::Name
                         && matches!(self.byte(), Some(b'\'' | b'"'))
@@ -318,7 +362,7 @@ impl Lexer<'_> {
     }
 
     #[inline]
-    fn name(&mut self) -> Result<Token, TextError> {
+    fn name(&mut self, names: &mut Vec<String>) -> Result<Token, TextError> {
         let start = self.pos;
         let bytes = self.src.as_bytes();
         let mut end = start;
@@ -333,7 +377,7 @@ impl Lexer<'_> {
         // Every byte of a non-ASCII character is >= 0x80, so the run ends on a boundary.
         self.pos = end;
         if !ascii {
-            return self.unicode_name(start);
+            return self.unicode_name(start, names);
         }
         // Keywords are ASCII, and recognised before normalisation.
         let kind = keyword(&self.src[start..end]).unwrap_or(TokenKind::Name);
@@ -349,7 +393,7 @@ impl Lexer<'_> {
     /// checked to be an identifier.
     #[cold]
     #[inline(never)]
-    fn unicode_name(&self, start: usize) -> Result<Token, TextError> {
+    fn unicode_name(&self, start: usize, names: &mut Vec<String>) -> Result<Token, TextError> {
         let raw = &self.src[start..self.pos];
         let name: String = raw.nfkc().collect();
         if !is_identifier(&name) {
@@ -375,7 +419,7 @@ impl Lexer<'_> {
         let value = if name == raw {
             TokenValue::None
         } else {
-            TokenValue::Name(name.into_boxed_str())
+            TokenValue::Name(keep(names, name))
         };
         Ok(Token {
             kind: TokenKind::Name,
@@ -420,8 +464,72 @@ impl Lexer<'_> {
         }
     }
 
-    fn number(&mut self) -> Result<Token, TextError> {
+    /// A plain decimal literal (`12`, `0.5`, `4.725`, `.5`, `5.`): digits and at most one
+    /// point, no underscore, exponent or suffix, at most 19 digits and nothing after it that
+    /// would continue it, and, for a float, exact as a quotient of two doubles.  Those are
+    /// most literals, and are read here in one pass; `None` leaves the rest (and every
+    /// error) to [`Lexer::number`]'s general path, from the same place.
+    #[inline]
+    fn plain_decimal(&self) -> Option<(usize, TokenValue)> {
+        /// Powers of ten a double holds exactly.
+        const EXACT_POWERS: [f64; 23] = [
+            1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+            1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+        ];
+        let bytes = self.src.as_bytes();
         let start = self.pos;
+        let mut end = start;
+        let mut mantissa: u64 = 0;
+        let mut digits = 0;
+        let mut fraction = None;
+        while let Some(&b) = bytes.get(end) {
+            match b {
+                b'0'..=b'9' => {
+                    mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(b - b'0'));
+                    digits += 1;
+                }
+                b'.' if fraction.is_none() => fraction = Some(digits),
+                _ => break,
+            }
+            end += 1;
+        }
+        // `1e5`, `1_0`, `1j`, `1x`, `1.2.3`: for the general path.
+        if digits > 19
+            || bytes
+                .get(end)
+                .is_some_and(|&b| potential_identifier_byte(b) || b == b'.')
+        {
+            return None;
+        }
+        match fraction {
+            // `012` is refused and `00` taken there.
+            None if digits > 1 && bytes[start] == b'0' => None,
+            None => Some((end, TokenValue::SmallInt(mantissa))),
+            Some(point) => {
+                let scale = digits - point;
+                // Both exact, so their quotient is the correctly rounded value of the literal.
+                (mantissa <= 1 << 53 && scale < EXACT_POWERS.len()).then(|| {
+                    let value = mantissa as f64 / EXACT_POWERS[scale];
+                    (end, TokenValue::Float(value))
+                })
+            }
+        }
+    }
+
+    fn number(&mut self, ints: &mut Vec<BigInt>) -> Result<Token, TextError> {
+        let start = self.pos;
+        if let Some((end, value)) = self.plain_decimal() {
+            self.pos = end;
+            let kind = match value {
+                TokenValue::Float(_) => TokenKind::Float,
+                _ => TokenKind::Int,
+            };
+            return Ok(Token {
+                kind,
+                range: start..end,
+                value,
+            });
+        }
         let finish = |lexer: &mut Self, kind, value| -> Result<Token, TextError> {
             // `1x`, `0b12`, `1.5.2`: Python refuses a literal running into a name or digit.
             if lexer
@@ -449,7 +557,7 @@ impl Lexer<'_> {
             }
             let value =
                 BigInt::from_str_radix(&self.literal(start + 2), radix).expect("checked digits");
-            return finish(self, TokenKind::Int, TokenValue::Int(Box::new(value)));
+            return finish(self, TokenKind::Int, TokenValue::Int(keep(ints, value)));
         }
         self.digits(10, false)?;
         let mut decimal = false;
@@ -496,7 +604,7 @@ impl Lexer<'_> {
                 Ok(small) => BigInt::from(small),
                 Err(_) => int_part.parse::<BigInt>().expect("checked digits"),
             };
-            return finish(self, TokenKind::Int, TokenValue::Int(Box::new(value)));
+            return finish(self, TokenKind::Int, TokenValue::Int(keep(ints, value)));
         }
         // What float() gives: Rust's parse is correctly rounded (overflow is inf), and its
         // grammar takes every Python float literal once the underscores are gone (`3.`,
@@ -621,11 +729,26 @@ mod tests {
     use super::*;
 
     fn kinds(src: &str) -> Vec<TokenKind> {
-        tokenize(src).unwrap().iter().map(|t| t.kind).collect()
+        tokenize(src).unwrap().list.iter().map(|t| t.kind).collect()
     }
 
-    fn number(src: &str) -> TokenValue {
-        tokenize(src).unwrap().remove(0).value
+    /// The value of the first token of `src`, the integers kept beside it looked up.
+    #[derive(Debug)]
+    enum Lit {
+        SmallInt(u64),
+        Int(BigInt),
+        Float(f64),
+        Other,
+    }
+
+    fn number(src: &str) -> Lit {
+        let tokens = tokenize(src).unwrap();
+        match tokens.list[0].value {
+            TokenValue::SmallInt(i) => Lit::SmallInt(i),
+            TokenValue::Int(i) => Lit::Int(tokens.int(i).clone()),
+            TokenValue::Float(f) => Lit::Float(f),
+            _ => Lit::Other,
+        }
     }
 
     #[test]
@@ -749,23 +872,21 @@ mod tests {
 
     #[test]
     fn numbers_follow_python() {
-        assert!(matches!(number("1_000"), TokenValue::Int(i) if *i == BigInt::from(1000)));
-        assert!(matches!(number("0x_ff"), TokenValue::Int(i) if *i == BigInt::from(255)));
-        assert!(matches!(number("0o17"), TokenValue::Int(i) if *i == BigInt::from(15)));
-        assert!(matches!(number("00"), TokenValue::Int(i) if *i == BigInt::from(0)));
-        assert!(matches!(number("1.5e-3"), TokenValue::Float(f) if f == 1.5e-3));
-        assert!(matches!(number(".5"), TokenValue::Float(f) if f == 0.5));
-        assert!(matches!(number("5."), TokenValue::Float(f) if f == 5.0));
-        assert!(matches!(number("1_0.2_5e1_0"), TokenValue::Float(f) if f == 10.25e10));
-        assert!(matches!(number("1e400"), TokenValue::Float(f) if f.is_infinite()));
-        assert!(matches!(number("1.e5"), TokenValue::Float(f) if f == 1e5));
-        assert!(matches!(number("2.5E+2"), TokenValue::Float(f) if f == 250.0));
-        assert!(matches!(number("3_0E-0_1"), TokenValue::Float(f) if f == 3.0));
-        assert!(matches!(number("1e-320"), TokenValue::Float(f) if f == 1e-320));
+        assert!(matches!(number("1_000"), Lit::Int(i) if i == BigInt::from(1000)));
+        assert!(matches!(number("0x_ff"), Lit::Int(i) if i == BigInt::from(255)));
+        assert!(matches!(number("0o17"), Lit::Int(i) if i == BigInt::from(15)));
+        assert!(matches!(number("00"), Lit::Int(i) if i == BigInt::from(0)));
+        assert!(matches!(number("1.5e-3"), Lit::Float(f) if f == 1.5e-3));
+        assert!(matches!(number(".5"), Lit::Float(f) if f == 0.5));
+        assert!(matches!(number("5."), Lit::Float(f) if f == 5.0));
+        assert!(matches!(number("1_0.2_5e1_0"), Lit::Float(f) if f == 10.25e10));
+        assert!(matches!(number("1e400"), Lit::Float(f) if f.is_infinite()));
+        assert!(matches!(number("1.e5"), Lit::Float(f) if f == 1e5));
+        assert!(matches!(number("2.5E+2"), Lit::Float(f) if f == 250.0));
+        assert!(matches!(number("3_0E-0_1"), Lit::Float(f) if f == 3.0));
+        assert!(matches!(number("1e-320"), Lit::Float(f) if f == 1e-320));
         // Correctly rounded, like float(), where naive digit-by-digit parsing is not.
-        assert!(
-            matches!(number("9007199254740993.0"), TokenValue::Float(f) if f == 9007199254740992.0)
-        );
+        assert!(matches!(number("9007199254740993.0"), Lit::Float(f) if f == 9007199254740992.0));
         for bad in [
             "1_", "1__0", "012", "0x", "1e", "1x", "0b2", "1._5", "1.2.3",
         ] {
@@ -775,13 +896,59 @@ mod tests {
     }
 
     #[test]
+    fn plain_decimals_read_as_the_general_path_reads_them() {
+        let float = |src: &str| match number(src) {
+            Lit::Float(f) => f,
+            other => panic!("{src}: {other:?}"),
+        };
+        // Pseudo-random digit strings, a point anywhere, up to 22 digits: as `float()`.
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let len = 1 + (state % 22) as usize;
+            let digits: String = (0..len)
+                .map(|i| char::from(b'0' + ((state >> (i * 2 % 60)) % 10) as u8))
+                .collect();
+            let point = (state >> 40) as usize % (len + 1);
+            let text = format!("{}.{}", &digits[..point], &digits[point..]);
+            assert_eq!(
+                float(&text).to_bits(),
+                text.parse::<f64>().unwrap().to_bits(),
+                "{text}"
+            );
+            let int = digits.trim_start_matches('0');
+            let int = if int.is_empty() { "0" } else { int };
+            let expected: BigInt = int.parse().unwrap();
+            match number(int) {
+                Lit::SmallInt(i) => assert_eq!(BigInt::from(i), expected, "{int}"),
+                Lit::Int(i) => assert_eq!(i, expected, "{int}"),
+                other => panic!("{int}: {other:?}"),
+            }
+        }
+        assert!(matches!(number("12"), Lit::SmallInt(12)));
+        assert!(matches!(number("0"), Lit::SmallInt(0)));
+        assert!(matches!(number("18446744073709551615"), Lit::Int(_)));
+        assert_eq!(float("4.725"), 4.725);
+        assert_eq!(float("0.1"), 0.1);
+        assert_eq!(float("9007199254740993.0"), 9007199254740992.0);
+        assert_eq!(float("01.5"), 1.5);
+        assert_eq!(float("0_1.5"), 1.5);
+        for bad in ["1.2.3", "1.x", "5.e", "01", "1.5_", "1éa"] {
+            assert!(tokenize(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn names_are_nfkc_normalised() {
         let src = "ℌ µ x·y";
         let t = tokenize(src).unwrap();
         let names: Vec<_> = t
+            .list
             .iter()
-            .filter(|t| t.kind == TokenKind::Name)
-            .map(|t| t.name(src).to_owned())
+            .filter(|token| token.kind == TokenKind::Name)
+            .map(|token| t.name(token, src).to_owned())
             .collect();
         assert_eq!(names, ["H", "μ", "x·y"]);
         let err = tokenize("a×b").unwrap_err();

@@ -24,7 +24,7 @@
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use num_bigint::BigInt;
 use num_rational::BigRational;
@@ -50,8 +50,9 @@ pub const ALIASES: [&str; 17] = [
 #[derive(Clone, Debug)]
 #[allow(clippy::box_collection)]
 pub enum Shape {
-    /// A bare numeric literal (`1`, `0.5`): SymPy's `Integer(1)` equals `True`.
-    Int(Box<BigInt>),
+    /// A bare numeric literal (`1`, `0.5`): SymPy's `Integer(1)` equals `True`.  Shared,
+    /// as small literals' values are built once ([`small_int`]).
+    Int(Arc<BigInt>),
     Float(f64),
     Symbol,
     /// Any other arithmetic expression (sums, calls, `Piecewise`, …).
@@ -828,10 +829,10 @@ fn relation_key(op: RelOp, left: &Side, right: &Side) -> RelationKey {
     (op, l.tree, r.tree)
 }
 
-/// A symbol's node and tree, built once per name and equation.
-pub fn symbol_parts(name: &str) -> (Expr, u64) {
-    let tree = symbol_tree(name);
-    (shared_symbol(name, tree), tree)
+/// A symbol's node and tree, built once per name and equation; `key` is a word of the
+/// name's first bytes (the parser's prefix key), which picks its slot ([`shared_symbol`]).
+pub fn symbol_parts(name: &str, key: u64) -> (Expr, u64) {
+    shared_symbol(name, key)
 }
 
 /// The system being parsed, counted: symbol nodes are shared within one system only.
@@ -844,31 +845,41 @@ pub fn new_system() {
     SYSTEM.fetch_add(1, AtomicOrdering::Relaxed);
 }
 
-/// The node of symbol `name` (of tree `tree`): one this thread built for the same system
-/// ([`new_system`]), or a new one.  The equations of a system use the same names over and
+/// The node and tree of symbol `name`: those this thread built for the same system
+/// ([`new_system`]), or new ones.  The equations of a system use the same names over and
 /// over, so most symbol nodes are shared instead of built (and later freed) once per
-/// equation; nodes are immutable and compared by content, so sharing them changes nothing
-/// but the cost.  A fixed table of slots, a name per slot, bounds what a thread keeps.
-fn shared_symbol(name: &str, tree: u64) -> Expr {
-    const SLOTS: usize = 1024;
+/// equation, and their trees looked up instead of hashed again; nodes are immutable and
+/// compared by content, so sharing them changes nothing but the cost.  A fixed table of
+/// slots, a name per slot, picked by a cheap word of the name (`key`, its first bytes, with
+/// its last bytes and length mixed in), bounds what a thread keeps.
+fn shared_symbol(name: &str, key: u64) -> (Expr, u64) {
+    const SLOTS_LOG2: u32 = 10;
     thread_local! {
         static SYMBOLS: RefCell<Vec<Option<(u64, u64, Expr)>>> =
             const { RefCell::new(Vec::new()) };
     }
+    let bytes = name.as_bytes();
+    let last = match bytes.last_chunk::<8>() {
+        Some(tail) if bytes.len() > 8 => u64::from_le_bytes(*tail),
+        _ => 0,
+    };
+    let word = key ^ last.rotate_left(29) ^ bytes.len() as u64;
+    let index = (word.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - SLOTS_LOG2)) as usize;
     let system = SYSTEM.load(AtomicOrdering::Relaxed);
     SYMBOLS.with_borrow_mut(|slots| {
         if slots.is_empty() {
-            slots.resize(SLOTS, None);
+            slots.resize(1 << SLOTS_LOG2, None);
         }
-        let slot = &mut slots[(tree % SLOTS as u64) as usize];
-        if let Some((s, t, e)) = slot {
-            if *s == system && *t == tree && matches!(e.view(), View::Sym(n) if n == name) {
-                return e.clone();
+        let slot = &mut slots[index];
+        if let Some((s, tree, e)) = slot {
+            if *s == system && matches!(e.view(), View::Sym(n) if n == name) {
+                return (e.clone(), *tree);
             }
         }
+        let tree = symbol_tree(name);
         let e = Expr::symbol(name);
         *slot = Some((system, tree, e.clone()));
-        e
+        (e, tree)
     })
 }
 
@@ -894,7 +905,7 @@ pub fn int(value: &BigInt, start: usize) -> Value {
     Value {
         tree,
         expr: Expr::number(number),
-        shape: Shape::Int(Box::new(value.clone())),
+        shape: Shape::Int(Arc::new(value.clone())),
         names: Names::default(),
         has_piecewise: false,
         has_logic: false,
@@ -903,13 +914,50 @@ pub fn int(value: &BigInt, start: usize) -> Value {
     }
 }
 
+/// An integer literal that fits a `u64`: what [`int`] gives for it, without a big integer
+/// built and cloned on the way (the size bound is far above 64 bits).
+///
+/// Literals below [`SHARED_LITERALS`] (most of those in equations) have their node and value
+/// built once and shared, as [`Expr::number`] shares -1, 0 and 1: nodes are immutable and
+/// compared by content, so sharing them changes nothing but the cost (two allocations and
+/// frees a literal).  The table depends on no input.
+pub fn small_int(value: u64, start: usize) -> Value {
+    const _: () = assert!(super::super::rules::MAX_INPUT_BITS >= 64);
+    static SHARED: OnceLock<Vec<(Expr, Arc<BigInt>)>> = OnceLock::new();
+    let Ok(small) = i64::try_from(value) else {
+        return int(&BigInt::from(value), start);
+    };
+    let (expr, literal) = if value < SHARED_LITERALS {
+        let shared = SHARED.get_or_init(|| {
+            (0..SHARED_LITERALS)
+                .map(|v| (Expr::int(v as i64), Arc::new(BigInt::from(v))))
+                .collect()
+        });
+        shared[value as usize].clone()
+    } else {
+        (
+            Expr::number(Number::int(small)),
+            Arc::new(BigInt::from(value)),
+        )
+    };
+    Value {
+        tree: small_int_tree(small),
+        expr,
+        shape: Shape::Int(literal),
+        names: Names::default(),
+        has_piecewise: false,
+        has_logic: false,
+        start,
+    }
+}
+
+/// Integer literals [`small_int`] builds once.
+const SHARED_LITERALS: u64 = 256;
+
 /// A float literal: the double it denotes; one that overflows is SymPy's `oo`.
 pub fn float(value: f64, start: usize) -> Value {
     let (expr, tree) = if value.is_finite() {
-        (
-            Expr::number(Number::Float(value)),
-            mix(&[tag::FLOAT, value.to_bits()]),
-        )
+        (shared_float(value), mix(&[tag::FLOAT, value.to_bits()]))
     } else {
         let oo = Expr::constant("oo");
         let tree = atom_tree(&oo);
@@ -926,6 +974,34 @@ pub fn float(value: f64, start: usize) -> Value {
         // A `Float` counts half a node in SymPy's `_nodes`; `oo` is no `Float`.
         form: Form::new(if value.is_finite() { 1 } else { 2 }, Negation::Literal),
     }
+}
+
+/// The node of the finite float `value`: one this thread built for the same system
+/// ([`new_system`]), or a new one, as [`shared_symbol`] shares symbol nodes (a system's
+/// equations repeat their constants: `0.5*(x1 - x0)` in each of them).
+fn shared_float(value: f64) -> Expr {
+    const SLOTS_LOG2: u32 = 8;
+    thread_local! {
+        static FLOATS: RefCell<Vec<Option<(u64, u64, Expr)>>> =
+            const { RefCell::new(Vec::new()) };
+    }
+    let bits = value.to_bits();
+    let index = (bits.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - SLOTS_LOG2)) as usize;
+    let system = SYSTEM.load(AtomicOrdering::Relaxed);
+    FLOATS.with_borrow_mut(|slots| {
+        if slots.is_empty() {
+            slots.resize(1 << SLOTS_LOG2, None);
+        }
+        let slot = &mut slots[index];
+        if let Some((s, b, e)) = slot {
+            if *s == system && *b == bits {
+                return e.clone();
+            }
+        }
+        let e = Expr::number(Number::Float(value));
+        *slot = Some((system, bits, e.clone()));
+        e
+    })
 }
 
 pub fn boolean(value: bool, start: usize) -> Value {

@@ -122,6 +122,26 @@ pub fn py_strip(s: &str) -> &str {
     s.trim_matches(py_isspace)
 }
 
+/// Where the first byte at or after `i` that may start a line break is (a byte below 0x1f
+/// or a non-ASCII one), or `bytes.len()`: eight bytes at a time, as lines are long runs of
+/// printable ASCII and testing each byte for every break cost most of splitting a text.
+#[inline]
+fn next_break_candidate(bytes: &[u8], mut i: usize) -> usize {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        // A byte's high bit is set here if it is below 0x1f or non-ASCII; a borrow can
+        // only mark bytes above the first marked one, so the lowest mark is exact.
+        let marks = (word.wrapping_sub(ONES * 0x1f) & !word | word) & HIGH;
+        if marks != 0 {
+            return i + (marks.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    i
+}
+
 /// Python's `str.splitlines()`.
 pub fn split_lines(text: &str) -> Vec<&str> {
     let bytes = text.as_bytes();
@@ -129,9 +149,13 @@ pub fn split_lines(text: &str) -> Vec<&str> {
     let mut start = 0;
     let mut i = 0;
     while i < bytes.len() {
+        i = next_break_candidate(bytes, i);
+        let Some(&b) = bytes.get(i) else {
+            break;
+        };
         // The breaks by their UTF-8 bytes: U+0085 is C2 85, U+2028/9 are E2 80 A8/A9 (C2
         // and E2 only ever lead a character).
-        let len = match bytes[i] {
+        let len = match b {
             b'\n' | 0x0b | 0x0c | 0x1c..=0x1e => 1,
             b'\r' if bytes.get(i + 1) == Some(&b'\n') => 2,
             b'\r' => 1,
@@ -186,17 +210,17 @@ pub fn is_blank(line: &str) -> bool {
 /// (a fresh one per line cost a cache-cold allocation per equation).
 fn with_tokens<T>(
     src: &str,
-    parse: impl FnOnce(&[lexer::Token]) -> Result<T, TextError>,
+    parse: impl FnOnce(&lexer::Tokens) -> Result<T, TextError>,
 ) -> Result<T, TextError> {
     /// A buffer grown past this many tokens by one long line is not kept.
     const KEPT: usize = 4096;
     thread_local! {
-        static TOKENS: RefCell<Vec<lexer::Token>> = const { RefCell::new(Vec::new()) };
+        static TOKENS: RefCell<lexer::Tokens> = const { RefCell::new(lexer::Tokens::new()) };
     }
     TOKENS.with_borrow_mut(|tokens| {
         let out = lexer::tokenize_into(src, tokens).and_then(|()| parse(tokens));
-        if tokens.capacity() > KEPT {
-            *tokens = Vec::new();
+        if tokens.list.capacity() > KEPT {
+            *tokens = lexer::Tokens::new();
         }
         out
     })
@@ -249,6 +273,55 @@ mod tests {
         assert!(is_blank("\x0b\x1c "));
         assert!(is_blank("   # only a comment"));
         assert!(!is_blank("dx = x # c"));
+    }
+
+    /// `str.splitlines()` one character at a time, to check the word-at-a-time scan.
+    fn split_lines_by_chars(text: &str) -> Vec<&str> {
+        let mut lines = Vec::new();
+        let mut start = 0;
+        let mut chars = text.char_indices().peekable();
+        while let Some((i, c)) = chars.next() {
+            let breaks = matches!(
+                c,
+                '\n' | '\r' | '\x0b' | '\x0c' | '\x1c'
+                    ..='\x1e' | '\u{85}' | '\u{2028}' | '\u{2029}'
+            );
+            if breaks {
+                lines.push(&text[start..i]);
+                start = i + c.len_utf8();
+                if c == '\r' && chars.peek().is_some_and(|&(_, n)| n == '\n') {
+                    chars.next();
+                    start += 1;
+                }
+            }
+        }
+        if start < text.len() {
+            lines.push(&text[start..]);
+        }
+        lines
+    }
+
+    #[test]
+    fn lines_split_at_any_offset() {
+        // Every break, and characters that only look like one, at every offset in a word.
+        let pieces = [
+            "\n", "\r\n", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f", "\t", "\u{85}",
+            "\u{2028}", "\u{2029}", "\u{2027}", "é", "\u{c5}", "#", "~",
+        ];
+        for piece in pieces {
+            for before in 0..20 {
+                for after in 0..12 {
+                    let text = format!("{}{piece}{}", "a".repeat(before), "b".repeat(after));
+                    assert_eq!(split_lines(&text), split_lines_by_chars(&text), "{text:?}");
+                    let twice = format!("{text}{piece}{text}");
+                    assert_eq!(
+                        split_lines(&twice),
+                        split_lines_by_chars(&twice),
+                        "{twice:?}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -13,7 +13,7 @@ use rustc_hash::FxHashMap;
 
 use super::super::encoding::{Expr, RelOp};
 use super::super::rules::check_input_bits;
-use super::lexer::{Token, TokenKind as K, TokenValue};
+use super::lexer::{Token, TokenKind as K, TokenValue, Tokens};
 use super::lower::{self, Refusal, Value};
 use super::{py_strip, Equation, TextError};
 
@@ -23,13 +23,13 @@ pub const MAX_DEPTH: usize = 200;
 pub struct Parser<'a> {
     src: &'a str,
     tokens: &'a [Token],
+    /// What the tokens' values refer to.
+    lexed: &'a Tokens,
     pos: usize,
     depth: usize,
-    /// The names the equation uses, each once, with its [`prefix_key`].
-    names: Vec<(u64, &'a str)>,
-    /// The node and tree of each name in `names`, built once: a symbol used again shares
-    /// them.
-    symbols: Vec<(Expr, u64)>,
+    /// The names the equation uses, each once, with its [`prefix_key`] and its symbol's
+    /// node and tree, built once: a symbol used again shares them.
+    names: Vec<(u64, &'a str, (Expr, u64))>,
     /// Where each name is in `names`, once an equation has more than a few (a scan of
     /// thousands of names per symbol would make a long equation quadratic).
     index: Option<FxHashMap<&'a str, usize>>,
@@ -44,10 +44,15 @@ type Parsed<T> = Result<T, TextError>;
 /// keys do where the keys differ (a name has no NUL byte, so padding sorts a prefix first).
 fn prefix_key(name: &str) -> u64 {
     let bytes = name.as_bytes();
-    let mut word = [0u8; 8];
-    let n = bytes.len().min(8);
-    word[..n].copy_from_slice(&bytes[..n]);
-    u64::from_be_bytes(word)
+    if let Some(first) = bytes.first_chunk::<8>() {
+        return u64::from_be_bytes(*first);
+    }
+    // Byte by byte: most names are this short, and a copy of a few bytes is a call.
+    let mut word = 0u64;
+    for (i, &b) in bytes.iter().enumerate() {
+        word |= u64::from(b) << (56 - 8 * i);
+    }
+    word
 }
 
 /// The precedence of a binary operator, from `|` (1) to `*` (6); 0 for any other token.
@@ -71,15 +76,15 @@ fn describe(kind: K) -> &'static str {
 }
 
 impl<'a> Parser<'a> {
-    pub fn new(src: &'a str, tokens: &'a [Token]) -> Parser<'a> {
+    pub fn new(src: &'a str, tokens: &'a Tokens) -> Parser<'a> {
         Parser {
             src,
-            tokens,
+            tokens: &tokens.list,
+            lexed: tokens,
             pos: 0,
             depth: 0,
             // Enough for most equations' names without growing.
             names: Vec::with_capacity(8),
-            symbols: Vec::with_capacity(8),
             index: None,
         }
     }
@@ -96,12 +101,20 @@ impl<'a> Parser<'a> {
         self.tokens[self.pos].range.start
     }
 
+    #[inline]
     fn bump(&mut self) -> &'a Token {
         let t = &self.tokens[self.pos];
         if t.kind != K::EndOfFile {
             self.pos += 1;
         }
         t
+    }
+
+    /// The name of the `Name` token here, taken.
+    #[inline(always)]
+    fn name(&mut self) -> &'a str {
+        let token = self.bump();
+        self.lexed.name(token, self.src)
     }
 
     fn syntax_error(&self) -> TextError {
@@ -142,7 +155,10 @@ impl<'a> Parser<'a> {
         // Names in the table are unique: sort the borrowed names (by their prefix keys,
         // which order as the names do, so that most comparisons are of two words), then
         // copy each once.
-        let mut names: Vec<(u64, &str)> = value.names.map_ids(|i| self.names[i as usize]);
+        let mut names: Vec<(u64, &str)> = value.names.map_ids(|i| {
+            let (key, name, _) = self.names[i as usize];
+            (key, name)
+        });
         names.sort_unstable();
         names.into_iter().map(|(_, n)| n.to_owned()).collect()
     }
@@ -180,7 +196,7 @@ impl<'a> Parser<'a> {
         };
         let lhs = match (self.peek(), self.peek_at(1)) {
             (K::Name, K::Equal) => {
-                let name = self.bump().name(self.src).to_owned();
+                let name = self.name().to_owned();
                 self.bump();
                 name
             }
@@ -240,10 +256,13 @@ impl<'a> Parser<'a> {
                 "unsupported syntax Lambda",
             ));
         }
-        let body = self.disjunction()?;
-        if self.peek() != K::If {
-            return Ok(body);
+        // A value that goes up unchanged is returned as the result it came in (here and at
+        // each level below): unwrapping and rewrapping it would copy it each time.
+        let body = self.disjunction();
+        if body.is_err() || self.peek() != K::If {
+            return body;
         }
+        let body = body?;
         self.bump();
         let test = self.disjunction()?;
         self.expect(K::Else)?;
@@ -254,10 +273,11 @@ impl<'a> Parser<'a> {
     }
 
     fn disjunction(&mut self) -> Parsed<Value> {
-        let first = self.conjunction()?;
-        if self.peek() != K::Or {
-            return Ok(first);
+        let first = self.conjunction();
+        if first.is_err() || self.peek() != K::Or {
+            return first;
         }
+        let first = first?;
         let start = first.start;
         let mut values = vec![first];
         while self.peek() == K::Or {
@@ -272,11 +292,11 @@ impl<'a> Parser<'a> {
     /// a comparison costs a test of the next token per level, not a call.
     #[inline(always)]
     fn conjunction(&mut self) -> Parsed<Value> {
-        let first = self.inversion()?;
-        if self.peek() != K::And {
-            return Ok(first);
+        let first = self.inversion();
+        if first.is_err() || self.peek() != K::And {
+            return first;
         }
-        self.conjunction_rest(first)
+        self.conjunction_rest(first?)
     }
 
     fn conjunction_rest(&mut self, first: Value) -> Parsed<Value> {
@@ -334,22 +354,24 @@ impl<'a> Parser<'a> {
 
     #[inline(always)]
     fn comparison(&mut self) -> Parsed<Value> {
-        let first = self.binary(1)?;
-        if !matches!(
-            self.peek(),
-            K::Less
-                | K::LessEqual
-                | K::Greater
-                | K::GreaterEqual
-                | K::EqEqual
-                | K::NotEqual
-                | K::In
-                | K::Is
-                | K::Not
-        ) {
-            return Ok(first);
+        let first = self.binary(1);
+        if first.is_err()
+            || !matches!(
+                self.peek(),
+                K::Less
+                    | K::LessEqual
+                    | K::Greater
+                    | K::GreaterEqual
+                    | K::EqEqual
+                    | K::NotEqual
+                    | K::In
+                    | K::Is
+                    | K::Not
+            )
+        {
+            return first;
         }
-        self.comparison_rest(first)
+        self.comparison_rest(first?)
     }
 
     fn comparison_rest(&mut self, first: Value) -> Parsed<Value> {
@@ -428,7 +450,11 @@ impl<'a> Parser<'a> {
                     Err((at, format!("unsupported operator {name}")))
                 }
             };
-            left = self.lowered(result)?;
+            // Taken straight from the result: a value rewrapped would be copied again.
+            left = match result {
+                Ok(value) => value,
+                Err((at, message)) => return Err(TextError::at(self.src, at, message)),
+            };
         }
     }
 
@@ -447,10 +473,11 @@ impl<'a> Parser<'a> {
     }
 
     fn power(&mut self) -> Parsed<Value> {
-        let base = self.primary()?;
-        if self.peek() != K::DoubleStar {
-            return Ok(base);
+        let base = self.primary();
+        if base.is_err() || self.peek() != K::DoubleStar {
+            return base;
         }
+        let base = base?;
         self.bump();
         let exponent = self.nested(Self::unary)?;
         self.lowered(lower::pow(base, exponent))
@@ -460,15 +487,17 @@ impl<'a> Parser<'a> {
     fn primary(&mut self) -> Parsed<Value> {
         let value = if self.peek() == K::Name && self.peek_at(1) == K::Lpar {
             let start = self.here();
-            let name = self.bump().name(self.src);
-            self.nested(|p| p.call(name, start))?
+            let name = self.name();
+            self.nested(|p| p.call(name, start))
         } else {
-            self.atom()?
+            self.atom()
         };
-        if matches!(self.peek(), K::Lpar | K::Dot | K::Lsqb) {
-            return Err(self.postfix_error(&value));
+        match &value {
+            Ok(v) if matches!(self.peek(), K::Lpar | K::Dot | K::Lsqb) => {
+                Err(self.postfix_error(v))
+            }
+            _ => value,
         }
-        Ok(value)
     }
 
     /// What follows a primary that the language does not take: a call of anything but a
@@ -522,27 +551,26 @@ impl<'a> Parser<'a> {
         let found = match &self.index {
             Some(index) => index.get(name).copied(),
             // Names of up to 8 bytes are equal when their keys are.
-            None => self.names.iter().position(|&(k, n)| {
+            None => self.names.iter().position(|&(k, n, _)| {
                 k == key && n.len() == name.len() && (n.len() <= 8 || n == name)
             }),
         };
         let id = match found {
             Some(id) => id,
             None => {
-                self.names.push((key, name));
-                self.symbols.push(lower::symbol_parts(name));
+                self.names.push((key, name, lower::symbol_parts(name, key)));
                 let id = self.names.len() - 1;
                 if let Some(index) = &mut self.index {
                     index.insert(name, id);
                 } else if self.names.len() > SCANNED_NAMES {
-                    let names = self.names.iter().enumerate().map(|(i, &(_, n))| (n, i));
+                    let names = self.names.iter().enumerate().map(|(i, &(_, n, _))| (n, i));
                     self.index = Some(names.collect());
                 }
                 id
             }
         };
         let id32 = u32::try_from(id).expect("fewer than 2**32 names");
-        lower::symbol(&self.symbols[id], id32, start)
+        lower::symbol(&self.names[id].2, id32, start)
     }
 
     fn atom(&mut self) -> Parsed<Value> {
@@ -556,17 +584,19 @@ impl<'a> Parser<'a> {
         };
         match self.peek() {
             K::Name => {
-                let name = self.bump().name(self.src);
+                let name = self.name();
                 Ok(self.symbol(name, start))
             }
-            K::Int => {
-                let TokenValue::Int(i) = &self.bump().value else {
-                    unreachable!("an int token")
-                };
-                // The size bound every front end applies to an input number (rules.rs).
-                check_input_bits(i.bits()).map_err(|e| TextError::at(self.src, start, e))?;
-                Ok(lower::int(i, start))
-            }
+            K::Int => match self.bump().value {
+                TokenValue::SmallInt(i) => Ok(lower::small_int(i, start)),
+                TokenValue::Int(i) => {
+                    let i = self.lexed.int(i);
+                    // The size bound every front end applies to an input number (rules.rs).
+                    check_input_bits(i.bits()).map_err(|e| TextError::at(self.src, start, e))?;
+                    Ok(lower::int(i, start))
+                }
+                _ => unreachable!("an int token"),
+            },
             K::Float => {
                 let TokenValue::Float(f) = self.bump().value else {
                     unreachable!("a float token")
@@ -600,12 +630,12 @@ impl<'a> Parser<'a> {
             self.bump();
             return Ok(lower::tuple(Vec::new(), start));
         }
-        let first = self.expression()?;
-        if self.peek() != K::Comma {
+        let first = self.expression();
+        if first.is_ok() && self.peek() != K::Comma {
             self.expect(K::Rpar)?;
-            return Ok(first);
+            return first;
         }
-        let mut items = vec![first];
+        let mut items = vec![first?];
         while self.peek() == K::Comma {
             self.bump();
             if self.peek() == K::Rpar {
@@ -688,6 +718,23 @@ mod tests {
         assert_eq!(render("Xor(exp2(y) > 0, 2**y > 0)"), render("False"));
         assert_eq!(render("Xor(y > 0.5, y > 0.5, z)"), render("z"));
         assert_ne!(render("Xor(y > 2, y > 2.0)"), render("False"));
+    }
+
+    #[test]
+    fn shared_symbols_and_floats_keep_their_trees() {
+        // Names alike in their first and last bytes and length, and floats, met again in
+        // later equations of a system, take the nodes and trees built for them earlier:
+        // each must still be told apart from the others by its tree.
+        super::lower::new_system();
+        let names: Vec<String> = (0..40).map(|i| format!("abcdefgh{i:02}stuvwxyz")).collect();
+        for _ in 0..2 {
+            for (i, n) in names.iter().enumerate() {
+                let m = &names[(i + 1) % names.len()];
+                assert_eq!(render(&format!("Xor({n} > 0.5, {n} > 0.5, z)")), "z");
+                assert_ne!(render(&format!("Xor({n} > 0.5, {m} > 0.5)")), "False");
+                assert_ne!(render(&format!("Xor({n} > 0.5, {n} > 0.25)")), "False");
+            }
+        }
     }
 
     #[test]
