@@ -948,6 +948,7 @@ pub fn small_int(value: u64, start: usize) -> Value {
         has_piecewise: false,
         has_logic: false,
         start,
+        form: Form::new(2, Negation::Literal),
     }
 }
 
