@@ -9,6 +9,7 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::hash::{Hash, Hasher};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -67,17 +68,69 @@ impl Slot {
     }
 }
 
+/// A name as the table of names keys it: two eight-byte windows on its bytes (the first and
+/// the last eight, or fewer for a shorter name) and the name itself.  For a name of at most
+/// sixteen bytes the windows and its length cover every byte, so two such names are compared
+/// as two integers, without reading their bytes again; most names are that short.
+#[derive(Clone, Copy)]
+struct Key<'a> {
+    head: u64,
+    tail: u64,
+    name: &'a str,
+}
+
+impl<'a> Key<'a> {
+    fn new(name: &'a str) -> Key<'a> {
+        let b = name.as_bytes();
+        let n = b.len();
+        let word = |at: usize| u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"));
+        let half = |at: usize| {
+            u64::from(u32::from_le_bytes(
+                b[at..at + 4].try_into().expect("4 bytes"),
+            ))
+        };
+        let (head, tail) = match n {
+            8.. => (word(0), word(n - 8)),
+            4..=7 => (half(0), half(n - 4)),
+            1..=3 => (
+                u64::from(b[0]),
+                u64::from(b[n / 2]) << 8 | u64::from(b[n - 1]),
+            ),
+            0 => (0, 0),
+        };
+        Key { head, tail, name }
+    }
+}
+
+impl PartialEq for Key<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.head == other.head
+            && self.tail == other.tail
+            && self.name.len() == other.name.len()
+            && (self.name.len() <= 16 || self.name == other.name)
+    }
+}
+
+impl Eq for Key<'_> {}
+
+impl Hash for Key<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.head);
+        state.write_u64(self.tail ^ self.name.len() as u64);
+    }
+}
+
 /// Every declared and assigned name, each looked up once by its spelling (hashed with
 /// rustc's FxHash: the keys are short names, and a system's own names are its only input).
 struct Names<'a> {
-    index: FxHashMap<&'a str, u32>,
+    index: FxHashMap<Key<'a>, u32>,
     slots: Vec<Slot>,
 }
 
 impl<'a> Names<'a> {
     fn slot(&mut self, name: &'a str) -> u32 {
         let next = self.slots.len() as u32;
-        let id = *self.index.entry(name).or_insert(next);
+        let id = *self.index.entry(Key::new(name)).or_insert(next);
         if id == next {
             self.slots.push(Slot {
                 flags: 0,
@@ -98,8 +151,12 @@ impl<'a> Names<'a> {
             .collect()
     }
 
+    fn id(&self, name: &str) -> Option<u32> {
+        self.index.get(&Key::new(name)).copied()
+    }
+
     fn get(&self, name: &str) -> Option<Slot> {
-        self.index.get(name).map(|&id| self.slots[id as usize])
+        self.id(name).map(|id| self.slots[id as usize])
     }
 }
 
@@ -159,8 +216,8 @@ pub fn check_and_order(d: &Declared, items: &[Item]) -> Result<Vec<usize>, Strin
         let Some(target) = item.lhs.strip_prefix('d') else {
             continue;
         };
-        match names.index.get(target) {
-            Some(&id) if names.slots[id as usize].flags & STATE != 0 => {
+        match names.id(target) {
+            Some(id) if names.slots[id as usize].flags & STATE != 0 => {
                 names.slots[id as usize].flags |= DERIVED;
             }
             _ => suspects.push(i),
@@ -216,8 +273,8 @@ pub fn check_and_order(d: &Declared, items: &[Item]) -> Result<Vec<usize>, Strin
     let mut dep_ends: Vec<u32> = Vec::with_capacity(items.len());
     for item in items {
         for s in &item.symbols {
-            let slot = match names.index.get(s.as_str()) {
-                Some(&id) => &mut names.slots[id as usize],
+            let slot = match names.id(s) {
+                Some(id) => &mut names.slots[id as usize],
                 None => return Err(symbol_error(item, &names)),
             };
             if slot.flags & SPELLED_WELL == 0 {
