@@ -167,7 +167,7 @@ impl<'a> Names<'a> {
 /// assignment to a declared name, a state without derivative, an observable never
 /// assigned, what looks like the derivative of an undeclared state, a bad or undeclared
 /// symbol (first in the first equation using one, by name), a cycle.
-pub fn check_and_order(d: &Declared, items: &[Item]) -> Result<Vec<usize>, String> {
+pub fn check_and_order(d: &Declared, items: &[&Item]) -> Result<Vec<usize>, String> {
     let declared = d.states.len()
         + d.parameters.len()
         + d.constants.len()
@@ -327,18 +327,26 @@ fn prefix(name: &str) -> u64 {
 
 /// Kahn's algorithm, ready assignments taken by name: `deps[dep_ends[i-1]..dep_ends[i]]`
 /// are the equations equation `i` uses.
-fn order(items: &[Item], deps: &[u32], dep_ends: &[u32]) -> Result<Vec<usize>, String> {
+fn order(items: &[&Item], deps: &[u32], dep_ends: &[u32]) -> Result<Vec<usize>, String> {
     let n = items.len();
     // Each equation's place by name, so the heap compares integers, not strings.
-    // Sorted on the first eight bytes as an integer (most names are shorter), the rest only
-    // where those are equal: the order of the names as byte strings all the same.
-    let mut keyed: Vec<(u64, &str, u32)> = items
+    // Sorted as integers on the first eight bytes (most names are shorter), then each run of
+    // equal first eight bytes on the whole names: the order of the names as byte strings.
+    let mut keyed: Vec<u128> = items
         .iter()
         .enumerate()
-        .map(|(i, it)| (prefix(&it.lhs), it.lhs.as_str(), i as u32))
+        .map(|(i, it)| u128::from(prefix(&it.lhs)) << 64 | i as u128)
         .collect();
-    keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
-    let by_name: Vec<u32> = keyed.into_iter().map(|(_, _, i)| i).collect();
+    keyed.sort_unstable();
+    let mut by_name: Vec<u32> = keyed.iter().map(|&k| k as u32).collect();
+    let mut start = 0;
+    for run in keyed.chunk_by(|a, b| a >> 64 == b >> 64) {
+        let end = start + run.len();
+        if run.len() > 1 {
+            by_name[start..end].sort_unstable_by_key(|&i| items[i as usize].lhs.as_str());
+        }
+        start = end;
+    }
     let mut rank = vec![0u32; n];
     for (r, &i) in by_name.iter().enumerate() {
         rank[i as usize] = r as u32;
@@ -384,7 +392,7 @@ fn order(items: &[Item], deps: &[u32], dep_ends: &[u32]) -> Result<Vec<usize>, S
             .iter()
             .map(|&i| i as usize)
             .filter(|&i| waiting[i] > 0)
-            .map(|i| &items[i])
+            .map(|i| items[i])
             .collect();
         let names: Vec<&str> = stuck.iter().map(|it| it.lhs.as_str()).collect();
         return Err(format!(
@@ -410,6 +418,10 @@ mod tests {
         }
     }
 
+    fn refs(items: &[Item]) -> Vec<&Item> {
+        items.iter().collect()
+    }
+
     fn declared(states: &[&str]) -> Declared {
         Declared {
             states: states.iter().map(|s| s.to_string()).collect(),
@@ -424,7 +436,7 @@ mod tests {
             item("b", &["a"]),
             item("a", &["t"]),
         ];
-        let order = check_and_order(&declared(&["x"]), &items).unwrap();
+        let order = check_and_order(&declared(&["x"]), &refs(&items)).unwrap();
         assert_eq!(order, [2, 1, 0]);
     }
 
@@ -440,7 +452,7 @@ mod tests {
         ];
         let mut items: Vec<Item> = names.iter().map(|n| item(n, &[])).collect();
         items.push(item("dx", &["x"]));
-        let order = check_and_order(&declared(&["x"]), &items).unwrap();
+        let order = check_and_order(&declared(&["x"]), &refs(&items)).unwrap();
         let got: Vec<&str> = order.iter().map(|&i| items[i].lhs.as_str()).collect();
         let mut want: Vec<&str> = names.to_vec();
         want.push("dx");
@@ -454,7 +466,7 @@ mod tests {
             parameters: vec!["k".into()],
             ..declared(&["x"])
         };
-        let err = |items: &[Item]| check_and_order(&d, items).unwrap_err();
+        let err = |items: &[Item]| check_and_order(&d, &refs(items)).unwrap_err();
         let twice = err(&[item("k", &[]), item("dx", &[]), item("dx", &["x"])]);
         assert!(twice.starts_with("dx is assigned twice"), "{twice}");
         let fixed = err(&[item("a", &["zz"]), item("k", &[]), item("dy", &[])]);
@@ -469,7 +481,7 @@ mod tests {
     #[test]
     fn refusals_name_the_problem() {
         let d = declared(&["x"]);
-        let err = |items: &[Item]| check_and_order(&d, items).unwrap_err();
+        let err = |items: &[Item]| check_and_order(&d, &refs(items)).unwrap_err();
         assert!(err(&[item("dy", &["x"])]).contains("x has no derivative"));
         assert!(err(&[item("dx", &["k"])]).contains("k is not declared"));
         assert!(
