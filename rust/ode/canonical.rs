@@ -203,13 +203,9 @@ impl Canonical {
         constants: Vec<(String, Expr)>,
         equations: Vec<Lowered>,
     ) -> Result<Canonical, String> {
-        let mut items = Vec::with_capacity(equations.len());
-        let mut rest = Vec::with_capacity(equations.len());
-        for eq in equations {
-            items.push(eq.item);
-            rest.push(Some((eq.rhs, eq.from_text)));
-        }
+        let items: Vec<&Item> = equations.iter().map(|eq| &eq.item).collect();
         let order = check_and_order(&declared, &items)?;
+        let mut equations: Vec<Option<Lowered>> = equations.into_iter().map(Some).collect();
         let mut system = System {
             states: declared.states,
             parameters: declared.parameters,
@@ -220,15 +216,13 @@ impl Canonical {
         };
         let mut given = Vec::with_capacity(order.len());
         for i in order {
-            // Moved out (each index comes once), leaving empty strings behind.
-            let item = std::mem::take(&mut items[i]);
-            let (rhs, from_text) = rest[i].take().expect("each index once");
-            system.equations.push((item.lhs, rhs));
+            let eq = equations[i].take().expect("each index once");
+            system.equations.push((eq.item.lhs, eq.rhs));
             given.push(Given {
-                label: item.label,
-                symbols: item.symbols,
-                shown: item.shown,
-                from_text,
+                label: eq.item.label,
+                symbols: eq.item.symbols,
+                shown: eq.item.shown,
+                from_text: eq.from_text,
             });
         }
         Ok(Canonical { system, given })

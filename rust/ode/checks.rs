@@ -9,6 +9,7 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::hash::{Hash, Hasher};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -67,17 +68,69 @@ impl Slot {
     }
 }
 
+/// A name as the table of names keys it: two eight-byte windows on its bytes (the first and
+/// the last eight, or fewer for a shorter name) and the name itself.  For a name of at most
+/// sixteen bytes the windows and its length cover every byte, so two such names are compared
+/// as two integers, without reading their bytes again; most names are that short.
+#[derive(Clone, Copy)]
+struct Key<'a> {
+    head: u64,
+    tail: u64,
+    name: &'a str,
+}
+
+impl<'a> Key<'a> {
+    fn new(name: &'a str) -> Key<'a> {
+        let b = name.as_bytes();
+        let n = b.len();
+        let word = |at: usize| u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"));
+        let half = |at: usize| {
+            u64::from(u32::from_le_bytes(
+                b[at..at + 4].try_into().expect("4 bytes"),
+            ))
+        };
+        let (head, tail) = match n {
+            8.. => (word(0), word(n - 8)),
+            4..=7 => (half(0), half(n - 4)),
+            1..=3 => (
+                u64::from(b[0]),
+                u64::from(b[n / 2]) << 8 | u64::from(b[n - 1]),
+            ),
+            0 => (0, 0),
+        };
+        Key { head, tail, name }
+    }
+}
+
+impl PartialEq for Key<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.head == other.head
+            && self.tail == other.tail
+            && self.name.len() == other.name.len()
+            && (self.name.len() <= 16 || self.name == other.name)
+    }
+}
+
+impl Eq for Key<'_> {}
+
+impl Hash for Key<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.head);
+        state.write_u64(self.tail ^ self.name.len() as u64);
+    }
+}
+
 /// Every declared and assigned name, each looked up once by its spelling (hashed with
 /// rustc's FxHash: the keys are short names, and a system's own names are its only input).
 struct Names<'a> {
-    index: FxHashMap<&'a str, u32>,
+    index: FxHashMap<Key<'a>, u32>,
     slots: Vec<Slot>,
 }
 
 impl<'a> Names<'a> {
     fn slot(&mut self, name: &'a str) -> u32 {
         let next = self.slots.len() as u32;
-        let id = *self.index.entry(name).or_insert(next);
+        let id = *self.index.entry(Key::new(name)).or_insert(next);
         if id == next {
             self.slots.push(Slot {
                 flags: 0,
@@ -98,8 +151,12 @@ impl<'a> Names<'a> {
             .collect()
     }
 
+    fn id(&self, name: &str) -> Option<u32> {
+        self.index.get(&Key::new(name)).copied()
+    }
+
     fn get(&self, name: &str) -> Option<Slot> {
-        self.index.get(name).map(|&id| self.slots[id as usize])
+        self.id(name).map(|id| self.slots[id as usize])
     }
 }
 
@@ -110,7 +167,7 @@ impl<'a> Names<'a> {
 /// assignment to a declared name, a state without derivative, an observable never
 /// assigned, what looks like the derivative of an undeclared state, a bad or undeclared
 /// symbol (first in the first equation using one, by name), a cycle.
-pub fn check_and_order(d: &Declared, items: &[Item]) -> Result<Vec<usize>, String> {
+pub fn check_and_order(d: &Declared, items: &[&Item]) -> Result<Vec<usize>, String> {
     let declared = d.states.len()
         + d.parameters.len()
         + d.constants.len()
@@ -159,8 +216,8 @@ pub fn check_and_order(d: &Declared, items: &[Item]) -> Result<Vec<usize>, Strin
         let Some(target) = item.lhs.strip_prefix('d') else {
             continue;
         };
-        match names.index.get(target) {
-            Some(&id) if names.slots[id as usize].flags & STATE != 0 => {
+        match names.id(target) {
+            Some(id) if names.slots[id as usize].flags & STATE != 0 => {
                 names.slots[id as usize].flags |= DERIVED;
             }
             _ => suspects.push(i),
@@ -216,8 +273,8 @@ pub fn check_and_order(d: &Declared, items: &[Item]) -> Result<Vec<usize>, Strin
     let mut dep_ends: Vec<u32> = Vec::with_capacity(items.len());
     for item in items {
         for s in &item.symbols {
-            let slot = match names.index.get(s.as_str()) {
-                Some(&id) => &mut names.slots[id as usize],
+            let slot = match names.id(s) {
+                Some(id) => &mut names.slots[id as usize],
                 None => return Err(symbol_error(item, &names)),
             };
             if slot.flags & SPELLED_WELL == 0 {
@@ -270,18 +327,26 @@ fn prefix(name: &str) -> u64 {
 
 /// Kahn's algorithm, ready assignments taken by name: `deps[dep_ends[i-1]..dep_ends[i]]`
 /// are the equations equation `i` uses.
-fn order(items: &[Item], deps: &[u32], dep_ends: &[u32]) -> Result<Vec<usize>, String> {
+fn order(items: &[&Item], deps: &[u32], dep_ends: &[u32]) -> Result<Vec<usize>, String> {
     let n = items.len();
     // Each equation's place by name, so the heap compares integers, not strings.
-    // Sorted on the first eight bytes as an integer (most names are shorter), the rest only
-    // where those are equal: the order of the names as byte strings all the same.
-    let mut keyed: Vec<(u64, &str, u32)> = items
+    // Sorted as integers on the first eight bytes (most names are shorter), then each run of
+    // equal first eight bytes on the whole names: the order of the names as byte strings.
+    let mut keyed: Vec<u128> = items
         .iter()
         .enumerate()
-        .map(|(i, it)| (prefix(&it.lhs), it.lhs.as_str(), i as u32))
+        .map(|(i, it)| u128::from(prefix(&it.lhs)) << 64 | i as u128)
         .collect();
-    keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
-    let by_name: Vec<u32> = keyed.into_iter().map(|(_, _, i)| i).collect();
+    keyed.sort_unstable();
+    let mut by_name: Vec<u32> = keyed.iter().map(|&k| k as u32).collect();
+    let mut start = 0;
+    for run in keyed.chunk_by(|a, b| a >> 64 == b >> 64) {
+        let end = start + run.len();
+        if run.len() > 1 {
+            by_name[start..end].sort_unstable_by_key(|&i| items[i as usize].lhs.as_str());
+        }
+        start = end;
+    }
     let mut rank = vec![0u32; n];
     for (r, &i) in by_name.iter().enumerate() {
         rank[i as usize] = r as u32;
@@ -327,7 +392,7 @@ fn order(items: &[Item], deps: &[u32], dep_ends: &[u32]) -> Result<Vec<usize>, S
             .iter()
             .map(|&i| i as usize)
             .filter(|&i| waiting[i] > 0)
-            .map(|i| &items[i])
+            .map(|i| items[i])
             .collect();
         let names: Vec<&str> = stuck.iter().map(|it| it.lhs.as_str()).collect();
         return Err(format!(
@@ -353,6 +418,10 @@ mod tests {
         }
     }
 
+    fn refs(items: &[Item]) -> Vec<&Item> {
+        items.iter().collect()
+    }
+
     fn declared(states: &[&str]) -> Declared {
         Declared {
             states: states.iter().map(|s| s.to_string()).collect(),
@@ -367,7 +436,7 @@ mod tests {
             item("b", &["a"]),
             item("a", &["t"]),
         ];
-        let order = check_and_order(&declared(&["x"]), &items).unwrap();
+        let order = check_and_order(&declared(&["x"]), &refs(&items)).unwrap();
         assert_eq!(order, [2, 1, 0]);
     }
 
@@ -383,7 +452,7 @@ mod tests {
         ];
         let mut items: Vec<Item> = names.iter().map(|n| item(n, &[])).collect();
         items.push(item("dx", &["x"]));
-        let order = check_and_order(&declared(&["x"]), &items).unwrap();
+        let order = check_and_order(&declared(&["x"]), &refs(&items)).unwrap();
         let got: Vec<&str> = order.iter().map(|&i| items[i].lhs.as_str()).collect();
         let mut want: Vec<&str> = names.to_vec();
         want.push("dx");
@@ -397,7 +466,7 @@ mod tests {
             parameters: vec!["k".into()],
             ..declared(&["x"])
         };
-        let err = |items: &[Item]| check_and_order(&d, items).unwrap_err();
+        let err = |items: &[Item]| check_and_order(&d, &refs(items)).unwrap_err();
         let twice = err(&[item("k", &[]), item("dx", &[]), item("dx", &["x"])]);
         assert!(twice.starts_with("dx is assigned twice"), "{twice}");
         let fixed = err(&[item("a", &["zz"]), item("k", &[]), item("dy", &[])]);
@@ -412,7 +481,7 @@ mod tests {
     #[test]
     fn refusals_name_the_problem() {
         let d = declared(&["x"]);
-        let err = |items: &[Item]| check_and_order(&d, items).unwrap_err();
+        let err = |items: &[Item]| check_and_order(&d, &refs(items)).unwrap_err();
         assert!(err(&[item("dy", &["x"])]).contains("x has no derivative"));
         assert!(err(&[item("dx", &["k"])]).contains("k is not declared"));
         assert!(

@@ -67,7 +67,7 @@ use std::sync::{Arc, OnceLock};
 
 use num_traits::One;
 
-use super::number::{exp_rounded, int_parts, pow_int, Acc, Number};
+use super::number::{exp_rounded, pow_int, Acc, Number};
 use order::Key;
 
 /// Version of the canonical byte format; it is part of every hashed system encoding, so a
@@ -167,50 +167,6 @@ pub fn put_layouts(out: &mut Vec<u8>, layouts: [&Vec<String>; 4]) {
         put_len(out, names.len());
         for n in names {
             put_str(out, n);
-        }
-    }
-}
-
-fn encode_number(n: &Number, out: &mut Vec<u8>) {
-    match n {
-        Number::Float(f) | Number::Approx(_, f) => {
-            out.push(b'F');
-            out.extend_from_slice(&f.to_bits().to_be_bytes());
-        }
-        Number::Int(i) => {
-            out.push(b'I');
-            out.push(u8::from(*i < 0));
-            let mag = i.unsigned_abs().to_be_bytes();
-            let skip = mag.iter().take_while(|b| **b == 0).count();
-            put_len(out, mag.len() - skip);
-            out.extend_from_slice(&mag[skip..]);
-        }
-        Number::Exact(r) if r.is_integer() => {
-            let (sign, mag) = int_parts(r.numer());
-            out.push(b'I');
-            out.push(sign);
-            put_len(out, mag.len());
-            out.extend_from_slice(&mag);
-        }
-        Number::Ratio(q) => {
-            out.push(b'Q');
-            out.push(u8::from(q.numer() < 0));
-            for m in [q.numer().unsigned_abs(), q.denom().unsigned_abs()] {
-                let mag = m.to_be_bytes();
-                let skip = mag.iter().take_while(|b| **b == 0).count();
-                put_len(out, mag.len() - skip);
-                out.extend_from_slice(&mag[skip..]);
-            }
-        }
-        Number::Exact(r) => {
-            let (sign, p) = int_parts(r.numer());
-            let (_, q) = int_parts(r.denom());
-            out.push(b'Q');
-            out.push(sign);
-            put_len(out, p.len());
-            out.extend_from_slice(&p);
-            put_len(out, q.len());
-            out.extend_from_slice(&q);
         }
     }
 }

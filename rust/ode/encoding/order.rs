@@ -11,10 +11,11 @@
 use std::cmp::Ordering;
 use std::sync::Arc;
 
+use num_bigint::{BigUint, Sign};
 use num_traits::{Signed, ToPrimitive};
 
 use super::super::number::Number;
-use super::{bool_byte, encode_number, put_len, put_str, rel_byte, Expr, Kind};
+use super::{bool_byte, put_len, put_str, rel_byte, Expr, Kind};
 
 /// Nodes this shallow are walked without checking the stack; deeper ones grow it on the heap
 /// when it runs low (a walk recurses as deep as the tree, which `rules::MAX_DEPTH` bounds but
@@ -197,7 +198,7 @@ impl Head {
             }
             Kind::Num(n) => {
                 let mut bytes = Vec::with_capacity(24);
-                encode_number(n, &mut bytes);
+                write_number(n, &mut bytes);
                 let mut first = [0u8; 8];
                 let known = bytes.len().min(8);
                 first[..known].copy_from_slice(&bytes[..known]);
@@ -359,9 +360,64 @@ fn write_str(tag: u8, s: &str, out: &mut Vec<u8>) {
     put_str(out, s);
 }
 
+/// A magnitude below 2^64 as the encoding holds one: its length in bytes, then its big-endian
+/// bytes without leading zeros (zero has none).  Written as a fixed twelve bytes, the
+/// magnitude shifted to their front, then cut to length: no copy of a variable length.
+fn write_u64(m: u64, out: &mut Vec<u8>) {
+    let skip = m.leading_zeros() / 8;
+    let mut bytes = [0u8; 12];
+    bytes[..4].copy_from_slice(&(8 - skip).to_be_bytes());
+    // A zero is shifted by 64 bits, which wraps to 0: zero all the same.
+    bytes[4..].copy_from_slice(&m.wrapping_shl(8 * skip).to_be_bytes());
+    out.extend_from_slice(&bytes);
+    out.truncate(out.len() - skip as usize);
+}
+
+/// Any magnitude, as [`write_u64`] writes the small ones.
+fn write_magnitude(m: &BigUint, out: &mut Vec<u8>) {
+    match m.to_u64() {
+        Some(small) => write_u64(small, out),
+        None => {
+            // Not zero, so its bytes have no leading zero.
+            let bytes = m.to_bytes_be();
+            put_len(out, bytes.len());
+            out.extend_from_slice(&bytes);
+        }
+    }
+}
+
+/// `F` and the double's bits; `I`, sign byte and magnitude; or `Q`, sign byte and the
+/// magnitudes of numerator and denominator.
+fn write_number(n: &Number, out: &mut Vec<u8>) {
+    match n {
+        Number::Float(f) | Number::Approx(_, f) => {
+            let mut bytes = [b'F'; 9];
+            bytes[1..].copy_from_slice(&f.to_bits().to_be_bytes());
+            out.extend_from_slice(&bytes);
+        }
+        Number::Int(i) => {
+            out.extend_from_slice(&[b'I', u8::from(*i < 0)]);
+            write_u64(i.unsigned_abs(), out);
+        }
+        Number::Ratio(q) => {
+            out.extend_from_slice(&[b'Q', u8::from(q.numer() < 0)]);
+            write_u64(q.numer().unsigned_abs(), out);
+            write_u64(q.denom().unsigned_abs(), out);
+        }
+        Number::Exact(r) => {
+            let tag = if r.is_integer() { b'I' } else { b'Q' };
+            out.extend_from_slice(&[tag, u8::from(r.numer().sign() == Sign::Minus)]);
+            write_magnitude(r.numer().magnitude(), out);
+            if !r.is_integer() {
+                write_magnitude(r.denom().magnitude(), out);
+            }
+        }
+    }
+}
+
 fn write_node(e: &Expr, out: &mut Vec<u8>) {
     match e.kind() {
-        Kind::Num(n) => encode_number(n, out),
+        Kind::Num(n) => write_number(n, out),
         Kind::Sym(name) => write_str(b'S', name, out),
         Kind::Const(name) => write_str(b'K', name, out),
         Kind::Add(args) => write_list(b'A', args, out),
@@ -470,6 +526,56 @@ mod tests {
             leaves.push(Expr::boolean(BoolOp::Not, vec![c]));
         }
         leaves
+    }
+
+    /// The encoding of a number as the format table spells it out, built the plain way.
+    fn spelled_out(n: &Number) -> Vec<u8> {
+        use super::super::super::number::int_parts;
+        let mut out = Vec::new();
+        let magnitude = |out: &mut Vec<u8>, i: &BigInt| {
+            let (sign, bytes) = int_parts(i);
+            out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+            out.extend_from_slice(&bytes);
+            sign
+        };
+        match n {
+            Number::Float(f) | Number::Approx(_, f) => {
+                out.push(b'F');
+                out.extend_from_slice(&f.to_bits().to_be_bytes());
+            }
+            _ => {
+                let r = n.value();
+                let exact = r.is_integer();
+                out.extend_from_slice(&[if exact { b'I' } else { b'Q' }, 0]);
+                out[1] = magnitude(&mut out, r.numer());
+                if !exact {
+                    magnitude(&mut out, r.denom());
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn numbers_are_written_as_the_format_spells_them() {
+        let mut ints: Vec<BigInt> = vec![0.into(), 1.into(), 255.into(), 256.into()];
+        for bits in [7, 8, 31, 32, 55, 56, 63, 64, 65, 127, 128, 200] {
+            let p = BigInt::from(2).pow(bits);
+            ints.extend([&p - 1, p.clone(), &p + 1]);
+        }
+        ints.extend([BigInt::from(i64::MAX), BigInt::from(i64::MIN)]);
+        let ints: Vec<BigInt> = ints.iter().flat_map(|i| [i.clone(), -i]).collect();
+        let mut numbers: Vec<Number> = ints.iter().map(|i| Number::integer(i.clone())).collect();
+        for p in &ints {
+            for q in ints.iter().filter(|q| **q > BigInt::from(0)) {
+                numbers.push(Number::exact(BigRational::new(p.clone(), q.clone())));
+            }
+        }
+        numbers.extend([0.0, -0.0, 0.5, 1e300, f64::MIN_POSITIVE].map(Number::Float));
+        for n in &numbers {
+            let e = Expr::number(n.clone());
+            assert_eq!(e.encoding(), spelled_out(n), "{}", e.render());
+        }
     }
 
     #[test]
