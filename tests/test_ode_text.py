@@ -580,3 +580,27 @@ def test_an_overflowing_coefficient_keeps_its_sign_in_generated_code() -> None:
     minus, plus = (generate_source(p, Variant()) for p in (negative, positive))
     assert "math.inf" in minus and "math.inf" in plus
     assert "v_dx = -(" in minus and "v_dx = -(" not in plus
+
+
+# SymPy's walk refuses a Piecewise left without pairs wherever it sits in SymPy's tree, also
+# where the canonical form would fold it away; one dropped after a `True` condition is never
+# part of the tree, in either front end.
+@pytest.mark.parametrize(
+    "text",
+    [
+        "0*Piecewise((a, False))",
+        "Piecewise((a, False))**0",
+        "Piecewise((a, False)) - Piecewise((a, False))",
+        "0*Piecewise((a, False)) + x",
+    ],
+)
+def test_an_empty_piecewise_folded_away_is_refused_as_the_oracle_refuses_it(text: str) -> None:
+    with pytest.raises(EquationError, match="at least one"):
+        oracle_encoding(text)
+    with pytest.raises(EquationError, match="at least one"):
+        _core.ode_encode_text(text)
+
+
+def test_an_empty_piecewise_in_a_dropped_branch_is_no_refusal() -> None:
+    text = "Piecewise((x, True), (Piecewise((a, False)), True))"
+    assert _core.ode_encode_text(text) == oracle_encoding(text)

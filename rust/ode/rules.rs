@@ -122,11 +122,16 @@ pub fn check_depth(e: &Expr) -> Result<(), String> {
     Ok(())
 }
 
+/// The refusal of a `Piecewise` without pairs.
+pub const EMPTY_PIECEWISE: &str = "a Piecewise needs at least one (expression, condition) pair";
+
 /// Checks a finished canonical tree: every condition (an argument of `And`/`Or`/`Not`/`Xor`,
 /// a Piecewise condition) is a truth value or a symbol, and no Piecewise is left without a
 /// pair.  A front end that mirrors SymPy's constructors may build such a node inside a branch
 /// that a later `True` condition drops, as SymPy does; only what survives into the equation
-/// is refused, as the SymPy walk refuses it.  Walks with its own stack.
+/// is refused, as the SymPy walk refuses it (the text front end also refuses an empty one
+/// the canonical form folded away, as in `0*Piecewise((a, False))`, which the walk meets in
+/// SymPy's tree).  Walks with its own stack.
 pub fn check_tree(e: &Expr) -> Result<(), String> {
     let mut stack = vec![e];
     while let Some(node) = stack.pop() {
@@ -139,9 +144,7 @@ pub fn check_tree(e: &Expr) -> Result<(), String> {
             }
             View::Piecewise(pairs) => {
                 if pairs.is_empty() {
-                    return Err(
-                        "a Piecewise needs at least one (expression, condition) pair".into(),
-                    );
+                    return Err(EMPTY_PIECEWISE.into());
                 }
                 for (value, condition) in pairs {
                     check_argument(Sort::Truth, condition)?;

@@ -622,6 +622,9 @@ pub struct Value {
     pub names: Names,
     /// Whether a `Piecewise` is part of this value.
     pub has_piecewise: bool,
+    /// Whether a `Piecewise` left without pairs is part of this value (SymPy's walk refuses
+    /// it wherever it sits, even where the canonical form drops it: `0*Piecewise((a, False))`).
+    pub has_empty_piecewise: bool,
     /// Whether a `Piecewise` or a boolean operator was built for this value: only then can
     /// the finished tree break a rule [`check_tree`](super::super::rules::check_tree)
     /// checks.
@@ -658,6 +661,7 @@ fn truth(value: bool, start: usize) -> Value {
         shape: Shape::Truth(value),
         names: Names::default(),
         has_piecewise: false,
+        has_empty_piecewise: false,
         has_logic: false,
         start,
         form: Form::new(2, Negation::Opaque),
@@ -675,6 +679,7 @@ impl Value {
             shape,
             names,
             has_piecewise: parts.iter().any(|p| p.has_piecewise),
+            has_empty_piecewise: parts.iter().any(|p| p.has_empty_piecewise),
             has_logic: parts.iter().any(|p| p.has_logic),
             start,
             tree: 0,
@@ -891,6 +896,7 @@ pub fn symbol(parts: &(Expr, u64), id: u32, start: usize) -> Value {
         shape: Shape::Symbol,
         names: Names::one(id),
         has_piecewise: false,
+        has_empty_piecewise: false,
         has_logic: false,
         start,
         form: Form::new(2, Negation::Plain),
@@ -908,6 +914,7 @@ pub fn int(value: &BigInt, start: usize) -> Value {
         shape: Shape::Int(Arc::new(value.clone())),
         names: Names::default(),
         has_piecewise: false,
+        has_empty_piecewise: false,
         has_logic: false,
         start,
         form: Form::new(2, Negation::Literal),
@@ -946,6 +953,7 @@ pub fn small_int(value: u64, start: usize) -> Value {
         shape: Shape::Int(literal),
         names: Names::default(),
         has_piecewise: false,
+        has_empty_piecewise: false,
         has_logic: false,
         start,
         form: Form::new(2, Negation::Literal),
@@ -970,6 +978,7 @@ pub fn float(value: f64, start: usize) -> Value {
         shape: Shape::Float(value),
         names: Names::default(),
         has_piecewise: false,
+        has_empty_piecewise: false,
         has_logic: false,
         start,
         // A `Float` counts half a node in SymPy's `_nodes`; `oo` is no `Float`.
@@ -1015,6 +1024,7 @@ pub fn tuple(items: Vec<Value>, start: usize) -> Value {
         shape: Shape::Tuple(Box::new(items)),
         names: Names::default(),
         has_piecewise: false,
+        has_empty_piecewise: false,
         has_logic: false,
         start,
         tree: 0,
@@ -1048,6 +1058,7 @@ fn binary(
         shape: Shape::Arith,
         names,
         has_piecewise: a.has_piecewise || b.has_piecewise,
+        has_empty_piecewise: a.has_empty_piecewise || b.has_empty_piecewise,
         has_logic: a.has_logic || b.has_logic,
         start: a.start,
         tree,
@@ -1233,6 +1244,7 @@ pub fn neg(a: Value, start: usize) -> Result<Value, Refusal> {
         shape: Shape::Arith,
         names: a.names,
         has_piecewise: a.has_piecewise,
+        has_empty_piecewise: a.has_empty_piecewise,
         has_logic: a.has_logic,
         start,
         tree: neg_tree(a.tree),
@@ -1576,6 +1588,7 @@ pub fn piecewise(pairs: Vec<(Value, Value)>, start: usize) -> Result<Value, Refu
     trees.extend(parts.iter().map(|p| p.tree));
     v.tree = mix(&trees);
     v.has_piecewise = true;
+    v.has_empty_piecewise |= kept.is_empty();
     v.has_logic = true;
     Ok(v)
 }

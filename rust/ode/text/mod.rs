@@ -24,7 +24,7 @@ pub mod relational;
 use std::cell::RefCell;
 
 use super::encoding::Expr;
-use super::rules::check_tree;
+use super::rules::{check_tree, EMPTY_PIECEWISE};
 
 /// A problem in equation text, with the column it was found at.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -233,8 +233,15 @@ pub fn parse_line(line: &str) -> Result<Equation, TextError> {
 
 /// The rules every front end's finished tree meets ([`check_tree`]); the parser asks only
 /// for a tree it built a `Piecewise` or boolean operator for, as only those can break them.
-fn finished(rhs: &Expr) -> Result<(), TextError> {
-    check_tree(rhs).map_err(|message| TextError {
+/// Checks a finished right-hand side; `empty_piecewise`: a `Piecewise` without pairs was
+/// built for it, which is refused as the tree's check refuses one it still holds.
+fn finished(rhs: &Expr, empty_piecewise: bool) -> Result<(), TextError> {
+    let checked = if empty_piecewise {
+        Err(EMPTY_PIECEWISE.to_owned())
+    } else {
+        check_tree(rhs)
+    };
+    checked.map_err(|message| TextError {
         message,
         column: None,
         syntax: false,

@@ -167,7 +167,7 @@ impl<'a> Parser<'a> {
     fn finished(&self, value: Value) -> Parsed<Value> {
         let value = self.lowered(value.plain())?;
         if value.has_logic {
-            super::finished(&value.expr)?;
+            super::finished(&value.expr, value.has_empty_piecewise)?;
         }
         Ok(value)
     }
