@@ -25,6 +25,7 @@
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::{Arc, OnceLock};
+use std::thread::LocalKey;
 
 use num_bigint::BigInt;
 use num_rational::BigRational;
@@ -858,10 +859,8 @@ pub fn new_system() {
 /// slots, a name per slot, picked by a cheap word of the name (`key`, its first bytes, with
 /// its last bytes and length mixed in), bounds what a thread keeps.
 fn shared_symbol(name: &str, key: u64) -> (Expr, u64) {
-    const SLOTS_LOG2: u32 = 10;
     thread_local! {
-        static SYMBOLS: RefCell<Vec<Option<(u64, u64, Expr)>>> =
-            const { RefCell::new(Vec::new()) };
+        static SYMBOLS: Slots = const { RefCell::new(Vec::new()) };
     }
     let bytes = name.as_bytes();
     let last = match bytes.last_chunk::<8>() {
@@ -869,22 +868,45 @@ fn shared_symbol(name: &str, key: u64) -> (Expr, u64) {
         _ => 0,
     };
     let word = key ^ last.rotate_left(29) ^ bytes.len() as u64;
-    let index = (word.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - SLOTS_LOG2)) as usize;
+    let (tree, e) = per_system(
+        &SYMBOLS,
+        10,
+        word,
+        |_, e| matches!(e.view(), View::Sym(n) if n == name),
+        || (symbol_tree(name), Expr::symbol(name)),
+    );
+    (e, tree)
+}
+
+/// A thread's table of nodes built for one system: slots of (system, a word kept with the
+/// node, the node).
+type Slots = RefCell<Vec<Option<(u64, u64, Expr)>>>;
+
+/// The (word, node) in the slot of `table` (of `2^log2` slots) that `hash` picks, if it was
+/// built for the current system ([`new_system`]) and `same` accepts it; else `build`'s,
+/// which takes the slot.
+fn per_system(
+    table: &'static LocalKey<Slots>,
+    log2: u32,
+    hash: u64,
+    same: impl Fn(u64, &Expr) -> bool,
+    build: impl FnOnce() -> (u64, Expr),
+) -> (u64, Expr) {
+    let index = (hash.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - log2)) as usize;
     let system = SYSTEM.load(AtomicOrdering::Relaxed);
-    SYMBOLS.with_borrow_mut(|slots| {
+    table.with_borrow_mut(|slots| {
         if slots.is_empty() {
-            slots.resize(1 << SLOTS_LOG2, None);
+            slots.resize(1 << log2, None);
         }
         let slot = &mut slots[index];
-        if let Some((s, tree, e)) = slot {
-            if *s == system && matches!(e.view(), View::Sym(n) if n == name) {
-                return (e.clone(), *tree);
+        if let Some((s, word, e)) = slot {
+            if *s == system && same(*word, e) {
+                return (*word, e.clone());
             }
         }
-        let tree = symbol_tree(name);
-        let e = Expr::symbol(name);
-        *slot = Some((system, tree, e.clone()));
-        (e, tree)
+        let (word, e) = build();
+        *slot = Some((system, word, e.clone()));
+        (word, e)
     })
 }
 
@@ -990,28 +1012,18 @@ pub fn float(value: f64, start: usize) -> Value {
 /// ([`new_system`]), or a new one, as [`shared_symbol`] shares symbol nodes (a system's
 /// equations repeat their constants: `0.5*(x1 - x0)` in each of them).
 fn shared_float(value: f64) -> Expr {
-    const SLOTS_LOG2: u32 = 8;
     thread_local! {
-        static FLOATS: RefCell<Vec<Option<(u64, u64, Expr)>>> =
-            const { RefCell::new(Vec::new()) };
+        static FLOATS: Slots = const { RefCell::new(Vec::new()) };
     }
     let bits = value.to_bits();
-    let index = (bits.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - SLOTS_LOG2)) as usize;
-    let system = SYSTEM.load(AtomicOrdering::Relaxed);
-    FLOATS.with_borrow_mut(|slots| {
-        if slots.is_empty() {
-            slots.resize(1 << SLOTS_LOG2, None);
-        }
-        let slot = &mut slots[index];
-        if let Some((s, b, e)) = slot {
-            if *s == system && *b == bits {
-                return e.clone();
-            }
-        }
-        let e = Expr::number(Number::Float(value));
-        *slot = Some((system, bits, e.clone()));
-        e
-    })
+    per_system(
+        &FLOATS,
+        8,
+        bits,
+        |word, _| word == bits,
+        || (bits, Expr::number(Number::Float(value))),
+    )
+    .1
 }
 
 pub fn boolean(value: bool, start: usize) -> Value {
