@@ -825,9 +825,7 @@ impl Expr {
         if !matches!(a.kind(), Kind::Mul(_)) && !matches!(b.kind(), Kind::Mul(_)) {
             // Two factors: the product keeps the arguments' room.
             let apart = match (a.as_number(), b.as_number()) {
-                (None, None) => {
-                    a.power_base() != b.power_base() && !(a.is_sum_base() && b.is_sum_base())
-                }
+                (None, None) => Expr::merge_nothing(&[a, b]),
                 _ => true,
             };
             if !apart {
@@ -858,16 +856,23 @@ impl Expr {
                 None => rest.push(f.clone()),
             }
         }
-        let apart = rest.iter().filter(|f| f.is_sum_base()).nth(1).is_none()
-            && rest.iter().enumerate().all(|(i, f)| {
-                rest[i + 1..]
-                    .iter()
-                    .all(|g| f.power_base() != g.power_base())
-            });
-        if !apart {
+        if !Expr::merge_nothing(&rest) {
             return Err(args);
         }
         Ok(Expr::mul_coefficient(coeff, rest, None))
+    }
+
+    /// Whether the non-numeric `factors` of a product merge with nothing: no two share a
+    /// base and at most one is a sum or a power of one.
+    fn merge_nothing<F: std::borrow::Borrow<Expr>>(factors: &[F]) -> bool {
+        let factor = |i: usize| factors[i].borrow();
+        (0..factors.len())
+            .filter(|&i| factor(i).is_sum_base())
+            .nth(1)
+            .is_none()
+            && (0..factors.len()).all(|i| {
+                (i + 1..factors.len()).all(|j| factor(i).power_base() != factor(j).power_base())
+            })
     }
 
     /// Whether this is the number `n` as it is held (a double bit for bit), so that it can
