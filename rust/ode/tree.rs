@@ -43,6 +43,15 @@ fn children<'py>(py: Python<'py>, args: &[Expr]) -> PyResult<Bound<'py, PyAny>> 
     Ok(PyTuple::new(py, items)?.into_any())
 }
 
+/// A rational's node: `("rat", (p, q))`, whichever way the number holds it.
+fn rational<'py>(
+    py: Python<'py>,
+    p: Bound<'py, PyAny>,
+    q: Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    node(py, "rat", PyTuple::new(py, [p, q])?.into_any())
+}
+
 /// The `(tag, payload)` tree of one canonical expression.
 pub fn to_tree<'py>(py: Python<'py>, e: &Expr) -> PyResult<Bound<'py, PyAny>> {
     match e.view() {
@@ -50,26 +59,16 @@ pub fn to_tree<'py>(py: Python<'py>, e: &Expr) -> PyResult<Bound<'py, PyAny>> {
         View::Num(Number::Exact(r)) if r.denom().is_one() => {
             node(py, "int", r.numer().into_pyobject(py)?.into_any())
         }
-        View::Num(Number::Ratio(q)) => {
-            let pq = PyTuple::new(
-                py,
-                [
-                    q.numer().into_pyobject(py)?.into_any(),
-                    q.denom().into_pyobject(py)?.into_any(),
-                ],
-            )?;
-            node(py, "rat", pq.into_any())
-        }
-        View::Num(Number::Exact(r)) => {
-            let pq = PyTuple::new(
-                py,
-                [
-                    r.numer().into_pyobject(py)?.into_any(),
-                    r.denom().into_pyobject(py)?.into_any(),
-                ],
-            )?;
-            node(py, "rat", pq.into_any())
-        }
+        View::Num(Number::Ratio(q)) => rational(
+            py,
+            q.numer().into_pyobject(py)?.into_any(),
+            q.denom().into_pyobject(py)?.into_any(),
+        ),
+        View::Num(Number::Exact(r)) => rational(
+            py,
+            r.numer().into_pyobject(py)?.into_any(),
+            r.denom().into_pyobject(py)?.into_any(),
+        ),
         View::Num(Number::Float(f) | Number::Approx(_, f)) => {
             node(py, "float", f.into_pyobject(py)?.into_any())
         }
