@@ -97,7 +97,8 @@ impl<'py> Pins<'py> {
 /// calling thread, in input order, with the index of the chunk's first item.
 ///
 /// A batch of fewer than [`PARALLEL_MIN_ITEMS`] is a single chunk done on the calling thread,
-/// with the GIL released around `hash` only when `heavy` says the chunk is worth it.
+/// with the GIL released around `hash` only when `heavy` says the chunk is worth it; so is any
+/// batch in a process that has no workers ([`crate::threads::workers`]).
 ///
 /// Errors do not depend on thread timing: a `collect` error wins (every input is checked, as
 /// if checked before any hashing), otherwise the first `emit` error in input order.
@@ -113,7 +114,8 @@ where
     C: Send,
     H: Send,
 {
-    if len < PARALLEL_MIN_ITEMS {
+    // In a process forked from a running pool no worker would ever take a chunk.
+    if len < PARALLEL_MIN_ITEMS || crate::threads::workers() == 0 {
         let chunk = collect(0..len)?;
         let hashed = if heavy(&chunk) {
             py.detach(|| hash(chunk))

@@ -157,7 +157,7 @@ fn hex_digests(alg: Algorithm, hex_len: usize, slices: &[&[u8]]) -> Vec<u8> {
     // One flat buffer: no allocation per item on the hot path.
     let mut hex = vec![0u8; slices.len() * hex_len];
     let total: usize = slices.iter().map(|s| s.len()).sum();
-    if total >= PARALLEL_CHUNK_BYTES && slices.len() > 1 {
+    if total >= PARALLEL_CHUNK_BYTES && slices.len() > 1 && crate::threads::workers() > 1 {
         hex.par_chunks_mut(hex_len)
             .zip(slices.par_iter())
             .for_each(|(dst, s)| alg.hexdigest_into(s, dst));

@@ -6,6 +6,7 @@
 pub mod algorithm;
 pub mod identifier;
 pub mod ode;
+pub mod threads;
 
 #[cfg(feature = "python")]
 mod batch;

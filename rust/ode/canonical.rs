@@ -72,7 +72,7 @@ pub fn parse_text(text: &str) -> Result<Vec<Lowered>, String> {
         .into_iter()
         .filter(|line| !is_blank(line))
         .collect();
-    let threads = rayon::current_num_threads();
+    let threads = crate::threads::workers();
     if lines.len() < PARALLEL_EQUATIONS || threads < 2 {
         return lines.into_iter().map(parse_one).collect();
     }

@@ -1,0 +1,52 @@
+"""A process forked after rayon's pool started still hashes and parses (it has no workers).
+
+``multiprocessing``'s fork start method, pytest-xdist and workflow engines fork workers from
+a parent that may already have used the parallel paths.  A forked child inherits the pool's
+bookkeeping but not its threads, so a job handed to the pool there never runs: waiting for
+one hung ``digest_many`` for ever.  Each case runs in a child process with a timeout, so a
+hang or a crash fails the test instead of stalling the suite.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="os.fork is POSIX")
+
+# The parent uses every parallel path (a batch big enough to be cut into chunks, inputs big
+# enough for the per-item split, a text long enough for the threaded parse, a big system
+# dropped), then forks; the child does the same and must match the parent.
+SCRIPT = textwrap.dedent(
+    """
+    import os, signal, sys
+    from cubie_hash import digest_many
+    from cubie_hash.ode import parse_equations
+    from cubie_hash.ode.examples import generated
+
+    many = [b"%d" % i for i in range(5000)]
+    big = [bytes(600_000), bytes(700_000)]
+    system = generated(340)
+
+    def work():
+        return (digest_many(many), digest_many(big), parse_equations(**system).fn_hash)
+
+    before = work()
+    pid = os.fork()
+    if pid == 0:
+        signal.alarm(60)  # a hung child dies (SIGALRM's default action) rather than linger
+        os._exit(0 if work() == before and work() == before else 3)
+    _, status = os.waitpid(pid, 0)
+    sys.exit(os.waitstatus_to_exitcode(status))
+    """
+)
+
+
+def test_a_forked_child_hashes_and_parses_as_its_parent() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
