@@ -5,11 +5,13 @@
 //! pure [`System`] through [`CanonicalSystem::system`]: a `#[pyfunction]` taking
 //! `PyRef<'_, CanonicalSystem>` needs nothing else.
 
+use std::mem::ManuallyDrop;
+
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 
 use super::bindings::{constant_value, mapping_items, name_of, names, system_digest};
-use super::canonical::{parse_text, Canonical, Lowered};
+use super::canonical::{drop_in_background, parse_text, Canonical, Lowered};
 use super::checks::{Declared, Item};
 use super::encoding::Expr;
 use super::sympy_walk::Walker;
@@ -116,7 +118,16 @@ fn constants(
 /// A checked ODE system in canonical form (see ``cubie_hash.ode.parse_equations``).
 #[pyclass(frozen, module = "cubie_hash._core")]
 pub struct CanonicalSystem {
-    canonical: Canonical,
+    /// Taken only in `drop`.
+    canonical: ManuallyDrop<Canonical>,
+}
+
+impl Drop for CanonicalSystem {
+    fn drop(&mut self) {
+        // SAFETY: `canonical` is taken once, here, and `self` is not used again.
+        let canonical = unsafe { ManuallyDrop::take(&mut self.canonical) };
+        drop_in_background(canonical);
+    }
 }
 
 impl CanonicalSystem {
@@ -187,7 +198,9 @@ impl CanonicalSystem {
                 Canonical::assemble(declared, consts, lowered)
             })
             .map_err(EquationError::new_err)?;
-        Ok(CanonicalSystem { canonical })
+        Ok(CanonicalSystem {
+            canonical: ManuallyDrop::new(canonical),
+        })
     }
 
     /// Hex digest of the canonical encoding (``ParsedEquations.fn_hash``).
