@@ -7,7 +7,7 @@
 //! looks like the derivative of an undeclared state, or has a cycle among its assignments,
 //! and order the assignments so each is computed before it is used (ties by name).
 
-use std::cmp::Reverse;
+use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 use std::hash::{Hash, Hasher};
 
@@ -325,32 +325,54 @@ fn prefix(name: &str) -> u64 {
     u64::from_be_bytes(bytes)
 }
 
+/// A ready assignment, ordered by its left-hand side as a byte string: by the first eight
+/// bytes as an integer (most names are shorter, so most comparisons end there), then, where
+/// those are equal, by the whole name.  Nothing is sorted up front: each assignment's key is
+/// made when it becomes ready.
+struct Ready<'a> {
+    prefix: u64,
+    name: &'a str,
+    index: u32,
+}
+
+impl<'a> Ready<'a> {
+    fn new(items: &[&'a Item], index: usize) -> Reverse<Ready<'a>> {
+        let name = items[index].lhs.as_str();
+        Reverse(Ready {
+            prefix: prefix(name),
+            name,
+            index: index as u32,
+        })
+    }
+}
+
+impl Ord for Ready<'_> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.prefix
+            .cmp(&other.prefix)
+            .then_with(|| self.name.cmp(other.name))
+    }
+}
+
+impl PartialOrd for Ready<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Ready<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Ready<'_> {}
+
 /// Kahn's algorithm, ready assignments taken by name: `deps[dep_ends[i-1]..dep_ends[i]]`
-/// are the equations equation `i` uses.
+/// are the equations equation `i` uses.  The ready assignments wait in a heap by name; left-
+/// hand sides are unique (checked before), so no two of them tie.
 fn order(items: &[&Item], deps: &[u32], dep_ends: &[u32]) -> Result<Vec<usize>, String> {
     let n = items.len();
-    // Each equation's place by name, so the heap compares integers, not strings.
-    // Sorted as integers on the first eight bytes (most names are shorter), then each run of
-    // equal first eight bytes on the whole names: the order of the names as byte strings.
-    let mut keyed: Vec<u128> = items
-        .iter()
-        .enumerate()
-        .map(|(i, it)| u128::from(prefix(&it.lhs)) << 64 | i as u128)
-        .collect();
-    keyed.sort_unstable();
-    let mut by_name: Vec<u32> = keyed.iter().map(|&k| k as u32).collect();
-    let mut start = 0;
-    for run in keyed.chunk_by(|a, b| a >> 64 == b >> 64) {
-        let end = start + run.len();
-        if run.len() > 1 {
-            by_name[start..end].sort_unstable_by_key(|&i| items[i as usize].lhs.as_str());
-        }
-        start = end;
-    }
-    let mut rank = vec![0u32; n];
-    for (r, &i) in by_name.iter().enumerate() {
-        rank[i as usize] = r as u32;
-    }
     // Users of each equation, grouped by equation (a counting sort of the uses).
     let mut user_starts = vec![0u32; n + 1];
     for &dep in deps {
@@ -371,29 +393,28 @@ fn order(items: &[&Item], deps: &[u32], dep_ends: &[u32]) -> Result<Vec<usize>, 
         waiting[i] = end - start;
         start = end;
     }
-    let mut ready: BinaryHeap<Reverse<u32>> = (0..n)
+    let mut ready: BinaryHeap<Reverse<Ready<'_>>> = (0..n)
         .filter(|&i| waiting[i] == 0)
-        .map(|i| Reverse(rank[i]))
+        .map(|i| Ready::new(items, i))
         .collect();
     let mut out = Vec::with_capacity(n);
-    while let Some(Reverse(r)) = ready.pop() {
-        let i = by_name[r as usize] as usize;
+    while let Some(Reverse(next)) = ready.pop() {
+        let i = next.index as usize;
         out.push(i);
         for &user in &users[user_starts[i] as usize..user_starts[i + 1] as usize] {
             let user = user as usize;
             waiting[user] -= 1;
             if waiting[user] == 0 {
-                ready.push(Reverse(rank[user]));
+                ready.push(Ready::new(items, user));
             }
         }
     }
     if out.len() < n {
-        let stuck: Vec<&Item> = by_name
-            .iter()
-            .map(|&i| i as usize)
+        let mut stuck: Vec<&Item> = (0..n)
             .filter(|&i| waiting[i] > 0)
             .map(|i| items[i])
             .collect();
+        stuck.sort_unstable_by(|a, b| a.lhs.cmp(&b.lhs));
         let names: Vec<&str> = stuck.iter().map(|it| it.lhs.as_str()).collect();
         return Err(format!(
             "cycle among assignments: {} depend on each other (e.g. {} = {})",
@@ -458,6 +479,23 @@ mod tests {
         want.push("dx");
         want.sort();
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn a_cycle_lists_every_stuck_assignment_by_name() {
+        let items = [
+            item("dx", &["bbbbbbbbb2", "x"]),
+            item("bbbbbbbbb2", &["a"]),
+            item("c", &["x"]),
+            item("a", &["bbbbbbbbb10"]),
+            item("bbbbbbbbb10", &["bbbbbbbbb2"]),
+        ];
+        let err = check_and_order(&declared(&["x"]), &refs(&items)).unwrap_err();
+        assert_eq!(
+            err,
+            "cycle among assignments: a, bbbbbbbbb10, bbbbbbbbb2, dx depend on each other \
+             (e.g. a = ...)"
+        );
     }
 
     #[test]

@@ -57,6 +57,11 @@ fn sorted_unique<'a>(
     what: &'static str,
 ) -> Result<Vec<&'a (String, Expr)>, Duplicate> {
     let mut sorted: Vec<&(String, Expr)> = items.iter().collect();
+    // Evaluation order takes ready equations by name, so they often come sorted already:
+    // then one pass shows them sorted and without a name given twice.
+    if sorted.is_sorted_by(|a, b| a.0 < b.0) {
+        return Ok(sorted);
+    }
     sorted.sort_by(|a, b| a.0.cmp(&b.0));
     if let Some(pair) = sorted.windows(2).find(|w| w[0].0 == w[1].0) {
         return Err(Duplicate {
@@ -176,6 +181,24 @@ mod tests {
         sys = lorenz(&[0]);
         sys.constants.push(("rho".into(), Expr::int(1)));
         assert!(sys.encode().is_err());
+    }
+
+    #[test]
+    fn sorted_or_not_the_same_names_are_refused() {
+        // In name order (the one-pass check) and out of it (sorted first).
+        for (order, twice) in [
+            ([0, 0, 1], "dx"),
+            ([0, 1, 1], "dy"),
+            ([1, 0, 1], "dy"),
+            ([2, 1, 2], "dz"),
+        ] {
+            let err = lorenz(&order).encode().unwrap_err();
+            assert_eq!((err.what, err.name.as_str()), ("left-hand side", twice));
+        }
+        assert_eq!(
+            lorenz(&[0, 1, 2]).render().unwrap(),
+            lorenz(&[2, 1, 0]).render().unwrap()
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@ use num_bigint::{BigUint, Sign};
 use num_traits::{Signed, ToPrimitive};
 
 use super::super::number::Number;
-use super::{bool_byte, put_len, put_str, rel_byte, Expr, Kind};
+use super::{bool_byte, put_len, rel_byte, Expr, Kind};
 
 /// Nodes this shallow are walked without checking the stack; deeper ones grow it on the heap
 /// when it runs low (a walk recurses as deep as the tree, which `rules::MAX_DEPTH` bounds but
@@ -333,36 +333,64 @@ pub(super) fn cmp_keys(a: Key<'_>, b: Key<'_>) -> Ordering {
 
 /// Appends the encoding of `e` (see the table in the parent module).
 pub(super) fn write(e: &Expr, out: &mut Vec<u8>) {
-    if e.depth() > SHALLOW {
-        stacker::maybe_grow(RED_ZONE, GROWTH, || write_node(e, out));
-    } else {
-        write_node(e, out);
+    write_child(e, out);
+}
+
+/// Writes one node where its parent is written.  Most nodes of a system are leaves (symbols,
+/// numbers), so a leaf is written in its parent's loop and only an inner node takes a call of
+/// [`write_node`]; a node's own bytes (a tag and a count or length) go in as one fixed-size
+/// run.
+#[inline(always)]
+fn write_child(e: &Expr, out: &mut Vec<u8>) {
+    match e.kind() {
+        Kind::Sym(name) => write_named(b'S', name, out),
+        Kind::Num(Number::Float(f)) => write_float(*f, out),
+        Kind::Num(Number::Int(i)) => write_int(*i, out),
+        Kind::Num(n) => write_number(n, out),
+        _ if e.depth() > SHALLOW => {
+            stacker::maybe_grow(RED_ZONE, GROWTH, || write_node(e, out));
+        }
+        _ => write_node(e, out),
     }
 }
 
-fn write_list(tag: u8, args: &[Expr], out: &mut Vec<u8>) {
-    out.push(tag);
-    put_len(out, args.len());
+/// A tag and a big-endian `u32` (a count or a length): the start of most nodes.
+#[inline]
+fn counted(tag: u8, n: usize) -> [u8; 5] {
+    let mut bytes = [tag; 5];
+    bytes[1..].copy_from_slice(
+        &u32::try_from(n)
+            .expect("canonical parts are shorter than 4 GiB")
+            .to_be_bytes(),
+    );
+    bytes
+}
+
+fn write_all(args: &[Expr], out: &mut Vec<u8>) {
     for a in args {
-        write(a, out);
+        write_child(a, out);
     }
 }
 
-fn write_pair(tag: u8, a: &Expr, b: &Expr, out: &mut Vec<u8>) {
-    out.push(tag);
-    write(a, out);
-    write(b, out);
+/// A tag and a length-prefixed name.
+#[inline]
+fn write_named(tag: u8, name: &str, out: &mut Vec<u8>) {
+    out.extend_from_slice(&counted(tag, name.len()));
+    out.extend_from_slice(name.as_bytes());
 }
 
-fn write_str(tag: u8, s: &str, out: &mut Vec<u8>) {
-    out.reserve(5 + s.len());
-    out.push(tag);
-    put_str(out, s);
+/// `F` and the double's bits.
+#[inline]
+fn write_float(f: f64, out: &mut Vec<u8>) {
+    let mut bytes = [b'F'; 9];
+    bytes[1..].copy_from_slice(&f.to_bits().to_be_bytes());
+    out.extend_from_slice(&bytes);
 }
 
 /// A magnitude below 2^64 as the encoding holds one: its length in bytes, then its big-endian
 /// bytes without leading zeros (zero has none).  Written as a fixed twelve bytes, the
 /// magnitude shifted to their front, then cut to length: no copy of a variable length.
+#[inline]
 fn write_u64(m: u64, out: &mut Vec<u8>) {
     let skip = m.leading_zeros() / 8;
     let mut bytes = [0u8; 12];
@@ -371,6 +399,13 @@ fn write_u64(m: u64, out: &mut Vec<u8>) {
     bytes[4..].copy_from_slice(&m.wrapping_shl(8 * skip).to_be_bytes());
     out.extend_from_slice(&bytes);
     out.truncate(out.len() - skip as usize);
+}
+
+/// `I`, sign byte and magnitude.
+#[inline]
+fn write_int(i: i64, out: &mut Vec<u8>) {
+    out.extend_from_slice(&[b'I', u8::from(i < 0)]);
+    write_u64(i.unsigned_abs(), out);
 }
 
 /// Any magnitude, as [`write_u64`] writes the small ones.
@@ -390,15 +425,8 @@ fn write_magnitude(m: &BigUint, out: &mut Vec<u8>) {
 /// magnitudes of numerator and denominator.
 fn write_number(n: &Number, out: &mut Vec<u8>) {
     match n {
-        Number::Float(f) | Number::Approx(_, f) => {
-            let mut bytes = [b'F'; 9];
-            bytes[1..].copy_from_slice(&f.to_bits().to_be_bytes());
-            out.extend_from_slice(&bytes);
-        }
-        Number::Int(i) => {
-            out.extend_from_slice(&[b'I', u8::from(*i < 0)]);
-            write_u64(i.unsigned_abs(), out);
-        }
+        Number::Float(f) | Number::Approx(_, f) => write_float(*f, out),
+        Number::Int(i) => write_int(*i, out),
         Number::Ratio(q) => {
             out.extend_from_slice(&[b'Q', u8::from(q.numer() < 0)]);
             write_u64(q.numer().unsigned_abs(), out);
@@ -415,41 +443,47 @@ fn write_number(n: &Number, out: &mut Vec<u8>) {
     }
 }
 
+/// An inner node, or a leaf that [`write_child`] does not write itself.
 fn write_node(e: &Expr, out: &mut Vec<u8>) {
     match e.kind() {
         Kind::Num(n) => write_number(n, out),
-        Kind::Sym(name) => write_str(b'S', name, out),
-        Kind::Const(name) => write_str(b'K', name, out),
-        Kind::Add(args) => write_list(b'A', args, out),
-        Kind::Mul(args) => write_list(b'M', args, out),
-        Kind::Pow(b, x) => write_pair(b'P', b, x, out),
+        Kind::Sym(name) => write_named(b'S', name, out),
+        Kind::Const(name) => write_named(b'K', name, out),
+        Kind::Add(args) | Kind::Mul(args) => {
+            let tag = if matches!(e.kind(), Kind::Add(_)) {
+                b'A'
+            } else {
+                b'M'
+            };
+            out.extend_from_slice(&counted(tag, args.len()));
+            write_all(args, out);
+        }
+        Kind::Pow(b, x) => {
+            out.push(b'P');
+            write_child(b, out);
+            write_child(x, out);
+        }
         Kind::Func(name, args) => {
-            write_str(b'f', name, out);
+            write_named(b'f', name, out);
             put_len(out, args.len());
-            for a in args {
-                write(a, out);
-            }
+            write_all(args, out);
         }
         Kind::Piecewise(pairs) => {
-            out.push(b'W');
-            put_len(out, pairs.len());
+            out.extend_from_slice(&counted(b'W', pairs.len()));
             for (x, c) in pairs {
-                write(x, out);
-                write(c, out);
+                write_child(x, out);
+                write_child(c, out);
             }
         }
         Kind::Rel(op, l, r) => {
             out.extend_from_slice(&[b'R', rel_byte(*op)]);
-            write(l, out);
-            write(r, out);
+            write_child(l, out);
+            write_child(r, out);
         }
         Kind::Bool(op, args) => {
-            out.push(b'B');
-            out.push(bool_byte(*op));
+            out.extend_from_slice(&[b'B', bool_byte(*op)]);
             put_len(out, args.len());
-            for a in args {
-                write(a, out);
-            }
+            write_all(args, out);
         }
         Kind::Truth(true) => out.push(b'T'),
         Kind::Truth(false) => out.push(b'U'),
