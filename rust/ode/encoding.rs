@@ -457,12 +457,16 @@ impl Expr {
     }
 
     /// `a + b` of two terms that are neither numbers nor sums and do not merge (most sums the
-    /// text front end builds): what [`Expr::add`] gives, the two in order, without its
-    /// keyed sort and runs.  The arguments back where they might merge or flatten.
+    /// text front end builds), or of a sum and such a term ([`Expr::added_to_sum`]): what
+    /// [`Expr::add`] gives, the terms in order, without its keyed sort and runs.  The
+    /// arguments back where they might merge or flatten.
     fn added_apart(mut args: Vec<Expr>) -> Result<Expr, Vec<Expr>> {
         let [a, b] = args.as_slice() else {
             return Err(args);
         };
+        if a.is_sum() != b.is_sum() {
+            return Expr::added_to_sum(args);
+        }
         let plain = |e: &Expr| !matches!(e.kind(), Kind::Num(_) | Kind::Add(_));
         // Two products with lone sum factors are keyed by their primitive forms: `add` then.
         if !plain(a) || !plain(b) || (a.lone_sum().is_some() && b.lone_sum().is_some()) {
@@ -476,6 +480,59 @@ impl Expr {
             args.swap(0, 1);
         }
         Ok(Expr::new(Kind::Add(args)))
+    }
+
+    /// `S + t` or `t + S` of a short sum `S` without a numeric term and a term `t` that is
+    /// neither a number nor a sum, where no two of the terms merge (their keys differ) and at
+    /// most one is a product with a lone sum factor: then every term stays as it is, and the
+    /// sum is `S`'s terms with `t` put in its place.  The arguments back otherwise.
+    fn added_to_sum(args: Vec<Expr>) -> Result<Expr, Vec<Expr>> {
+        /// Longer sums go the general way: the keys are compared pairwise here.
+        const SHORT: usize = 6;
+        let sum_first = args[0].is_sum();
+        let (s, t) = if sum_first {
+            (&args[0], &args[1])
+        } else {
+            (&args[1], &args[0])
+        };
+        let Kind::Add(terms) = s.kind() else {
+            unreachable!("one of the two is a sum")
+        };
+        let term = |i: usize| terms.get(i).unwrap_or(t);
+        let all = terms.len() + 1;
+        if terms.len() > SHORT
+            || (0..all).any(|i| term(i).as_number().is_some())
+            || (0..all)
+                .filter(|&i| term(i).lone_sum().is_some())
+                .nth(1)
+                .is_some()
+        {
+            return Err(args);
+        }
+        let mut rests: [Rest; SHORT + 1] = std::array::from_fn(|_| Rest::Own);
+        for (i, rest) in rests.iter_mut().enumerate().take(all) {
+            *rest = term(i).rest();
+        }
+        let key = |i: usize| key_parts(term(i), &rests[i]);
+        if (0..all).any(|i| (i + 1..all).any(|j| order::cmp_keys(key(i), key(j)).is_eq())) {
+            return Err(args);
+        }
+        let at = terms.partition_point(|x| order::cmp(x, t).is_lt());
+        let [a, b]: [Expr; 2] = args.try_into().expect("two arguments");
+        let (s, t) = if sum_first { (a, b) } else { (b, a) };
+        let mut terms = match Arc::try_unwrap(s.0) {
+            Ok(Node {
+                kind: Kind::Add(terms),
+                ..
+            }) => terms,
+            Ok(_) => unreachable!("a sum"),
+            Err(shared) => match &shared.kind {
+                Kind::Add(terms) => terms.clone(),
+                _ => unreachable!("a sum"),
+            },
+        };
+        terms.insert(at, t);
+        Ok(Expr::new(Kind::Add(terms)))
     }
 
     /// [`Expr::add`] without the shortcut of [`Expr::added_apart`].
@@ -862,6 +919,58 @@ impl Expr {
         Ok(Expr::mul_coefficient(coeff, rest, None))
     }
 
+    /// `-e`: the product `-1*e`, as [`Expr::mul`] gives it.
+    pub fn negation(e: Expr) -> Expr {
+        let minus_one = Expr::int(-1);
+        match Expr::scaled(&minus_one, &e) {
+            Some(product) => product,
+            None => Expr::mul(vec![minus_one, e]),
+        }
+    }
+
+    /// `c*t` for a number `c` where only the coefficient changes: `t` is neither a number
+    /// nor a sum, no factor of `t` is a sum (which would take the coefficient, rule 4) and
+    /// its factors merge with nothing.  What [`Expr::mul`] gives, built from `t`'s factors
+    /// without its argument vectors and checks (negations, a coefficient distributed over a
+    /// sum's terms); `None` where those could matter, or the coefficient is 0 or overflows.
+    fn scaled(c: &Expr, t: &Expr) -> Option<Expr> {
+        let n = c.as_number()?;
+        if matches!(t.kind(), Kind::Num(_) | Kind::Add(_)) {
+            return None;
+        }
+        let factors = t.factors();
+        // Numbers fold in argument order, as in `mul`: `c` first.
+        let mut coeff = Acc::one();
+        coeff.mul(n);
+        let mut rest = Vec::with_capacity(factors.len() + 1);
+        for f in factors {
+            match f.kind() {
+                Kind::Num(k) => coeff.mul(k),
+                Kind::Add(_) => return None,
+                _ => rest.push(f.clone()),
+            }
+        }
+        if rest.is_empty() || (rest.len() > 1 && !Expr::merge_nothing(&rest)) {
+            return None;
+        }
+        let folded = coeff.finish().filter(|k| !k.is_zero())?;
+        if !folded.is_exact_one() {
+            let node = if c.is_number_exactly(&folded) {
+                c.clone()
+            } else {
+                Expr::number(folded)
+            };
+            // The factors stay sorted; a number's tag is no other factor's, so it goes where
+            // the sort would put it.
+            let at = rest.partition_point(|f| order::cmp(f, &node).is_lt());
+            rest.insert(at, node);
+        }
+        if rest.len() == 1 {
+            return rest.pop();
+        }
+        Some(Expr::new(Kind::Mul(rest)))
+    }
+
     /// Whether the non-numeric `factors` of a product merge with nothing: no two share a
     /// base and at most one is a sum or a power of one.
     fn merge_nothing<F: std::borrow::Borrow<Expr>>(factors: &[F]) -> bool {
@@ -1025,7 +1134,10 @@ impl Expr {
                     let distributed = Expr::add(
                         terms
                             .iter()
-                            .map(|t| Expr::mul(vec![c.clone(), t.clone()]))
+                            .map(|t| match Expr::scaled(&c, t) {
+                                Some(product) => product,
+                                None => Expr::mul(vec![c.clone(), t.clone()]),
+                            })
                             .collect(),
                     );
                     let collapsed = !distributed.is_sum();
@@ -1415,6 +1527,118 @@ mod tests {
     }
     fn div(a: Expr, b: Expr) -> Expr {
         Expr::mul(vec![a, Expr::pow(b, Expr::int(-1))])
+    }
+
+    /// Terms of every kind a coefficient may meet: numbers of each representation, symbols,
+    /// powers, calls, sums, products with and without a coefficient, with a sum factor, and
+    /// products whose factors would merge again (`exp(2*x)*exp(2*x)`).
+    fn assorted_terms() -> Vec<Expr> {
+        let x = || s("x");
+        let exp_x = Expr::func("exp", vec![x()]);
+        let exp_2x = Expr::mul(vec![exp_x.clone(), exp_x.clone()]);
+        let numbers = [
+            Expr::int(-1),
+            Expr::int(2),
+            Expr::int(i64::MIN),
+            Expr::int(i64::MAX),
+            q(1, 3),
+            q(-3, 2),
+            f(0.5),
+            f(-0.1),
+            f(0.0),
+            f(1.5e308),
+            f(1e-320),
+            Expr::mul(vec![f(0.1), q(1, 3)]), // an approximate number
+        ];
+        let mut terms: Vec<Expr> = numbers.to_vec();
+        let atoms = [
+            x(),
+            s("a"),
+            Expr::constant("pi"),
+            Expr::pow(x(), Expr::int(2)),
+            Expr::pow(x(), q(1, 2)),
+            Expr::pow(Expr::add(vec![x(), s("a")]), Expr::int(-1)),
+            exp_x.clone(),
+            Expr::add(vec![x(), s("a")]),
+            Expr::add(vec![f(0.5), x()]),
+            Expr::piecewise(vec![(x(), Expr::truth(true))]),
+        ];
+        terms.extend(atoms.iter().cloned());
+        for (i, a) in atoms.iter().enumerate() {
+            for b in &atoms[i + 1..] {
+                terms.push(Expr::mul(vec![a.clone(), b.clone()]));
+                for n in &numbers {
+                    terms.push(Expr::mul(vec![n.clone(), a.clone(), b.clone()]));
+                }
+            }
+        }
+        // Factors of one base a product keeps apart: `mul` would merge them again.
+        terms.push(Expr::new(Kind::Mul(vec![exp_2x.clone(), exp_2x.clone()])));
+        terms.push(Expr::mul(vec![exp_x, exp_2x]));
+        terms
+    }
+
+    #[test]
+    fn scaled_terms_are_what_mul_gives() {
+        let terms = assorted_terms();
+        let mut shortcuts = 0;
+        for c in terms.iter().filter(|t| t.as_number().is_some()) {
+            for t in &terms {
+                let general = Expr::mul(vec![c.clone(), t.clone()]);
+                if let Some(got) = Expr::scaled(c, t) {
+                    shortcuts += 1;
+                    assert_eq!(
+                        got.encoding(),
+                        general.encoding(),
+                        "{} * {}",
+                        c.render(),
+                        t.render()
+                    );
+                }
+            }
+        }
+        assert!(shortcuts > 1000, "{shortcuts}");
+        for t in &terms {
+            let general = Expr::mul(vec![Expr::int(-1), t.clone()]);
+            assert_eq!(Expr::negation(t.clone()).encoding(), general.encoding());
+        }
+    }
+
+    #[test]
+    fn sums_and_terms_add_apart_as_add_general_adds_them() {
+        let terms = assorted_terms();
+        let sums: Vec<Expr> = terms
+            .iter()
+            .filter(|t| t.is_sum())
+            .cloned()
+            .chain(terms.iter().flat_map(|a| {
+                [
+                    Expr::add_general(vec![a.clone(), s("y")]),
+                    Expr::add_general(vec![a.clone(), s("x"), s("b")]),
+                ]
+            }))
+            .filter(Expr::is_sum)
+            .step_by(5)
+            .collect();
+        let mut apart = 0;
+        for sum in &sums {
+            for t in terms.iter().step_by(3) {
+                for args in [vec![sum.clone(), t.clone()], vec![t.clone(), sum.clone()]] {
+                    let general = Expr::add_general(args.clone());
+                    if let Ok(got) = Expr::added_apart(args) {
+                        apart += 1;
+                        assert_eq!(
+                            got.encoding(),
+                            general.encoding(),
+                            "{} + {}",
+                            sum.render(),
+                            t.render()
+                        );
+                    }
+                }
+            }
+        }
+        assert!(apart > 5_000, "{apart}");
     }
 
     #[test]
