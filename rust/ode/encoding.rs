@@ -126,6 +126,25 @@ struct Node {
     head: order::Head,
 }
 
+impl Node {
+    #[inline]
+    fn depth_of(kind: &Kind) -> u32 {
+        let below = |args: &[Expr]| args.iter().map(|a| a.depth()).max().unwrap_or(0);
+        1 + match kind {
+            Kind::Add(args) | Kind::Mul(args) | Kind::Bool(_, args) | Kind::Func(_, args) => {
+                below(args)
+            }
+            Kind::Pow(b, e) | Kind::Rel(_, b, e) => b.depth().max(e.depth()),
+            Kind::Piecewise(pairs) => pairs
+                .iter()
+                .map(|(e, c)| e.depth().max(c.depth()))
+                .max()
+                .unwrap_or(0),
+            Kind::Num(_) | Kind::Sym(_) | Kind::Const(_) | Kind::Truth(_) => 0,
+        }
+    }
+}
+
 /// A normalised expression, ordered and compared as its canonical encoding.
 #[derive(Clone, Debug)]
 pub struct Expr(Arc<Node>);
@@ -350,21 +369,39 @@ impl Ord for Expr {
 
 impl Expr {
     fn new(kind: Kind) -> Expr {
-        let below = |args: &[Expr]| args.iter().map(|a| a.depth()).max().unwrap_or(0);
-        let depth = 1 + match &kind {
-            Kind::Add(args) | Kind::Mul(args) | Kind::Bool(_, args) | Kind::Func(_, args) => {
-                below(args)
-            }
-            Kind::Pow(b, e) | Kind::Rel(_, b, e) => b.depth().max(e.depth()),
-            Kind::Piecewise(pairs) => pairs
-                .iter()
-                .map(|(e, c)| e.depth().max(c.depth()))
-                .max()
-                .unwrap_or(0),
-            Kind::Num(_) | Kind::Sym(_) | Kind::Const(_) | Kind::Truth(_) => 0,
-        };
+        let depth = Node::depth_of(&kind);
         let head = order::Head::of(&kind);
         Expr(Arc::new(Node { kind, depth, head }))
+    }
+
+    /// A sum or product `e` with its arguments edited by `edit`: in `e`'s own node where
+    /// nothing else holds it (a chain `a*b*c` or `a + b + c` grows one node instead of
+    /// building and freeing one per step), else in a copy.  `edit` must leave a normalised
+    /// list of two or more arguments.
+    fn with_args(mut e: Expr, edit: impl FnOnce(&mut Vec<Expr>)) -> Expr {
+        if let Some(node) = Arc::get_mut(&mut e.0) {
+            let (Kind::Add(args) | Kind::Mul(args)) = &mut node.kind else {
+                unreachable!("only sums and products")
+            };
+            edit(args);
+            node.depth = Node::depth_of(&node.kind);
+            node.head = order::Head::of(&node.kind);
+            return e;
+        }
+        let (old, sum) = match e.kind() {
+            Kind::Add(args) => (args, true),
+            Kind::Mul(args) => (args, false),
+            _ => unreachable!("only sums and products"),
+        };
+        // Room for the one argument most edits add.
+        let mut args = Vec::with_capacity(old.len() + 1);
+        args.extend_from_slice(old);
+        edit(&mut args);
+        Expr::new(if sum {
+            Kind::Add(args)
+        } else {
+            Kind::Mul(args)
+        })
     }
 
     fn kind(&self) -> &Kind {
@@ -520,19 +557,7 @@ impl Expr {
         let at = terms.partition_point(|x| order::cmp(x, t).is_lt());
         let [a, b]: [Expr; 2] = args.try_into().expect("two arguments");
         let (s, t) = if sum_first { (a, b) } else { (b, a) };
-        let mut terms = match Arc::try_unwrap(s.0) {
-            Ok(Node {
-                kind: Kind::Add(terms),
-                ..
-            }) => terms,
-            Ok(_) => unreachable!("a sum"),
-            Err(shared) => match &shared.kind {
-                Kind::Add(terms) => terms.clone(),
-                _ => unreachable!("a sum"),
-            },
-        };
-        terms.insert(at, t);
-        Ok(Expr::new(Kind::Add(terms)))
+        Ok(Expr::with_args(s, |terms| terms.insert(at, t)))
     }
 
     /// [`Expr::add`] without the shortcut of [`Expr::added_apart`].
@@ -900,6 +925,15 @@ impl Expr {
             args.retain(|f| f.as_number().is_none());
             return Ok(Expr::mul_coefficient(coeff, args, given));
         }
+        if !matches!((a.kind(), b.kind()), (Kind::Mul(_), Kind::Mul(_))) {
+            args = match Expr::multiplied_into(args) {
+                Ok(product) => return Ok(product),
+                Err(args) => args,
+            };
+        }
+        let [a, b] = args.as_slice() else {
+            unreachable!("two arguments")
+        };
         let (fa, fb) = (a.factors(), b.factors());
         if fa.len() + fb.len() > 5 {
             return Err(args);
@@ -919,56 +953,169 @@ impl Expr {
         Ok(Expr::mul_coefficient(coeff, rest, None))
     }
 
+    /// `p*f` or `f*p` of a short product `p` and a factor `f` that is neither a number nor a
+    /// product, where nothing merges and the coefficient is distributed over no sum (rule 4):
+    /// then the product is `p`'s factors with `f` put in its place (`-p*x`, `a*b*c`).  The
+    /// arguments back otherwise.
+    fn multiplied_into(args: Vec<Expr>) -> Result<Expr, Vec<Expr>> {
+        /// At most this many factors are checked pairwise, as in `mul_apart`.
+        const SHORT: usize = 4;
+        let product_first = matches!(args[0].kind(), Kind::Mul(_));
+        let (p, f) = if product_first {
+            (&args[0], &args[1])
+        } else {
+            (&args[1], &args[0])
+        };
+        let Kind::Mul(factors) = p.kind() else {
+            unreachable!("one of the two is a product")
+        };
+        if factors.len() > SHORT || matches!(f.kind(), Kind::Num(_) | Kind::Mul(_)) {
+            return Err(args);
+        }
+        let mut others: [&Expr; SHORT + 1] = [f; SHORT + 1];
+        let mut count = 1;
+        let mut coefficient = false;
+        for x in factors {
+            if x.as_number().is_some() {
+                coefficient = true;
+            } else {
+                others[count] = x;
+                count += 1;
+            }
+        }
+        let others = &others[..count];
+        if (coefficient && others.iter().any(|x| x.is_sum())) || !Expr::merge_nothing(others) {
+            return Err(args);
+        }
+        let at = factors.partition_point(|x| order::cmp(x, f).is_lt());
+        let [a, b]: [Expr; 2] = args.try_into().expect("two arguments");
+        let (p, f) = if product_first { (a, b) } else { (b, a) };
+        Ok(Expr::with_args(p, |factors| factors.insert(at, f)))
+    }
+
     /// `-e`: the product `-1*e`, as [`Expr::mul`] gives it.
     pub fn negation(e: Expr) -> Expr {
         let minus_one = Expr::int(-1);
-        match Expr::scaled(&minus_one, &e) {
-            Some(product) => product,
-            None => Expr::mul(vec![minus_one, e]),
+        match Expr::scaled(&minus_one, e) {
+            Ok(product) => product,
+            Err(e) => Expr::mul(vec![minus_one, e]),
         }
     }
 
     /// `c*t` for a number `c` where only the coefficient changes: `t` is neither a number
-    /// nor a sum, no factor of `t` is a sum (which would take the coefficient, rule 4) and
-    /// its factors merge with nothing.  What [`Expr::mul`] gives, built from `t`'s factors
-    /// without its argument vectors and checks (negations, a coefficient distributed over a
-    /// sum's terms); `None` where those could matter, or the coefficient is 0 or overflows.
-    fn scaled(c: &Expr, t: &Expr) -> Option<Expr> {
-        let n = c.as_number()?;
-        if matches!(t.kind(), Kind::Num(_) | Kind::Add(_)) {
-            return None;
+    /// nor a sum, has at most five factors, none of them a sum (which would take the
+    /// coefficient, rule 4), and its factors merge with nothing.  What [`Expr::mul`] gives,
+    /// built from `t`'s factors (in `t`'s own node where nothing else holds it) without its
+    /// argument vectors and checks: negations, a coefficient distributed over a sum's terms.
+    /// `t` back where those could matter, or the coefficient is 0 or overflows.
+    fn scaled(c: &Expr, t: Expr) -> Result<Expr, Expr> {
+        const SHORT: usize = 5;
+        let Some(n) = c.as_number() else {
+            return Err(t);
+        };
+        match t.kind() {
+            Kind::Num(_) | Kind::Add(_) => return Err(t),
+            Kind::Mul(_) => {}
+            // A lone number of these kinds folds to itself (`Exact` and `Approx` may be past
+            // the fold bound): `c*t` is the two in order.
+            _ if matches!(n, Number::Int(_) | Number::Ratio(_) | Number::Float(_))
+                && !n.is_zero() =>
+            {
+                if n.is_exact_one() {
+                    return Ok(t);
+                }
+                let mut factors = Vec::with_capacity(2);
+                if order::cmp(&t, c).is_lt() {
+                    factors.extend([t, c.clone()]);
+                } else {
+                    factors.extend([c.clone(), t]);
+                }
+                return Ok(Expr::new(Kind::Mul(factors)));
+            }
+            _ => {}
         }
         let factors = t.factors();
+        if factors.len() > SHORT {
+            return Err(t);
+        }
         // Numbers fold in argument order, as in `mul`: `c` first.
         let mut coeff = Acc::one();
         coeff.mul(n);
-        let mut rest = Vec::with_capacity(factors.len() + 1);
-        for f in factors {
+        let mut number = None;
+        let mut others: [&Expr; SHORT] = [c; SHORT];
+        let mut count = 0;
+        for (i, f) in factors.iter().enumerate() {
             match f.kind() {
-                Kind::Num(k) => coeff.mul(k),
-                Kind::Add(_) => return None,
-                _ => rest.push(f.clone()),
+                Kind::Num(k) => {
+                    coeff.mul(k);
+                    number = Some(i);
+                }
+                Kind::Add(_) => return Err(t),
+                _ => {
+                    others[count] = f;
+                    count += 1;
+                }
             }
         }
-        if rest.is_empty() || (rest.len() > 1 && !Expr::merge_nothing(&rest)) {
-            return None;
+        if count == 0 || (count > 1 && !Expr::merge_nothing(&others[..count])) {
+            return Err(t);
         }
-        let folded = coeff.finish().filter(|k| !k.is_zero())?;
-        if !folded.is_exact_one() {
-            let node = if c.is_number_exactly(&folded) {
-                c.clone()
-            } else {
-                Expr::number(folded)
-            };
-            // The factors stay sorted; a number's tag is no other factor's, so it goes where
-            // the sort would put it.
-            let at = rest.partition_point(|f| order::cmp(f, &node).is_lt());
-            rest.insert(at, node);
+        let Some(folded) = coeff.finish().filter(|k| !k.is_zero()) else {
+            return Err(t);
+        };
+        if folded.is_exact_one() {
+            return Ok(match (number, count) {
+                (None, _) => t,
+                (Some(i), 1) => factors[1 - i].clone(),
+                (Some(i), _) => Expr::with_args(t, |factors| {
+                    factors.remove(i);
+                }),
+            });
         }
-        if rest.len() == 1 {
-            return rest.pop();
-        }
-        Some(Expr::new(Kind::Mul(rest)))
+        let node = if c.is_number_exactly(&folded) {
+            c.clone()
+        } else {
+            Expr::number(folded)
+        };
+        // The other factors stay sorted; a number's tag is no other factor's, so it goes
+        // where the sort would put it.
+        let place = move |factors: &mut Vec<Expr>| {
+            if let Some(i) = number {
+                factors.remove(i);
+            }
+            let at = factors.partition_point(|f| order::cmp(f, &node).is_lt());
+            factors.insert(at, node);
+        };
+        Ok(match t.kind() {
+            Kind::Mul(_) => Expr::with_args(t, place),
+            _ => {
+                let mut factors = Vec::with_capacity(2);
+                factors.push(t);
+                place(&mut factors);
+                Expr::new(Kind::Mul(factors))
+            }
+        })
+    }
+
+    /// `c*S` of a number `c` other than 0 and 1 and a sum `S`, term by term (rule 4), in
+    /// `S`'s own vector where nothing else holds it.
+    fn distributed(c: &Expr, sum: Expr) -> Expr {
+        let scale = |t: Expr| match Expr::scaled(c, t) {
+            Ok(product) => product,
+            Err(t) => Expr::mul(vec![c.clone(), t]),
+        };
+        let terms: Vec<Expr> = match Arc::try_unwrap(sum.0) {
+            Ok(Node {
+                kind: Kind::Add(terms),
+                ..
+            }) => terms.into_iter().map(scale).collect(),
+            Ok(_) => unreachable!("a sum"),
+            Err(shared) => match &shared.kind {
+                Kind::Add(terms) => terms.iter().cloned().map(scale).collect(),
+                _ => unreachable!("a sum"),
+            },
+        };
+        Expr::add(terms)
     }
 
     /// Whether the non-numeric `factors` of a product merge with nothing: no two share a
@@ -1126,20 +1273,8 @@ impl Expr {
             match (sums.next(), sums.next()) {
                 (Some((i, _)), None) => {
                     let sum = factors.remove(i);
-                    let Kind::Add(terms) = sum.kind() else {
-                        unreachable!("selected sums only")
-                    };
                     // Assembled directly: a second pass would take the content out again.
-                    let c = node(c);
-                    let distributed = Expr::add(
-                        terms
-                            .iter()
-                            .map(|t| match Expr::scaled(&c, t) {
-                                Some(product) => product,
-                                None => Expr::mul(vec![c.clone(), t.clone()]),
-                            })
-                            .collect(),
-                    );
+                    let distributed = Expr::distributed(&node(c), sum);
                     let collapsed = !distributed.is_sum();
                     factors.push(distributed);
                     if collapsed {
@@ -1585,7 +1720,8 @@ mod tests {
         for c in terms.iter().filter(|t| t.as_number().is_some()) {
             for t in &terms {
                 let general = Expr::mul(vec![c.clone(), t.clone()]);
-                if let Some(got) = Expr::scaled(c, t) {
+                let owned = matches!(t.kind(), Kind::Mul(_)).then(|| fresh(t));
+                if let Ok(got) = Expr::scaled(c, owned.unwrap_or_else(|| t.clone())) {
                     shortcuts += 1;
                     assert_eq!(
                         got.encoding(),
@@ -1623,7 +1759,7 @@ mod tests {
         let mut apart = 0;
         for sum in &sums {
             for t in terms.iter().step_by(3) {
-                for args in [vec![sum.clone(), t.clone()], vec![t.clone(), sum.clone()]] {
+                for args in [vec![fresh(sum), t.clone()], vec![t.clone(), sum.clone()]] {
                     let general = Expr::add_general(args.clone());
                     if let Ok(got) = Expr::added_apart(args) {
                         apart += 1;
@@ -1639,6 +1775,36 @@ mod tests {
             }
         }
         assert!(apart > 5_000, "{apart}");
+    }
+
+    /// A copy of `e` in a node nothing else holds (so that it is edited in place).
+    fn fresh(e: &Expr) -> Expr {
+        Expr::new(e.kind().clone())
+    }
+
+    #[test]
+    fn products_and_factors_multiply_apart_as_mul_general_multiplies_them() {
+        let terms = assorted_terms();
+        let products: Vec<&Expr> = terms
+            .iter()
+            .filter(|t| matches!(t.kind(), Kind::Mul(_)))
+            .collect();
+        let mut apart = 0;
+        for p in &products {
+            for f in terms.iter().step_by(2) {
+                for (args, general) in [
+                    (vec![fresh(p), f.clone()], vec![(*p).clone(), f.clone()]),
+                    (vec![f.clone(), (*p).clone()], vec![f.clone(), (*p).clone()]),
+                ] {
+                    let want = Expr::mul_general(general).encoding();
+                    if let Ok(got) = Expr::multiplied_into(args) {
+                        apart += 1;
+                        assert_eq!(got.encoding(), want, "{} * {}", p.render(), f.render());
+                    }
+                }
+            }
+        }
+        assert!(apart > 2_000, "{apart}");
     }
 
     #[test]
