@@ -906,12 +906,18 @@ impl Expr {
         };
         if !matches!(a.kind(), Kind::Mul(_)) && !matches!(b.kind(), Kind::Mul(_)) {
             // Two factors: the product keeps the arguments' room.
-            let apart = match (a.as_number(), b.as_number()) {
-                (None, None) => Expr::merge_nothing(&[a, b]),
-                _ => true,
+            let pair = match (a.as_number(), b.as_number()) {
+                (None, None) if !Expr::merge_nothing(&[a, b]) => return Err(args),
+                (None, None) => true,
+                (Some(n), None) | (None, Some(n)) => {
+                    Expr::folds_to_itself(n) && !n.is_exact_one() && !a.is_sum() && !b.is_sum()
+                }
+                (Some(_), Some(_)) => false,
             };
-            if !apart {
-                return Err(args);
+            if pair {
+                // Nothing to fold, merge or distribute: the two in order.
+                sort_stable(&mut args, Expr::cmp);
+                return Ok(Expr::new(Kind::Mul(args)));
             }
             let mut coeff = Acc::one();
             for n in args.iter().filter_map(Expr::as_number) {
@@ -1016,11 +1022,8 @@ impl Expr {
         match t.kind() {
             Kind::Num(_) | Kind::Add(_) => return Err(t),
             Kind::Mul(_) => {}
-            // A lone number of these kinds folds to itself (`Exact` and `Approx` may be past
-            // the fold bound): `c*t` is the two in order.
-            _ if matches!(n, Number::Int(_) | Number::Ratio(_) | Number::Float(_))
-                && !n.is_zero() =>
-            {
+            // `c*t` is the two in order.
+            _ if Expr::folds_to_itself(n) => {
                 if n.is_exact_one() {
                     return Ok(t);
                 }
@@ -1095,6 +1098,12 @@ impl Expr {
                 Expr::new(Kind::Mul(factors))
             }
         })
+    }
+
+    /// Whether a lone number of a product folds to itself (the coefficient `mul` gives it is
+    /// this number): not 0, and not `Exact` or `Approx`, which may be past the fold bound.
+    fn folds_to_itself(n: &Number) -> bool {
+        matches!(n, Number::Int(_) | Number::Ratio(_) | Number::Float(_)) && !n.is_zero()
     }
 
     /// `c*S` of a number `c` other than 0 and 1 and a sum `S`, term by term (rule 4), in
@@ -1805,6 +1814,22 @@ mod tests {
             }
         }
         assert!(apart > 2_000, "{apart}");
+    }
+
+    #[test]
+    fn pairs_multiply_apart_as_mul_general_multiplies_them() {
+        let terms = assorted_terms();
+        let mut apart = 0;
+        for (i, a) in terms.iter().enumerate().step_by(3) {
+            for b in terms.iter().skip(i % 2).step_by(2) {
+                let want = Expr::mul_general(vec![a.clone(), b.clone()]).encoding();
+                if let Ok(got) = Expr::mul_apart(vec![fresh(a), b.clone()]) {
+                    apart += 1;
+                    assert_eq!(got.encoding(), want, "{} * {}", a.render(), b.render());
+                }
+            }
+        }
+        assert!(apart > 5_000, "{apart}");
     }
 
     #[test]
