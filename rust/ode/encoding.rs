@@ -126,6 +126,25 @@ struct Node {
     head: order::Head,
 }
 
+impl Node {
+    #[inline]
+    fn depth_of(kind: &Kind) -> u32 {
+        let below = |args: &[Expr]| args.iter().map(|a| a.depth()).max().unwrap_or(0);
+        1 + match kind {
+            Kind::Add(args) | Kind::Mul(args) | Kind::Bool(_, args) | Kind::Func(_, args) => {
+                below(args)
+            }
+            Kind::Pow(b, e) | Kind::Rel(_, b, e) => b.depth().max(e.depth()),
+            Kind::Piecewise(pairs) => pairs
+                .iter()
+                .map(|(e, c)| e.depth().max(c.depth()))
+                .max()
+                .unwrap_or(0),
+            Kind::Num(_) | Kind::Sym(_) | Kind::Const(_) | Kind::Truth(_) => 0,
+        }
+    }
+}
+
 /// A normalised expression, ordered and compared as its canonical encoding.
 #[derive(Clone, Debug)]
 pub struct Expr(Arc<Node>);
@@ -350,21 +369,39 @@ impl Ord for Expr {
 
 impl Expr {
     fn new(kind: Kind) -> Expr {
-        let below = |args: &[Expr]| args.iter().map(|a| a.depth()).max().unwrap_or(0);
-        let depth = 1 + match &kind {
-            Kind::Add(args) | Kind::Mul(args) | Kind::Bool(_, args) | Kind::Func(_, args) => {
-                below(args)
-            }
-            Kind::Pow(b, e) | Kind::Rel(_, b, e) => b.depth().max(e.depth()),
-            Kind::Piecewise(pairs) => pairs
-                .iter()
-                .map(|(e, c)| e.depth().max(c.depth()))
-                .max()
-                .unwrap_or(0),
-            Kind::Num(_) | Kind::Sym(_) | Kind::Const(_) | Kind::Truth(_) => 0,
-        };
+        let depth = Node::depth_of(&kind);
         let head = order::Head::of(&kind);
         Expr(Arc::new(Node { kind, depth, head }))
+    }
+
+    /// A sum or product `e` with its arguments edited by `edit`: in `e`'s own node where
+    /// nothing else holds it (a chain `a*b*c` or `a + b + c` grows one node instead of
+    /// building and freeing one per step), else in a copy.  `edit` must leave a normalised
+    /// list of two or more arguments.
+    fn with_args(mut e: Expr, edit: impl FnOnce(&mut Vec<Expr>)) -> Expr {
+        if let Some(node) = Arc::get_mut(&mut e.0) {
+            let (Kind::Add(args) | Kind::Mul(args)) = &mut node.kind else {
+                unreachable!("only sums and products")
+            };
+            edit(args);
+            node.depth = Node::depth_of(&node.kind);
+            node.head = order::Head::of(&node.kind);
+            return e;
+        }
+        let (old, sum) = match e.kind() {
+            Kind::Add(args) => (args, true),
+            Kind::Mul(args) => (args, false),
+            _ => unreachable!("only sums and products"),
+        };
+        // Room for the one argument most edits add.
+        let mut args = Vec::with_capacity(old.len() + 1);
+        args.extend_from_slice(old);
+        edit(&mut args);
+        Expr::new(if sum {
+            Kind::Add(args)
+        } else {
+            Kind::Mul(args)
+        })
     }
 
     fn kind(&self) -> &Kind {
@@ -457,12 +494,16 @@ impl Expr {
     }
 
     /// `a + b` of two terms that are neither numbers nor sums and do not merge (most sums the
-    /// text front end builds): what [`Expr::add`] gives, the two in order, without its
-    /// keyed sort and runs.  The arguments back where they might merge or flatten.
+    /// text front end builds), or of a sum and such a term ([`Expr::added_to_sum`]): what
+    /// [`Expr::add`] gives, the terms in order, without its keyed sort and runs.  The
+    /// arguments back where they might merge or flatten.
     fn added_apart(mut args: Vec<Expr>) -> Result<Expr, Vec<Expr>> {
         let [a, b] = args.as_slice() else {
             return Err(args);
         };
+        if a.is_sum() != b.is_sum() {
+            return Expr::added_to_sum(args);
+        }
         let plain = |e: &Expr| !matches!(e.kind(), Kind::Num(_) | Kind::Add(_));
         // Two products with lone sum factors are keyed by their primitive forms: `add` then.
         if !plain(a) || !plain(b) || (a.lone_sum().is_some() && b.lone_sum().is_some()) {
@@ -476,6 +517,47 @@ impl Expr {
             args.swap(0, 1);
         }
         Ok(Expr::new(Kind::Add(args)))
+    }
+
+    /// `S + t` or `t + S` of a short sum `S` without a numeric term and a term `t` that is
+    /// neither a number nor a sum, where no two of the terms merge (their keys differ) and at
+    /// most one is a product with a lone sum factor: then every term stays as it is, and the
+    /// sum is `S`'s terms with `t` put in its place.  The arguments back otherwise.
+    fn added_to_sum(args: Vec<Expr>) -> Result<Expr, Vec<Expr>> {
+        /// Longer sums go the general way: the keys are compared pairwise here.
+        const SHORT: usize = 6;
+        let sum_first = args[0].is_sum();
+        let (s, t) = if sum_first {
+            (&args[0], &args[1])
+        } else {
+            (&args[1], &args[0])
+        };
+        let Kind::Add(terms) = s.kind() else {
+            unreachable!("one of the two is a sum")
+        };
+        let term = |i: usize| terms.get(i).unwrap_or(t);
+        let all = terms.len() + 1;
+        if terms.len() > SHORT
+            || (0..all).any(|i| term(i).as_number().is_some())
+            || (0..all)
+                .filter(|&i| term(i).lone_sum().is_some())
+                .nth(1)
+                .is_some()
+        {
+            return Err(args);
+        }
+        let mut rests: [Rest; SHORT + 1] = std::array::from_fn(|_| Rest::Own);
+        for (i, rest) in rests.iter_mut().enumerate().take(all) {
+            *rest = term(i).rest();
+        }
+        let key = |i: usize| key_parts(term(i), &rests[i]);
+        if (0..all).any(|i| (i + 1..all).any(|j| order::cmp_keys(key(i), key(j)).is_eq())) {
+            return Err(args);
+        }
+        let at = terms.partition_point(|x| order::cmp(x, t).is_lt());
+        let [a, b]: [Expr; 2] = args.try_into().expect("two arguments");
+        let (s, t) = if sum_first { (a, b) } else { (b, a) };
+        Ok(Expr::with_args(s, |terms| terms.insert(at, t)))
     }
 
     /// [`Expr::add`] without the shortcut of [`Expr::added_apart`].
@@ -824,12 +906,18 @@ impl Expr {
         };
         if !matches!(a.kind(), Kind::Mul(_)) && !matches!(b.kind(), Kind::Mul(_)) {
             // Two factors: the product keeps the arguments' room.
-            let apart = match (a.as_number(), b.as_number()) {
-                (None, None) => Expr::merge_nothing(&[a, b]),
-                _ => true,
+            let pair = match (a.as_number(), b.as_number()) {
+                (None, None) if !Expr::merge_nothing(&[a, b]) => return Err(args),
+                (None, None) => true,
+                (Some(n), None) | (None, Some(n)) => {
+                    Expr::folds_to_itself(n) && !n.is_exact_one() && !a.is_sum() && !b.is_sum()
+                }
+                (Some(_), Some(_)) => false,
             };
-            if !apart {
-                return Err(args);
+            if pair {
+                // Nothing to fold, merge or distribute: the two in order.
+                sort_stable(&mut args, Expr::cmp);
+                return Ok(Expr::new(Kind::Mul(args)));
             }
             let mut coeff = Acc::one();
             for n in args.iter().filter_map(Expr::as_number) {
@@ -843,6 +931,15 @@ impl Expr {
             args.retain(|f| f.as_number().is_none());
             return Ok(Expr::mul_coefficient(coeff, args, given));
         }
+        if !matches!((a.kind(), b.kind()), (Kind::Mul(_), Kind::Mul(_))) {
+            args = match Expr::multiplied_into(args) {
+                Ok(product) => return Ok(product),
+                Err(args) => args,
+            };
+        }
+        let [a, b] = args.as_slice() else {
+            unreachable!("two arguments")
+        };
         let (fa, fb) = (a.factors(), b.factors());
         if fa.len() + fb.len() > 5 {
             return Err(args);
@@ -860,6 +957,174 @@ impl Expr {
             return Err(args);
         }
         Ok(Expr::mul_coefficient(coeff, rest, None))
+    }
+
+    /// `p*f` or `f*p` of a short product `p` and a factor `f` that is neither a number nor a
+    /// product, where nothing merges and the coefficient is distributed over no sum (rule 4):
+    /// then the product is `p`'s factors with `f` put in its place (`-p*x`, `a*b*c`).  The
+    /// arguments back otherwise.
+    fn multiplied_into(args: Vec<Expr>) -> Result<Expr, Vec<Expr>> {
+        /// At most this many factors are checked pairwise, as in `mul_apart`.
+        const SHORT: usize = 4;
+        let product_first = matches!(args[0].kind(), Kind::Mul(_));
+        let (p, f) = if product_first {
+            (&args[0], &args[1])
+        } else {
+            (&args[1], &args[0])
+        };
+        let Kind::Mul(factors) = p.kind() else {
+            unreachable!("one of the two is a product")
+        };
+        if factors.len() > SHORT || matches!(f.kind(), Kind::Num(_) | Kind::Mul(_)) {
+            return Err(args);
+        }
+        let mut others: [&Expr; SHORT + 1] = [f; SHORT + 1];
+        let mut count = 1;
+        let mut coefficient = false;
+        for x in factors {
+            if x.as_number().is_some() {
+                coefficient = true;
+            } else {
+                others[count] = x;
+                count += 1;
+            }
+        }
+        let others = &others[..count];
+        if (coefficient && others.iter().any(|x| x.is_sum())) || !Expr::merge_nothing(others) {
+            return Err(args);
+        }
+        let at = factors.partition_point(|x| order::cmp(x, f).is_lt());
+        let [a, b]: [Expr; 2] = args.try_into().expect("two arguments");
+        let (p, f) = if product_first { (a, b) } else { (b, a) };
+        Ok(Expr::with_args(p, |factors| factors.insert(at, f)))
+    }
+
+    /// `-e`: the product `-1*e`, as [`Expr::mul`] gives it.
+    pub fn negation(e: Expr) -> Expr {
+        let minus_one = Expr::int(-1);
+        match Expr::scaled(&minus_one, e) {
+            Ok(product) => product,
+            Err(e) => Expr::mul(vec![minus_one, e]),
+        }
+    }
+
+    /// `c*t` for a number `c` where only the coefficient changes: `t` is neither a number
+    /// nor a sum, has at most five factors, none of them a sum (which would take the
+    /// coefficient, rule 4), and its factors merge with nothing.  What [`Expr::mul`] gives,
+    /// built from `t`'s factors (in `t`'s own node where nothing else holds it) without its
+    /// argument vectors and checks: negations, a coefficient distributed over a sum's terms.
+    /// `t` back where those could matter, or the coefficient is 0 or overflows.
+    fn scaled(c: &Expr, t: Expr) -> Result<Expr, Expr> {
+        const SHORT: usize = 5;
+        let Some(n) = c.as_number() else {
+            return Err(t);
+        };
+        match t.kind() {
+            Kind::Num(_) | Kind::Add(_) => return Err(t),
+            Kind::Mul(_) => {}
+            // `c*t` is the two in order.
+            _ if Expr::folds_to_itself(n) => {
+                if n.is_exact_one() {
+                    return Ok(t);
+                }
+                let mut factors = Vec::with_capacity(2);
+                if order::cmp(&t, c).is_lt() {
+                    factors.extend([t, c.clone()]);
+                } else {
+                    factors.extend([c.clone(), t]);
+                }
+                return Ok(Expr::new(Kind::Mul(factors)));
+            }
+            _ => {}
+        }
+        let factors = t.factors();
+        if factors.len() > SHORT {
+            return Err(t);
+        }
+        // Numbers fold in argument order, as in `mul`: `c` first.
+        let mut coeff = Acc::one();
+        coeff.mul(n);
+        let mut number = None;
+        let mut others: [&Expr; SHORT] = [c; SHORT];
+        let mut count = 0;
+        for (i, f) in factors.iter().enumerate() {
+            match f.kind() {
+                Kind::Num(k) => {
+                    coeff.mul(k);
+                    number = Some(i);
+                }
+                Kind::Add(_) => return Err(t),
+                _ => {
+                    others[count] = f;
+                    count += 1;
+                }
+            }
+        }
+        if count == 0 || (count > 1 && !Expr::merge_nothing(&others[..count])) {
+            return Err(t);
+        }
+        let Some(folded) = coeff.finish().filter(|k| !k.is_zero()) else {
+            return Err(t);
+        };
+        if folded.is_exact_one() {
+            return Ok(match (number, count) {
+                (None, _) => t,
+                (Some(i), 1) => factors[1 - i].clone(),
+                (Some(i), _) => Expr::with_args(t, |factors| {
+                    factors.remove(i);
+                }),
+            });
+        }
+        let node = if c.is_number_exactly(&folded) {
+            c.clone()
+        } else {
+            Expr::number(folded)
+        };
+        // The other factors stay sorted; a number's tag is no other factor's, so it goes
+        // where the sort would put it.
+        let place = move |factors: &mut Vec<Expr>| {
+            if let Some(i) = number {
+                factors.remove(i);
+            }
+            let at = factors.partition_point(|f| order::cmp(f, &node).is_lt());
+            factors.insert(at, node);
+        };
+        Ok(match t.kind() {
+            Kind::Mul(_) => Expr::with_args(t, place),
+            _ => {
+                let mut factors = Vec::with_capacity(2);
+                factors.push(t);
+                place(&mut factors);
+                Expr::new(Kind::Mul(factors))
+            }
+        })
+    }
+
+    /// Whether a lone number of a product folds to itself (the coefficient `mul` gives it is
+    /// this number): not 0, and not `Exact` or `Approx`, which may be past the fold bound.
+    fn folds_to_itself(n: &Number) -> bool {
+        matches!(n, Number::Int(_) | Number::Ratio(_) | Number::Float(_)) && !n.is_zero()
+    }
+
+    /// `c*S` of a number `c` other than 0 and 1 and a sum `S`, term by term (rule 4), in
+    /// `S`'s own vector where nothing else holds it.
+    fn distributed(c: &Expr, sum: Expr) -> Expr {
+        let scale = |t: Expr| match Expr::scaled(c, t) {
+            Ok(product) => product,
+            Err(t) => Expr::mul(vec![c.clone(), t]),
+        };
+        let terms: Vec<Expr> = match Arc::try_unwrap(sum.0) {
+            Ok(Node {
+                kind: Kind::Add(terms),
+                ..
+            }) => terms.into_iter().map(scale).collect(),
+            Ok(_) => unreachable!("a sum"),
+            Err(shared) => match &shared.kind {
+                Kind::Add(terms) => terms.iter().cloned().map(scale).collect(),
+                _ => unreachable!("a sum"),
+            },
+        };
+        Expr::add(terms)
     }
 
     /// Whether the non-numeric `factors` of a product merge with nothing: no two share a
@@ -1017,17 +1282,8 @@ impl Expr {
             match (sums.next(), sums.next()) {
                 (Some((i, _)), None) => {
                     let sum = factors.remove(i);
-                    let Kind::Add(terms) = sum.kind() else {
-                        unreachable!("selected sums only")
-                    };
                     // Assembled directly: a second pass would take the content out again.
-                    let c = node(c);
-                    let distributed = Expr::add(
-                        terms
-                            .iter()
-                            .map(|t| Expr::mul(vec![c.clone(), t.clone()]))
-                            .collect(),
-                    );
+                    let distributed = Expr::distributed(&node(c), sum);
                     let collapsed = !distributed.is_sum();
                     factors.push(distributed);
                     if collapsed {
@@ -1415,6 +1671,165 @@ mod tests {
     }
     fn div(a: Expr, b: Expr) -> Expr {
         Expr::mul(vec![a, Expr::pow(b, Expr::int(-1))])
+    }
+
+    /// Terms of every kind a coefficient may meet: numbers of each representation, symbols,
+    /// powers, calls, sums, products with and without a coefficient, with a sum factor, and
+    /// products whose factors would merge again (`exp(2*x)*exp(2*x)`).
+    fn assorted_terms() -> Vec<Expr> {
+        let x = || s("x");
+        let exp_x = Expr::func("exp", vec![x()]);
+        let exp_2x = Expr::mul(vec![exp_x.clone(), exp_x.clone()]);
+        let numbers = [
+            Expr::int(-1),
+            Expr::int(2),
+            Expr::int(i64::MIN),
+            Expr::int(i64::MAX),
+            q(1, 3),
+            q(-3, 2),
+            f(0.5),
+            f(-0.1),
+            f(0.0),
+            f(1.5e308),
+            f(1e-320),
+            Expr::mul(vec![f(0.1), q(1, 3)]), // an approximate number
+        ];
+        let mut terms: Vec<Expr> = numbers.to_vec();
+        let atoms = [
+            x(),
+            s("a"),
+            Expr::constant("pi"),
+            Expr::pow(x(), Expr::int(2)),
+            Expr::pow(x(), q(1, 2)),
+            Expr::pow(Expr::add(vec![x(), s("a")]), Expr::int(-1)),
+            exp_x.clone(),
+            Expr::add(vec![x(), s("a")]),
+            Expr::add(vec![f(0.5), x()]),
+            Expr::piecewise(vec![(x(), Expr::truth(true))]),
+        ];
+        terms.extend(atoms.iter().cloned());
+        for (i, a) in atoms.iter().enumerate() {
+            for b in &atoms[i + 1..] {
+                terms.push(Expr::mul(vec![a.clone(), b.clone()]));
+                for n in &numbers {
+                    terms.push(Expr::mul(vec![n.clone(), a.clone(), b.clone()]));
+                }
+            }
+        }
+        // Factors of one base a product keeps apart: `mul` would merge them again.
+        terms.push(Expr::new(Kind::Mul(vec![exp_2x.clone(), exp_2x.clone()])));
+        terms.push(Expr::mul(vec![exp_x, exp_2x]));
+        terms
+    }
+
+    #[test]
+    fn scaled_terms_are_what_mul_gives() {
+        let terms = assorted_terms();
+        let mut shortcuts = 0;
+        for c in terms.iter().filter(|t| t.as_number().is_some()) {
+            for t in &terms {
+                let general = Expr::mul(vec![c.clone(), t.clone()]);
+                let owned = matches!(t.kind(), Kind::Mul(_)).then(|| fresh(t));
+                if let Ok(got) = Expr::scaled(c, owned.unwrap_or_else(|| t.clone())) {
+                    shortcuts += 1;
+                    assert_eq!(
+                        got.encoding(),
+                        general.encoding(),
+                        "{} * {}",
+                        c.render(),
+                        t.render()
+                    );
+                }
+            }
+        }
+        assert!(shortcuts > 1000, "{shortcuts}");
+        for t in &terms {
+            let general = Expr::mul(vec![Expr::int(-1), t.clone()]);
+            assert_eq!(Expr::negation(t.clone()).encoding(), general.encoding());
+        }
+    }
+
+    #[test]
+    fn sums_and_terms_add_apart_as_add_general_adds_them() {
+        let terms = assorted_terms();
+        let sums: Vec<Expr> = terms
+            .iter()
+            .filter(|t| t.is_sum())
+            .cloned()
+            .chain(terms.iter().flat_map(|a| {
+                [
+                    Expr::add_general(vec![a.clone(), s("y")]),
+                    Expr::add_general(vec![a.clone(), s("x"), s("b")]),
+                ]
+            }))
+            .filter(Expr::is_sum)
+            .step_by(5)
+            .collect();
+        let mut apart = 0;
+        for sum in &sums {
+            for t in terms.iter().step_by(3) {
+                for args in [vec![fresh(sum), t.clone()], vec![t.clone(), sum.clone()]] {
+                    let general = Expr::add_general(args.clone());
+                    if let Ok(got) = Expr::added_apart(args) {
+                        apart += 1;
+                        assert_eq!(
+                            got.encoding(),
+                            general.encoding(),
+                            "{} + {}",
+                            sum.render(),
+                            t.render()
+                        );
+                    }
+                }
+            }
+        }
+        assert!(apart > 5_000, "{apart}");
+    }
+
+    /// A copy of `e` in a node nothing else holds (so that it is edited in place).
+    fn fresh(e: &Expr) -> Expr {
+        Expr::new(e.kind().clone())
+    }
+
+    #[test]
+    fn products_and_factors_multiply_apart_as_mul_general_multiplies_them() {
+        let terms = assorted_terms();
+        let products: Vec<&Expr> = terms
+            .iter()
+            .filter(|t| matches!(t.kind(), Kind::Mul(_)))
+            .collect();
+        let mut apart = 0;
+        for p in &products {
+            for f in terms.iter().step_by(2) {
+                for (args, general) in [
+                    (vec![fresh(p), f.clone()], vec![(*p).clone(), f.clone()]),
+                    (vec![f.clone(), (*p).clone()], vec![f.clone(), (*p).clone()]),
+                ] {
+                    let want = Expr::mul_general(general).encoding();
+                    if let Ok(got) = Expr::multiplied_into(args) {
+                        apart += 1;
+                        assert_eq!(got.encoding(), want, "{} * {}", p.render(), f.render());
+                    }
+                }
+            }
+        }
+        assert!(apart > 2_000, "{apart}");
+    }
+
+    #[test]
+    fn pairs_multiply_apart_as_mul_general_multiplies_them() {
+        let terms = assorted_terms();
+        let mut apart = 0;
+        for (i, a) in terms.iter().enumerate().step_by(3) {
+            for b in terms.iter().skip(i % 2).step_by(2) {
+                let want = Expr::mul_general(vec![a.clone(), b.clone()]).encoding();
+                if let Ok(got) = Expr::mul_apart(vec![fresh(a), b.clone()]) {
+                    apart += 1;
+                    assert_eq!(got.encoding(), want, "{} * {}", a.render(), b.render());
+                }
+            }
+        }
+        assert!(apart > 5_000, "{apart}");
     }
 
     #[test]

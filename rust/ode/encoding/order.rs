@@ -181,6 +181,7 @@ impl Head {
     }
 
     /// The head of a node of this kind (its children's heads are already known).
+    #[inline]
     pub(super) fn of(kind: &Kind) -> Head {
         match kind {
             Kind::Num(Number::Float(f) | Number::Approx(_, f)) => {

@@ -1119,7 +1119,7 @@ fn func_tree(name: &str, args: &[u64]) -> u64 {
 }
 
 fn neg_expr(e: Expr) -> Expr {
-    Expr::mul(vec![Expr::int(-1), e])
+    Expr::negation(e)
 }
 
 fn div_expr(a: Expr, b: Expr) -> Expr {
