@@ -256,6 +256,17 @@ impl<'a> Parser<'a> {
                 "unsupported syntax Lambda",
             ));
         }
+        // A lone operand (`dx = a`, the `x` of `exp(x)`) goes up every level below
+        // unchanged: it is taken here, without a test of the next token at each of them.
+        if matches!(
+            self.peek(),
+            K::Name | K::Int | K::Float | K::True | K::False
+        ) && matches!(
+            self.peek_at(1),
+            K::EndOfFile | K::Newline | K::Semi | K::Comma | K::Rpar
+        ) {
+            return self.atom();
+        }
         // A value that goes up unchanged is returned as the result it came in (here and at
         // each level below): unwrapping and rewrapping it would copy it each time.
         let body = self.disjunction();
@@ -734,6 +745,38 @@ mod tests {
                 assert_ne!(render(&format!("Xor({n} > 0.5, {m} > 0.5)")), "False");
                 assert_ne!(render(&format!("Xor({n} > 0.5, {n} > 0.25)")), "False");
             }
+        }
+    }
+
+    #[test]
+    fn lone_operands_read_as_any_operand() {
+        // Taken without the levels of the grammar, a lone operand is what they make of it.
+        assert_eq!(render("x"), "x");
+        assert_eq!(render("(x)"), render("+x"));
+        assert_eq!(render("exp(x)"), render("exp(+x)"));
+        assert_eq!(render("True"), render("(True)"));
+        assert_eq!(render("0.5"), render("(0.5)"));
+        assert_eq!(render("12"), render("+12"));
+        let eq = super::super::parse_line("dx = a;").unwrap();
+        assert_eq!((eq.lhs.as_str(), eq.rhs_text.as_str()), ("dx", "a"));
+        assert_eq!(eq.symbols, ["a"]);
+        for (text, message) in [
+            ("x,", "unsupported syntax Tuple"),
+            ("(x, y)", "unsupported syntax Tuple"),
+            ("x y", "invalid syntax"),
+            ("f(x)", "unknown function f()"),
+            ("x.y", "unsupported syntax Attribute"),
+        ] {
+            let err = parse_rhs("e", text).unwrap_err();
+            assert!(err.message.starts_with(message), "{text}: {}", err.message);
+        }
+        let huge = format!("x + 1{}", "0".repeat(2000));
+        let lone = format!("1{}", "0".repeat(2000));
+        let (a, b) = (parse_rhs("e", &huge), parse_rhs("e", &lone));
+        assert_eq!(a.is_err(), b.is_err());
+        if let (Err(a), Err(b)) = (a, b) {
+            assert_eq!(a.message, b.message);
+            assert_eq!(a.column.map(|c| c - 4), b.column);
         }
     }
 
