@@ -203,7 +203,7 @@ impl<'a> Parser<'a> {
             _ => return Err(self.statement_error(shape_error())),
         };
         let start = self.here();
-        let value = self.expression()?;
+        let value = self.top_expression()?;
         let end = self.rhs_end();
         match self.peek() {
             K::Semi if matches!(self.peek_at(1), K::EndOfFile | K::Newline) => {
@@ -238,7 +238,7 @@ impl<'a> Parser<'a> {
             self.bump();
         }
         let start = self.here();
-        let value = self.expression()?;
+        let value = self.top_expression()?;
         if self.peek() == K::Comma {
             return Err(TextError::at(self.src, start, "unsupported syntax Tuple"));
         }
@@ -248,6 +248,22 @@ impl<'a> Parser<'a> {
         Ok((value.expr, names))
     }
 
+    /// A right-hand side's expression.  One that is a lone operand (`dx = a`) goes up every
+    /// level of the grammar unchanged: it is taken here, without a test of the next token
+    /// at each of them.
+    fn top_expression(&mut self) -> Parsed<Value> {
+        if matches!(
+            self.peek(),
+            K::Name | K::Int | K::Float | K::True | K::False
+        ) && matches!(
+            self.peek_at(1),
+            K::EndOfFile | K::Newline | K::Semi | K::Comma
+        ) {
+            return self.atom();
+        }
+        self.expression()
+    }
+
     fn expression(&mut self) -> Parsed<Value> {
         if self.peek() == K::Lambda {
             return Err(TextError::at(
@@ -255,17 +271,6 @@ impl<'a> Parser<'a> {
                 self.here(),
                 "unsupported syntax Lambda",
             ));
-        }
-        // A lone operand (`dx = a`, the `x` of `exp(x)`) goes up every level below
-        // unchanged: it is taken here, without a test of the next token at each of them.
-        if matches!(
-            self.peek(),
-            K::Name | K::Int | K::Float | K::True | K::False
-        ) && matches!(
-            self.peek_at(1),
-            K::EndOfFile | K::Newline | K::Semi | K::Comma | K::Rpar
-        ) {
-            return self.atom();
         }
         // A value that goes up unchanged is returned as the result it came in (here and at
         // each level below): unwrapping and rewrapping it would copy it each time.
