@@ -203,7 +203,7 @@ impl<'a> Parser<'a> {
             _ => return Err(self.statement_error(shape_error())),
         };
         let start = self.here();
-        let value = self.expression()?;
+        let value = self.top_expression()?;
         let end = self.rhs_end();
         match self.peek() {
             K::Semi if matches!(self.peek_at(1), K::EndOfFile | K::Newline) => {
@@ -238,7 +238,7 @@ impl<'a> Parser<'a> {
             self.bump();
         }
         let start = self.here();
-        let value = self.expression()?;
+        let value = self.top_expression()?;
         if self.peek() == K::Comma {
             return Err(TextError::at(self.src, start, "unsupported syntax Tuple"));
         }
@@ -246,6 +246,22 @@ impl<'a> Parser<'a> {
         let value = self.finished(value)?;
         let names = self.symbol_names(&value);
         Ok((value.expr, names))
+    }
+
+    /// A right-hand side's expression.  One that is a lone operand (`dx = a`) goes up every
+    /// level of the grammar unchanged: it is taken here, without a test of the next token
+    /// at each of them.
+    fn top_expression(&mut self) -> Parsed<Value> {
+        if matches!(
+            self.peek(),
+            K::Name | K::Int | K::Float | K::True | K::False
+        ) && matches!(
+            self.peek_at(1),
+            K::EndOfFile | K::Newline | K::Semi | K::Comma
+        ) {
+            return self.atom();
+        }
+        self.expression()
     }
 
     fn expression(&mut self) -> Parsed<Value> {
@@ -734,6 +750,38 @@ mod tests {
                 assert_ne!(render(&format!("Xor({n} > 0.5, {m} > 0.5)")), "False");
                 assert_ne!(render(&format!("Xor({n} > 0.5, {n} > 0.25)")), "False");
             }
+        }
+    }
+
+    #[test]
+    fn lone_operands_read_as_any_operand() {
+        // Taken without the levels of the grammar, a lone operand is what they make of it.
+        assert_eq!(render("x"), "x");
+        assert_eq!(render("(x)"), render("+x"));
+        assert_eq!(render("exp(x)"), render("exp(+x)"));
+        assert_eq!(render("True"), render("(True)"));
+        assert_eq!(render("0.5"), render("(0.5)"));
+        assert_eq!(render("12"), render("+12"));
+        let eq = super::super::parse_line("dx = a;").unwrap();
+        assert_eq!((eq.lhs.as_str(), eq.rhs_text.as_str()), ("dx", "a"));
+        assert_eq!(eq.symbols, ["a"]);
+        for (text, message) in [
+            ("x,", "unsupported syntax Tuple"),
+            ("(x, y)", "unsupported syntax Tuple"),
+            ("x y", "invalid syntax"),
+            ("f(x)", "unknown function f()"),
+            ("x.y", "unsupported syntax Attribute"),
+        ] {
+            let err = parse_rhs("e", text).unwrap_err();
+            assert!(err.message.starts_with(message), "{text}: {}", err.message);
+        }
+        let huge = format!("x + 1{}", "0".repeat(2000));
+        let lone = format!("1{}", "0".repeat(2000));
+        let (a, b) = (parse_rhs("e", &huge), parse_rhs("e", &lone));
+        assert_eq!(a.is_err(), b.is_err());
+        if let (Err(a), Err(b)) = (a, b) {
+            assert_eq!(a.message, b.message);
+            assert_eq!(a.column.map(|c| c - 4), b.column);
         }
     }
 
