@@ -35,21 +35,38 @@ SCRIPT = textwrap.dedent(
         return (digest_many(many), digest_many(big), parse_equations(**system).fn_hash)
 
     before = work()
+
+    def child_ok():
+        return work() == before and work() == before
+    """
+)
+
+# Ends every script: runs its `child_ok()` in a forked child, which an alarm kills (SIGALRM's
+# default action) rather than let it hang, and exits with the child's status.
+IN_A_FORKED_CHILD = textwrap.dedent(
+    """
     pid = os.fork()
     if pid == 0:
-        signal.alarm(60)  # a hung child dies (SIGALRM's default action) rather than linger
-        os._exit(0 if work() == before and work() == before else 3)
+        signal.alarm(60)
+        os._exit(0 if child_ok() else 3)
     _, status = os.waitpid(pid, 0)
     sys.exit(os.waitstatus_to_exitcode(status))
     """
 )
 
 
-def test_a_forked_child_hashes_and_parses_as_its_parent() -> None:
+def run_forking(script: str) -> None:
     done = subprocess.run(
-        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", script + IN_A_FORKED_CHILD],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_a_forked_child_hashes_and_parses_as_its_parent() -> None:
+    run_forking(SCRIPT)
 
 
 # Big systems are freed on a worker where there is one (``drop_in_background``), on the
@@ -71,18 +88,12 @@ FREED = textwrap.dedent(
         return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - start) / 1024
 
     assert grown_mb() < 60, "the parent keeps what it parsed"
-    pid = os.fork()
-    if pid == 0:
-        signal.alarm(60)
-        os._exit(0 if grown_mb() < 60 else 3)
-    _, status = os.waitpid(pid, 0)
-    sys.exit(os.waitstatus_to_exitcode(status))
+
+    def child_ok():
+        return grown_mb() < 60
     """
 )
 
 
 def test_dropped_systems_are_freed_with_and_without_workers() -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", FREED], capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr
+    run_forking(FREED)
