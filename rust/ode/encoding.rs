@@ -63,7 +63,7 @@
 mod order;
 
 use std::fmt::Write as _;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use num_traits::One;
 
@@ -445,13 +445,14 @@ impl Expr {
 
     pub fn number(n: Number) -> Expr {
         // Every negation, division and merged exponent adds one of these: shared, not built.
-        static SMALL: OnceLock<[Expr; 3]> = OnceLock::new();
+        // Shared per thread, not per process: threads parsing one system at once would
+        // otherwise update the same reference counts, a cache line the cores take from each
+        // other thousands of times a system.
+        thread_local! {
+            static SMALL: [Expr; 3] = [-1, 0, 1].map(|i| Expr::new(Kind::Num(Number::Int(i))));
+        }
         match n {
-            Number::Int(i @ -1..=1) => {
-                let small =
-                    SMALL.get_or_init(|| [-1, 0, 1].map(|i| Expr::new(Kind::Num(Number::Int(i)))));
-                small[(i + 1) as usize].clone()
-            }
+            Number::Int(i @ -1..=1) => SMALL.with(|small| small[(i + 1) as usize].clone()),
             n => Expr::new(Kind::Num(n)),
         }
     }

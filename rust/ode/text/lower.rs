@@ -647,15 +647,15 @@ fn refuse<T>(at: usize, message: impl Into<String>) -> Result<T, Refusal> {
 }
 
 fn truth(value: bool, start: usize) -> Value {
-    // Conditionals add a `True` each: its node and tree are built once.
-    static TRUTHS: OnceLock<[(Expr, u64); 2]> = OnceLock::new();
-    let truths = TRUTHS.get_or_init(|| {
-        [false, true].map(|v| {
+    // Conditionals add a `True` each: its node and tree are built once (a thread, as
+    // `Expr::number` shares its small numbers).
+    thread_local! {
+        static TRUTHS: [(Expr, u64); 2] = [false, true].map(|v| {
             let expr = Expr::truth(v);
             (expr.clone(), atom_tree(&expr))
-        })
-    });
-    let (expr, tree) = truths[usize::from(value)].clone();
+        });
+    }
+    let (expr, tree) = TRUTHS.with(|truths| truths[usize::from(value)].clone());
     Value {
         tree,
         expr,
@@ -952,17 +952,16 @@ pub fn int(value: &BigInt, start: usize) -> Value {
 /// frees a literal).  The table depends on no input.
 pub fn small_int(value: u64, start: usize) -> Value {
     const _: () = assert!(super::super::rules::MAX_INPUT_BITS >= 64);
-    static SHARED: OnceLock<Vec<(Expr, Arc<BigInt>)>> = OnceLock::new();
+    thread_local! {
+        static SHARED: Vec<(Expr, Arc<BigInt>)> = (0..SHARED_LITERALS)
+            .map(|v| (Expr::int(v as i64), Arc::new(BigInt::from(v))))
+            .collect();
+    }
     let Ok(small) = i64::try_from(value) else {
         return int(&BigInt::from(value), start);
     };
     let (expr, literal) = if value < SHARED_LITERALS {
-        let shared = SHARED.get_or_init(|| {
-            (0..SHARED_LITERALS)
-                .map(|v| (Expr::int(v as i64), Arc::new(BigInt::from(v))))
-                .collect()
-        });
-        shared[value as usize].clone()
+        SHARED.with(|shared| shared[value as usize].clone())
     } else {
         (
             Expr::number(Number::int(small)),
