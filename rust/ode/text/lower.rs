@@ -647,8 +647,8 @@ fn refuse<T>(at: usize, message: impl Into<String>) -> Result<T, Refusal> {
 }
 
 fn truth(value: bool, start: usize) -> Value {
-    // Conditionals add a `True` each: its node and tree are built once (a thread, as
-    // `Expr::number` shares its small numbers).
+    // Conditionals add a `True` each: its node and tree are built once per thread (see
+    // `Expr::number` for why not once per process).
     thread_local! {
         static TRUTHS: [(Expr, u64); 2] = [false, true].map(|v| {
             let expr = Expr::truth(v);
@@ -947,9 +947,9 @@ pub fn int(value: &BigInt, start: usize) -> Value {
 /// built and cloned on the way (the size bound is far above 64 bits).
 ///
 /// Literals below [`SHARED_LITERALS`] (most of those in equations) have their node and value
-/// built once and shared, as [`Expr::number`] shares -1, 0 and 1: nodes are immutable and
-/// compared by content, so sharing them changes nothing but the cost (two allocations and
-/// frees a literal).  The table depends on no input.
+/// built once per thread and shared, as [`Expr::number`] shares -1, 0 and 1: nodes are
+/// immutable and compared by content, so sharing them changes nothing but the cost (two
+/// allocations and frees a literal).  The table depends on no input.
 pub fn small_int(value: u64, start: usize) -> Value {
     const _: () = assert!(super::super::rules::MAX_INPUT_BITS >= 64);
     thread_local! {
