@@ -7,7 +7,6 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
-use std::time::{Duration, Instant};
 
 use super::checks::{check_and_order, Declared, Item};
 use super::encoding::Expr;
@@ -56,11 +55,6 @@ const PARALLEL_EQUATIONS: usize = 64;
 /// finish within one chunk of each other.
 const CHUNK: usize = 4;
 
-/// How long the calling thread, out of lines, spins for a worker's last chunks before it
-/// sleeps: a sleeping thread can take far longer than a chunk to be woken up again (about
-/// a millisecond on a busy virtual machine).
-const SPIN: Duration = Duration::from_micros(500);
-
 /// Every equation of a multi-line text, or the message of the first problem.
 ///
 /// Equations are independent until the whole-system checks, so a long text is parsed on
@@ -82,7 +76,9 @@ pub fn parse_text(text: &str) -> Result<Vec<Lowered>, String> {
         }
         return Ok(equations);
     }
-    parse_shared(text, &lines, threads).into_iter().collect()
+    parse_shared(text, &lines, threads, || ())
+        .into_iter()
+        .collect()
 }
 
 /// The lines of one text, shared with the workers helping to parse it.
@@ -101,6 +97,14 @@ impl Shared {
         self.lines.len().div_ceil(CHUNK)
     }
 
+    /// Parses chunk `c`.
+    fn parse(&self, c: usize) -> Vec<Result<Lowered, String>> {
+        self.lines[c * CHUNK..((c + 1) * CHUNK).min(self.lines.len())]
+            .iter()
+            .map(|&(start, end)| parse_one(&self.text[start..end]))
+            .collect()
+    }
+
     /// Takes and parses chunks until there are none left, handing each to `out`.
     fn work(&self, mut out: impl FnMut(Chunk)) {
         loop {
@@ -108,23 +112,28 @@ impl Shared {
             if c >= self.chunks() {
                 return;
             }
-            let lines = &self.lines[c * CHUNK..((c + 1) * CHUNK).min(self.lines.len())];
-            out((
-                c,
-                lines
-                    .iter()
-                    .map(|&(start, end)| parse_one(&self.text[start..end]))
-                    .collect(),
-            ));
+            out((c, self.parse(c)));
         }
     }
 }
 
 /// Parses `lines` (of `text`) on the calling thread and `threads - 1` of rayon's workers,
 /// which take chunks of lines in turn.  The calling thread works from the start rather
-/// than wait for a worker to wake up, and waits only for chunks a worker has taken, not
-/// for a worker that has not started yet: that one finds no work left when it does.
-fn parse_shared(text: &str, lines: &[&str], threads: usize) -> Vec<Result<Lowered, String>> {
+/// than wait for a worker to wake up, and it never waits for a worker at all: out of
+/// chunks to take, it parses again any chunk a worker took and has not handed back yet.
+/// Parsing is pure, so either copy is the same; the other is dropped.  A worker that was
+/// descheduled, or woken on the caller's own core (two cores, three threads: it happens),
+/// therefore costs at most the time its chunks take on one thread, where waiting for it
+/// cost a scheduler slice or more (medians of 2.5-3 ms against 1.5 ms on one thread, for
+/// generated(340) in `benches/tail_ode_text.py`).
+///
+/// A worker calls `handing` before it hands a chunk back (tests hold workers there).
+fn parse_shared(
+    text: &str,
+    lines: &[&str],
+    threads: usize,
+    handing: impl Fn() + Clone + Send + 'static,
+) -> Vec<Result<Lowered, String>> {
     let base = text.as_ptr() as usize;
     let shared = Arc::new(Shared {
         text: text.into(),
@@ -142,9 +151,13 @@ fn parse_shared(text: &str, lines: &[&str], threads: usize) -> Vec<Result<Lowere
     for _ in 1..threads {
         let shared = Arc::clone(&shared);
         let sender = sender.clone();
+        let handing = handing.clone();
         rayon::spawn(move || {
-            // A send fails only once the caller has every chunk: then there is no work.
-            shared.work(|chunk| drop(sender.send(chunk)));
+            // A send fails only once the caller is done: then no chunk is left to take.
+            shared.work(|chunk| {
+                handing();
+                drop(sender.send(chunk));
+            });
         });
     }
     drop(sender);
@@ -154,18 +167,20 @@ fn parse_shared(text: &str, lines: &[&str], threads: usize) -> Vec<Result<Lowere
         slots[c] = Some(part);
         missing -= 1;
     });
-    let start = Instant::now();
-    while missing > 0 {
-        let chunk = match receiver.try_recv() {
-            Ok(chunk) => chunk,
-            Err(_) if start.elapsed() < SPIN => {
-                std::hint::spin_loop();
-                continue;
+    for c in 0..chunks {
+        if missing == 0 {
+            break;
+        }
+        for (i, part) in receiver.try_iter() {
+            if slots[i].is_none() {
+                slots[i] = Some(part);
+                missing -= 1;
             }
-            Err(_) => receiver.recv().expect("a worker holds every chunk it took"),
-        };
-        slots[chunk.0] = Some(chunk.1);
-        missing -= 1;
+        }
+        if slots[c].is_none() {
+            slots[c] = Some(shared.parse(c));
+            missing -= 1;
+        }
     }
     slots
         .into_iter()
@@ -330,6 +345,65 @@ mod tests {
         let first = on(1, &text).unwrap_err();
         assert!(first.starts_with("equation 'c = 1 +'"), "{first}");
         assert_eq!(on(3, &text).unwrap_err(), first);
+    }
+
+    #[test]
+    fn the_caller_never_waits_for_a_worker() {
+        use std::sync::{Condvar, Mutex};
+        // Workers that have parsed a chunk are held until the caller is done: it must parse
+        // their chunks again itself, and the result must not change.
+        let lines: Vec<String> = (0..400).map(|i| format!("a{i} = x*{i} - y")).collect();
+        let text = lines.join("\n");
+        let lines: Vec<&str> = text.lines().collect();
+        let one = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap()
+            .install(|| parse_text(&text))
+            .unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let mut held_once = false;
+        for _ in 0..50 {
+            let gate = Arc::new((Mutex::new((false, 0usize)), Condvar::new()));
+            let hold = Arc::clone(&gate);
+            let handing = move || {
+                let (lock, opened) = &*hold;
+                let mut state = lock.lock().unwrap();
+                state.1 += 1;
+                while !state.0 {
+                    state = opened.wait(state).unwrap();
+                }
+            };
+            let (done, result) = mpsc::channel();
+            std::thread::scope(|scope| {
+                scope.spawn(|| {
+                    let parsed = pool.install(|| parse_shared(&text, &lines, 2, handing));
+                    done.send(parsed).unwrap();
+                });
+                let parsed = result.recv_timeout(std::time::Duration::from_secs(60));
+                // Opened before any assert, so that a failure fails instead of hanging.
+                let (lock, opened) = &*gate;
+                let mut state = lock.lock().unwrap();
+                held_once |= state.1 > 0;
+                state.0 = true;
+                opened.notify_all();
+                drop(state);
+                let parsed = parsed.expect("the caller waited for a held worker");
+                let parsed: Vec<Lowered> = parsed.into_iter().map(Result::unwrap).collect();
+                assert_eq!(parsed.len(), one.len());
+                for (a, b) in one.iter().zip(&parsed) {
+                    assert_eq!(a.item.label, b.item.label);
+                    assert_eq!(a.rhs.encoding(), b.rhs.encoding());
+                }
+            });
+            if held_once {
+                break;
+            }
+        }
+        assert!(held_once, "no worker ever took a chunk");
     }
 
     #[test]
