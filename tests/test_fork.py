@@ -69,9 +69,9 @@ def test_a_forked_child_hashes_and_parses_as_its_parent() -> None:
     run_forking(SCRIPT)
 
 
-# Big systems are freed on a worker where there is one (``drop_in_background``), on the
-# calling thread in a forked child: either way, each is freed.  Without that, 300 parses of a
-# 340-equation system would keep about 300 MB.
+# Each system is freed when dropped, in a parent whose parse uses workers as in a forked
+# child that has none.  Were any kept, 300 parses of a 340-equation system would keep about
+# 300 MB.
 FREED = textwrap.dedent(
     """
     import os, resource, signal, sys

@@ -188,18 +188,6 @@ fn parse_shared(
         .collect()
 }
 
-/// Drops `canonical`, on one of rayon's workers where it is big and there are two or more.
-///
-/// Freeing a 340-equation system (some 8,000 nodes) takes about a tenth of the time it took
-/// to build; the caller (holding the GIL, in Python) need not wait for it.  Nothing in a
-/// system refers to Python or to anything the caller keeps, so when it is freed changes
-/// nothing but when its memory is back.
-pub fn drop_in_background(canonical: Canonical) {
-    if canonical.system.equations.len() >= PARALLEL_EQUATIONS && crate::threads::workers() >= 2 {
-        rayon::spawn(move || drop(canonical));
-    }
-}
-
 /// What an equation was given as, beyond its left-hand side (kept in the system's
 /// equations): for messages and for consumers that ask for it later.
 #[derive(Clone, Debug)]

@@ -5,13 +5,11 @@
 //! pure [`System`] through [`CanonicalSystem::system`]: a `#[pyfunction]` taking
 //! `PyRef<'_, CanonicalSystem>` needs nothing else.
 
-use std::mem::ManuallyDrop;
-
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 
 use super::bindings::{constant_value, mapping_items, name_of, names, system_digest};
-use super::canonical::{drop_in_background, parse_text, Canonical, Lowered};
+use super::canonical::{parse_text, Canonical, Lowered};
 use super::checks::{Declared, Item};
 use super::encoding::Expr;
 use super::sympy_walk::Walker;
@@ -118,16 +116,7 @@ fn constants(
 /// A checked ODE system in canonical form (see ``cubie_hash.ode.parse_equations``).
 #[pyclass(frozen, module = "cubie_hash._core")]
 pub struct CanonicalSystem {
-    /// Taken only in `drop`.
-    canonical: ManuallyDrop<Canonical>,
-}
-
-impl Drop for CanonicalSystem {
-    fn drop(&mut self) {
-        // SAFETY: `canonical` is taken once, here, and `self` is not used again.
-        let canonical = unsafe { ManuallyDrop::take(&mut self.canonical) };
-        drop_in_background(canonical);
-    }
+    canonical: Canonical,
 }
 
 impl CanonicalSystem {
@@ -198,9 +187,7 @@ impl CanonicalSystem {
                 Canonical::assemble(declared, consts, lowered)
             })
             .map_err(EquationError::new_err)?;
-        Ok(CanonicalSystem {
-            canonical: ManuallyDrop::new(canonical),
-        })
+        Ok(CanonicalSystem { canonical })
     }
 
     /// Hex digest of the canonical encoding (``ParsedEquations.fn_hash``).
