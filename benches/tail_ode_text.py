@@ -1,8 +1,10 @@
 """Tail latency of text -> fn_hash: batches of back-to-back calls, medians and p90.
 
-pytest-benchmark reports one median per run; the parallel parse of a long text has a slow
-mode (a run's median ~2.5x the fast mode's) that shows only across batches.  Compare a
-build's batches with ``RAYON_NUM_THREADS=1`` (one thread) in the same minutes:
+pytest-benchmark reports one median per run; a slow mode of the parallel parse shows only
+across batches.  Until the caller stopped waiting for workers and freed systems itself, a
+batch's median was often ~2.5x the fast mode's and its p90 up to 4 ms.  Compare a build's
+batches with ``RAYON_NUM_THREADS=1`` (one thread) in the same minutes, or two builds by
+swapping ``cubie_hash/_core.abi3.so`` between runs:
 
     .venv/bin/python benches/tail_ode_text.py
     RAYON_NUM_THREADS=1 .venv/bin/python benches/tail_ode_text.py
