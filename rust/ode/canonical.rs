@@ -121,11 +121,10 @@ impl Shared {
 /// which take chunks of lines in turn.  The calling thread works from the start rather
 /// than wait for a worker to wake up, and it never waits for a worker at all: out of
 /// chunks to take, it parses again any chunk a worker took and has not handed back yet.
-/// Parsing is pure, so either copy is the same; the other is dropped.  A worker that was
-/// descheduled, or woken on the caller's own core (two cores, three threads: it happens),
-/// therefore costs at most the time its chunks take on one thread, where waiting for it
-/// cost a scheduler slice or more (medians of 2.5-3 ms against 1.5 ms on one thread, for
-/// generated(340) in `benches/tail_ode_text.py`).
+/// Parsing is pure, so either copy is the same; the other is dropped.  A worker that is
+/// woken late or descheduled (on a two-core virtual machine its start ranged from ~40 µs
+/// to ~440 µs) therefore costs at most the time its chunks take on one thread, where
+/// waiting for it could cost a scheduler slice.
 ///
 /// A worker calls `handing` before it hands a chunk back (tests hold workers there).
 fn parse_shared(
@@ -162,24 +161,16 @@ fn parse_shared(
     }
     drop(sender);
     let mut slots: Vec<Option<Vec<Result<Lowered, String>>>> = (0..chunks).map(|_| None).collect();
-    let mut missing = chunks;
-    shared.work(|(c, part)| {
-        slots[c] = Some(part);
-        missing -= 1;
-    });
+    shared.work(|(c, part)| slots[c] = Some(part));
     for c in 0..chunks {
-        if missing == 0 {
-            break;
-        }
-        for (i, part) in receiver.try_iter() {
-            if slots[i].is_none() {
-                slots[i] = Some(part);
-                missing -= 1;
+        if slots[c].is_none() {
+            // A worker's copy of a chunk parsed here already is dropped.
+            for (i, part) in receiver.try_iter() {
+                slots[i].get_or_insert(part);
             }
         }
         if slots[c].is_none() {
             slots[c] = Some(shared.parse(c));
-            missing -= 1;
         }
     }
     slots
