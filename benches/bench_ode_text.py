@@ -9,7 +9,9 @@ Run with ``python benches/ratios.py benches/bench_ode_text.py``.
 
 from __future__ import annotations
 
+import statistics
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -52,6 +54,48 @@ def test_text_ours(benchmark, n: int) -> None:  # type: ignore[no-untyped-def]
     kwargs = generated(n)
     mark(benchmark, f"text -> fn_hash: {n:>3} eqs (vs SymPy-based parse_equations)", "cubie_hash")
     benchmark(ours, kwargs)
+
+
+#: Pairs of (one reference parse, then a batch of ours) timed in turn.
+PAIRS = 15
+BATCH = 20
+
+
+def in_turn(kwargs: dict[str, Any]) -> dict[str, float]:
+    """Medians of both sides and of their per-pair ratios, timed in turn.
+
+    The groups above time each side in a stretch of its own.  This machine's speed changes
+    from one second to the next (the same loop ran at ~560 µs and ~950 µs in consecutive
+    half-second runs), and the phases need not slow both sides alike, so a ratio of two
+    stretches can move by a factor of two.  Timed in turn, each pair sees one phase.
+    """
+    from sympy.core.cache import clear_cache
+
+    ours(kwargs)
+    refs, mine = [], []
+    for _ in range(PAIRS):
+        clear_cache()
+        start = time.perf_counter()
+        oracle_parse(kwargs)
+        refs.append(time.perf_counter() - start)
+        batch = []
+        for _ in range(BATCH):
+            start = time.perf_counter()
+            ours(kwargs)
+            batch.append(time.perf_counter() - start)
+        mine.append(statistics.median(batch))
+    return {
+        "reference_s": statistics.median(refs),
+        "cubie_hash_s": statistics.median(mine),
+        "ratio": statistics.median(r / m for r, m in zip(refs, mine, strict=True)),
+    }
+
+
+def test_text_in_turn(benchmark) -> None:  # type: ignore[no-untyped-def]
+    kwargs = generated(340)
+    mark(benchmark, "text -> fn_hash: 340 eqs, timed in turn", "in turn")
+    result = benchmark.pedantic(in_turn, args=(kwargs,), rounds=1, iterations=1)
+    benchmark.extra_info.update(result)
 
 
 def rust_front_end(kwargs: dict[str, Any]) -> Callable[[], object]:

@@ -2,7 +2,8 @@
 
 Every benchmark in ``benches/`` sets ``benchmark.group`` and ``benchmark.extra_info["impl"]`` to
 ``"cubie_hash"`` or ``"reference"``; both sides of a group run in the same session, so the ratio
-compares like with like on the same (noisy, shared) machine.
+compares like with like on the same (noisy, shared) machine.  A benchmark of impl ``"in turn"``
+times both sides alternately itself and records ``reference_s``, ``cubie_hash_s`` and ``ratio``.
 
 Usage:
     python benches/ratios.py                      # every suite
@@ -69,6 +70,13 @@ def main(argv: list[str]) -> int:
         print("\nmeasured inside the process (extra_info['ready_s'], last round):")
         for group, ref, ours, ratio in inner:
             print(f"{group:<44} {fmt_time(ref):>12} {fmt_time(ours):>12} {ratio:8.2f}x")
+    paired = [b for b in report["benchmarks"] if b["extra_info"].get("impl") == "in turn"]
+    if paired:
+        print("\ntimed in turn (reference, then a batch of ours, repeated; median per-pair ratio):")
+        for bench in paired:
+            info = bench["extra_info"]
+            ref, ours = fmt_time(info["reference_s"]), fmt_time(info["cubie_hash_s"])
+            print(f"{bench['group']:<44} {ref:>12} {ours:>12} {info['ratio']:8.2f}x")
     sizes = table(report, stat="source_chars")
     if sizes:
         print("\ngenerated module length (extra_info['source_chars']):")
