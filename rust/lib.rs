@@ -19,12 +19,13 @@ mod errors;
 #[cfg(feature = "python")]
 mod identifier_py;
 
-// Canonical expressions are many small vectors built and dropped per node; glibc's malloc
-// spent a third of a CuBIE-system hash in chunk bookkeeping, mimalloc a fraction of that
-// (pydantic-core does the same for the same reason).
+#[cfg(any(feature = "python", test))]
+mod alloc;
+
+// mimalloc (see `alloc` for why, and why not through the `mimalloc` crate's allocator).
 #[cfg(feature = "python")]
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: alloc::Mimalloc = alloc::Mimalloc;
 
 #[cfg(feature = "python")]
 #[pyo3::pymodule]
