@@ -119,9 +119,10 @@ def ulps(a: Any, b: Any) -> int:
     import numpy as np
 
     def ordered(x: Any) -> Any:
-        # Map the doubles onto integers that order as they do (negatives mirrored).
+        # Map the doubles onto integers that order as they do (negatives mirrored), as
+        # Python ints: two far-apart values of opposite sign differ by more than int64 holds.
         i = np.ascontiguousarray(x, np.float64).view(np.int64)
-        return np.where(i < 0, np.int64(-(2**63)) - i, i)
+        return np.where(i < 0, np.int64(-(2**63)) - i, i).astype(object)
 
     return int(np.max(np.abs(ordered(a) - ordered(b)))) if np.size(a) else 0
 
